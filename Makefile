@@ -1,0 +1,44 @@
+# 民情地图 — the one entry point: `make run` starts the dashboard, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test lint bench demo-county clean-db
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Start the dashboard on the embedded SQLite demo database (created and filled on first run).
+run: $(VENV)/.installed
+	$(PY) -m services.cli demo --if-empty --scale $${DEMO_SCALE:-small} --seed $${DEMO_SEED:-7}
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $${HOST:-127.0.0.1}
+
+# System packages the tests need: PostGIS for the second store, Chromium and CJK fonts for the
+# browser tests.  Installed only when missing.
+.system-deps:
+	@if [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || ! command -v chromium >/dev/null \
+	   || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    postgresql-15 postgresql-15-postgis-3 chromium fonts-noto-cjk >/dev/null; fi
+
+# Every test, on SQLite and on a throwaway PostGIS cluster started on 127.0.0.1 by the run.
+test: $(VENV)/.dev-installed .system-deps
+	REQUIRE_POSTGIS=1 $(PY) -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.dev-installed .system-deps
+	$(PY) -m bench.run_all
+
+clean-db:
+	rm -f data/minqing.db data/minqing.db-*

@@ -1,0 +1,39 @@
+"""Shared pieces of every page: the store (created once per process) and the current user's scope."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from geo.assets import install_assets
+from services.bootstrap import Store, county_is_empty, open_store
+from services.scope import Scope
+from services.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@st.cache_resource
+def store() -> Store:
+    install_assets(STATIC_DIR)
+    return open_store(settings())
+
+
+def current_scope() -> Scope:
+    """The caller's scope; the whole county until sign-in arrives (issue 8)."""
+    return Scope.whole_county(settings().county_code)
+
+
+def require_data() -> None:
+    if county_is_empty(store(), settings().county_code):
+        st.warning("数据库中还没有本县数据。请运行 `make run`（会自动生成演示县），或 `python -m services.cli demo`。")
+        st.stop()
+
+
+SYNTHETIC_NOTE = "演示数据：平乡县县界与乡镇代码为真实数据，乡镇以下区域、住户、人员、事件与轨迹均为合成。"

@@ -1,0 +1,148 @@
+"""The demo county: a deterministic synthetic 平乡县 (real outline and township codes)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import WGS84
+from geo.tracks import build_segments, drop_inaccurate, find_visits
+from services.demo.incidents import make_incidents
+from services.demo.layout import build_layout, read_county_source
+from services.demo.patrols import make_fixes
+from services.demo.people import make_departments, make_households, make_users, make_workers
+from services.demo.vocabulary import PATROL_NOTES
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaleSpec:
+    township_codes: tuple[str, ...] | None  # None: the whole county
+    grids: int
+    households: int
+    workers: int
+    villages_in_county: int = 230
+    incidents_per_grid_day: float = 100_000 / 2_000 / 365  # DESIGN.md: 100k a year on 2,000 grids
+    incident_days: int = 90
+    patrol_days: int = 7
+
+
+SCALES = {
+    "small": ScaleSpec(township_codes=("130532101",), grids=40, households=8_000, workers=60),
+    "county": ScaleSpec(township_codes=None, grids=2_000, households=300_000, workers=1_500),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoCounty:
+    """Rows for every table, named as the table's columns."""
+
+    county_code: str
+    tables: dict[str, pd.DataFrame]
+
+
+def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
+    spec = SCALES[scale]
+    rng = np.random.default_rng(seed)
+    source = read_county_source()
+    code = source.code
+    layout = build_layout(
+        source,
+        township_codes=spec.township_codes,
+        villages_in_county=spec.villages_in_county,
+        grids=spec.grids,
+        households=spec.households,
+        rng=rng,
+    )
+    areas = layout.areas.rename_geometry("geom").assign(county_code=code)
+    households, tags = make_households(layout, code, rng)
+    workers, worker_grids = make_workers(layout, code, spec.workers, rng)
+    departments, department_categories = make_departments(code)
+    incidents, events = make_incidents(
+        households,
+        worker_grids,
+        department_categories,
+        layout.villages.set_index("village_code")["village_name"],
+        county_code=code,
+        grids=spec.grids,
+        per_grid_day=spec.incidents_per_grid_day,
+        days=spec.incident_days,
+        now=now,
+        rng=rng,
+    )
+    hh_xy = _to_metric(households["lon"], households["lat"], layout.crs_metric)
+    fixes_xy = make_fixes(
+        households.assign(x=hh_xy[:, 0], y=hh_xy[:, 1]),
+        worker_grids,
+        workers,
+        county_code=code,
+        days=spec.patrol_days,
+        now=now,
+        rng=rng,
+    )
+    fixes = _fixes_to_lonlat(fixes_xy, layout.crs_metric)
+    visits = _visits(fixes_xy, households, hh_xy)
+    logs = _patrol_logs(fixes_xy, visits, worker_grids, code, rng)
+    tables = {
+        "areas": pd.DataFrame(areas.drop(columns="geom")).assign(geom=areas.geometry.values),
+        "households": households,
+        "household_tags": tags,
+        "workers": workers,
+        "worker_grids": worker_grids,
+        "departments": departments,
+        "department_categories": department_categories,
+        "incidents": incidents,
+        "incident_events": events,
+        "patrol_fixes": fixes,
+        "patrol_logs": logs,
+        "patrol_visits": visits.assign(county_code=code),
+        "users": make_users(layout, code),
+    }
+    return DemoCounty(county_code=code, tables=tables)
+
+
+def _to_metric(lon: pd.Series, lat: pd.Series, crs: str) -> np.ndarray:
+    points = gpd.GeoSeries(shapely.points(lon.to_numpy(), lat.to_numpy()), crs=WGS84).to_crs(crs)
+    return shapely.get_coordinates(points.values)
+
+
+def _fixes_to_lonlat(fixes_xy: pd.DataFrame, crs: str) -> pd.DataFrame:
+    points = gpd.GeoSeries(shapely.points(fixes_xy["x"].to_numpy(), fixes_xy["y"].to_numpy()), crs=crs).to_crs(WGS84)
+    lonlat = np.round(shapely.get_coordinates(points.values), 6)
+    return fixes_xy.drop(columns=["x", "y"]).assign(lon=lonlat[:, 0], lat=lonlat[:, 1])
+
+
+def _visits(fixes_xy: pd.DataFrame, households: pd.DataFrame, hh_xy: np.ndarray) -> pd.DataFrame:
+    segments = build_segments(drop_inaccurate(fixes_xy))
+    visits = find_visits(segments, hh_xy)
+    hh = households.iloc[visits["household_idx"].to_numpy()]
+    return visits.drop(columns="household_idx").assign(
+        household_id=hh["household_id"].to_numpy(), grid_code=hh["grid_code"].to_numpy()
+    )
+
+
+def _patrol_logs(
+    fixes_xy: pd.DataFrame, visits: pd.DataFrame, worker_grids: pd.DataFrame, county_code: str, rng: np.random.Generator
+) -> pd.DataFrame:
+    """One written log per worker and patrol day, at the end of the day's last fix."""
+    local_day = fixes_xy["ts"].dt.tz_convert("Asia/Shanghai").dt.date
+    ends = fixes_xy.groupby([fixes_xy["worker_id"], local_day])["ts"].max().rename("logged_at").reset_index()
+    ends.columns = ["worker_id", "day", "logged_at"]
+    counts = visits.groupby(["worker_id", "day"]).size().rename("households_visited").reset_index()
+    logs = ends.merge(counts, on=["worker_id", "day"], how="left").fillna({"households_visited": 0})
+    first_grid = worker_grids.groupby("worker_id")["grid_code"].first()
+    notes = np.array(PATROL_NOTES, dtype=object)[rng.integers(0, len(PATROL_NOTES), len(logs))]
+    return pd.DataFrame(
+        {
+            "county_code": county_code,
+            "worker_id": logs["worker_id"],
+            "logged_at": logs["logged_at"] + pd.Timedelta(seconds=1),
+            "grid_code": first_grid.reindex(logs["worker_id"]).to_numpy(),
+            "text": [note.format(n=int(k)) for note, k in zip(notes, logs["households_visited"], strict=True)],
+            "households_visited": logs["households_visited"].astype(int),
+        }
+    )

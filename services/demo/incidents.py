@@ -1,0 +1,261 @@
+"""Synthesised incident history: 90 days of cases moving through the DESIGN.md workflow.
+
+Timings are drawn so that the figures look like a working county: most reports are judged within
+a few hours, some late or never; most cases are handled well inside their limit, a few run over;
+about 80/10/10 are closed at grid / village / higher level.  Stages that would happen after `now`
+have not happened yet, which is what leaves cases open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from services.demo.vocabulary import DESCRIPTIONS
+from services.domain import CATEGORIES, DEFAULT_HANDLING_LIMIT_HOURS
+
+CATEGORY_WEIGHTS = {"环境卫生": 0.30, "民生服务": 0.25, "安全隐患": 0.18, "矛盾纠纷": 0.15, "治安": 0.07, "信访": 0.05}
+URGENT_SHARE = {"安全隐患": 0.25, "治安": 0.12, "矛盾纠纷": 0.06}
+LEVEL_SHARES = {"grid": 0.80, "village": 0.10, "township": 0.07, "county": 0.03}
+CHANNEL_SHARES = {"patrol": 0.62, "resident": 0.18, "app": 0.12, "hotline": 0.08}
+HOUR = np.timedelta64(3600, "s")
+
+
+def _lognormal_hours(rng: np.random.Generator, median: float, sigma: float, size: int) -> np.ndarray:
+    return rng.lognormal(np.log(median), sigma, size)
+
+
+def make_incidents(
+    households: pd.DataFrame,
+    workers_by_grid: pd.DataFrame,
+    department_categories: pd.DataFrame,
+    village_names: pd.Series,
+    *,
+    county_code: str,
+    grids: int,
+    per_grid_day: float,
+    days: int,
+    now: dt.datetime,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returns (incidents, incident_events) as DataFrames in the storage columns."""
+    n = rng.poisson(grids * per_grid_day * days)
+    now64 = np.datetime64(now.astimezone(dt.UTC).replace(tzinfo=None), "s")
+    # Reports come in daytime, Asia/Shanghai (UTC+8): 07:00–21:00 local ≈ 23:00–13:00 UTC.
+    day = rng.integers(0, days + 1, n)
+    local_hour = np.clip(rng.normal(12.5, 3.2, n), 6.5, 22.0)
+    midnight_utc = (now64.astype("datetime64[D]") - day).astype("datetime64[s]") - np.timedelta64(8, "h")
+    reported = midnight_utc + (local_hour * 3600).astype("timedelta64[s]")
+    keep = (reported <= now64) & (reported > now64 - np.timedelta64(days, "D"))
+    reported = np.sort(reported[keep])
+    n = len(reported)
+
+    categories = np.array(list(CATEGORY_WEIGHTS))
+    category = rng.choice(categories, n, p=np.array(list(CATEGORY_WEIGHTS.values())))
+    subcategory = np.array([rng.choice(CATEGORIES[c]) for c in category])
+    urgent = rng.random(n) < np.vectorize(lambda c: URGENT_SHARE.get(c, 0.02))(category)
+    severity = np.where(urgent, "urgent", "normal")
+    limit_hours = np.where(urgent, DEFAULT_HANDLING_LIMIT_HOURS["urgent"], DEFAULT_HANDLING_LIMIT_HOURS["normal"])
+
+    site = households.iloc[rng.integers(0, len(households), n)]
+    lon = site["lon"].to_numpy() + rng.normal(0, 0.00015, n)
+    lat = site["lat"].to_numpy() + rng.normal(0, 0.00012, n)
+    grid_code = site["grid_code"].to_numpy()
+
+    def hours(h: np.ndarray) -> np.ndarray:
+        return (h * 3600).astype("timedelta64[s]")
+
+    # 核实: a few rejected, most judged within hours, some late, ~1% forgotten.
+    judge = reported + hours(np.where(rng.random(n) < 0.05, rng.uniform(24, 60, n), _lognormal_hours(rng, 1.6, 1.0, n)))
+    forgotten = rng.random(n) < 0.01
+    rejected = (rng.random(n) < 0.06) & ~forgotten
+    not_fixed = (rng.random(n) < 0.045) & ~rejected & ~forgotten
+    close_reason = np.where(
+        not_fixed,
+        rng.choice(["duplicate", "not_our_responsibility", "no_action_needed"], n, p=[0.45, 0.33, 0.22]),
+        "fixed",
+    )
+
+    level = rng.choice(np.array(list(LEVEL_SHARES)), n, p=np.array(list(LEVEL_SHARES.values())))
+    rung = pd.Series(level).map({name: i for i, name in enumerate(LEVEL_SHARES)}).to_numpy()
+    dispatched = judge + hours(_lognormal_hours(rng, 0.5, 0.8, n))
+    accepted = dispatched + hours(_lognormal_hours(rng, 0.3, 0.7, n))
+    # Handling takes a share of the limit; escalated cases take longer; ~4–6% run over.
+    handle_share = rng.lognormal(np.log(0.42), 0.6, n) * (1 + 0.25 * rung)
+    long_running = rng.random(n) < 0.06  # land disputes, petitions, repairs waiting for funds
+    handle_share = np.where(long_running, rng.uniform(0.9, 5.0, n), handle_share)
+    handled = dispatched + hours(handle_share * limit_hours)
+    closed = handled + hours(_lognormal_hours(rng, 8.0, 0.8, n))
+    escalated_at = accepted + (handled - accepted) * 0.3
+
+    worker_for = workers_by_grid.groupby("grid_code")["worker_id"].first()
+    assignee = worker_for.reindex(grid_code).to_numpy()
+    accepts = department_categories.groupby("category")["department_id"].first()
+    to_department = (rung >= 2) & np.isin(category, accepts.index.to_numpy())
+    department = np.where(to_department, accepts.reindex(category).to_numpy(), None)
+
+    def happened(ts: np.ndarray, reached: np.ndarray) -> np.ndarray:
+        return np.where(reached & (ts <= now64), ts, np.datetime64("NaT"))
+
+    alive = ~forgotten
+    validated_at = happened(judge, alive & ~rejected)
+    rejected_at = happened(judge, rejected)
+    goes_on = ~np.isnat(validated_at) & ~not_fixed
+    dispatched_at = happened(dispatched, goes_on)
+    accepted_at = happened(accepted, goes_on & ~np.isnat(dispatched_at))
+    handled_at = happened(handled, goes_on & ~np.isnat(accepted_at))
+    closed_at = np.where(
+        not_fixed,
+        happened(judge + hours(_lognormal_hours(rng, 2.0, 0.6, n)), not_fixed & ~np.isnat(validated_at)),
+        happened(closed, ~np.isnat(handled_at)),
+    ).astype("datetime64[s]")
+    escalated = happened(escalated_at, goes_on & (rung > 0) & ~np.isnat(accepted_at))
+    current_rung = np.where(np.isnat(escalated), 0, rung)
+    satisfaction = np.where(
+        ~np.isnat(closed_at) & (close_reason == "fixed"),
+        rng.choice(["满意", "基本满意", "不满意"], n, p=[0.82, 0.14, 0.04]),
+        None,
+    )
+
+    state = np.select(
+        [
+            ~np.isnat(closed_at),
+            ~np.isnat(rejected_at),
+            ~np.isnat(handled_at),
+            ~np.isnat(accepted_at),
+            ~np.isnat(dispatched_at),
+            ~np.isnat(validated_at),
+        ],
+        ["closed", "invalid", "handled", "in_progress", "dispatched", "registered"],
+        default="reported",
+    )
+    local_day = pd.to_datetime(reported, utc=True).tz_convert("Asia/Shanghai").strftime("%Y%m%d")
+    seq = pd.Series(np.arange(n)).groupby(np.asarray(local_day)).cumcount().to_numpy() + 1
+    incident_id = np.char.add(np.char.add("SJ", np.asarray(local_day, dtype=str)), np.char.zfill(seq.astype(str), 4))
+    village = village_names.reindex(pd.Series(grid_code).str[:12]).to_numpy()
+    person = rng.choice(list("王李张刘赵杨陈孙郭高马"), n)
+    number = rng.integers(2, 12, n)
+    description = np.array(
+        [
+            rng.choice(DESCRIPTIONS[s]).format(v=v, p=p + "某", n=k)
+            for s, v, p, k in zip(subcategory, village, person, number, strict=True)
+        ],
+        dtype=object,
+    )
+    levels = np.array(list(LEVEL_SHARES))
+    incidents = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "incident_id": incident_id,
+            "grid_code": grid_code,
+            "category": category,
+            "subcategory": subcategory,
+            "severity": severity,
+            "lon": np.round(lon, 6),
+            "lat": np.round(lat, 6),
+            "description": description,
+            "channel": rng.choice(np.array(list(CHANNEL_SHARES)), n, p=np.array(list(CHANNEL_SHARES.values()))),
+            "reporter": np.where(rng.random(n) < 0.6, assignee, None),
+            "state": state,
+            "level": levels[current_rung],
+            "limit_hours": limit_hours,
+            "assignee_worker_id": np.where(~np.isnat(dispatched_at), assignee, None),
+            "assignee_department_id": np.where(~np.isnat(escalated), department, None),
+            "reported_at": reported,
+            "validated_at": validated_at,
+            "rejected_at": rejected_at,
+            "dispatched_at": dispatched_at,
+            "accepted_at": accepted_at,
+            "handled_at": handled_at,
+            "closed_at": closed_at,
+            "close_reason": np.where(np.isnat(closed_at), None, close_reason),
+            "satisfaction": satisfaction,
+            "duplicate_of": None,
+            "version": 1,
+        }
+    )
+    for column in (
+        "reported_at",
+        "validated_at",
+        "rejected_at",
+        "dispatched_at",
+        "accepted_at",
+        "handled_at",
+        "closed_at",
+    ):
+        incidents[column] = pd.to_datetime(incidents[column], utc=True)
+    events = _events(incidents, escalated, rung, county_code)
+    return incidents, events
+
+
+def _events(incidents: pd.DataFrame, escalated: np.ndarray, rung: np.ndarray, county_code: str) -> pd.DataFrame:
+    """The event log implied by the stage times: one row per transition, in time order."""
+    ids = incidents["incident_id"].to_numpy()
+    actor_worker = incidents["assignee_worker_id"].fillna("网格员").to_numpy()
+    levels = np.array(["grid", "village", "township", "county"])
+    frames = []
+
+    def add(
+        at: pd.Series | np.ndarray, action: str, from_state: str | None, to_state: str, actor, level=None, note=None
+    ):
+        at = pd.to_datetime(pd.Series(at), utc=True)
+        mask = at.notna().to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "incident_id": ids[mask],
+                    "at": at[mask].to_numpy(),
+                    "actor": np.broadcast_to(np.asarray(actor, dtype=object), len(ids))[mask],
+                    "action": action,
+                    "from_state": from_state,
+                    "to_state": to_state,
+                    "level": None
+                    if level is None
+                    else np.broadcast_to(np.asarray(level, dtype=object), len(ids))[mask],
+                    "note": note,
+                }
+            )
+        )
+
+    add(incidents["reported_at"], "report", None, "reported", incidents["reporter"].fillna("群众").to_numpy(), "grid")
+    add(incidents["validated_at"], "validate", "reported", "registered", "审核员")
+    add(incidents["rejected_at"], "reject", "reported", "invalid", "审核员", note="经核实不属实")
+    non_fixed = incidents["close_reason"].isin(["duplicate", "not_our_responsibility", "no_action_needed"])
+    add(incidents["closed_at"].where(non_fixed), "close", "registered", "closed", "审核员", note="非处置类结案")
+    add(incidents["dispatched_at"], "dispatch", "registered", "dispatched", "审核员")
+    add(incidents["accepted_at"], "accept", "dispatched", "in_progress", actor_worker)
+    # Escalation climbs one rung at a time, all at the escalation moment in the demo.
+    for target in (1, 2, 3):
+        at = pd.to_datetime(pd.Series(escalated), utc=True).where(pd.Series(rung >= target))
+        add(
+            at,
+            "escalate",
+            "in_progress",
+            "in_progress",
+            "网格长",
+            levels[target],
+            f"升级至{['网格', '村', '乡镇', '县'][target]}级处置",
+        )
+    add(incidents["handled_at"], "handle", "in_progress", "handled", actor_worker, note="已处置完毕，附现场照片")
+    add(incidents["closed_at"].where(~non_fixed), "verify", "handled", "closed", "审核员", note="核查通过，结案")
+    events = pd.concat(frames, ignore_index=True).sort_values(["incident_id", "at", "to_state"], kind="stable")
+    events["seq"] = events.groupby("incident_id").cumcount() + 1
+    events["county_code"] = county_code
+    events["photo"] = None
+    return events[
+        [
+            "county_code",
+            "incident_id",
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "from_state",
+            "to_state",
+            "level",
+            "note",
+            "photo",
+        ]
+    ]

@@ -1,0 +1,56 @@
+"""Vocabulary of the domain (DESIGN.md glossary): levels, states, tags, categories, limits."""
+
+from __future__ import annotations
+
+LEVELS = ("grid", "village", "township", "county")  # handling levels, one rung up at a time
+LEVEL_NAMES = {"grid": "网格", "village": "村(社区)", "township": "乡镇(街道)", "county": "县级"}
+AREA_LEVELS = ("county", "township", "village", "grid")
+CODE_LENGTHS = {"county": 6, "township": 9, "village": 12, "grid": 15}
+
+STATES = (
+    "reported",  # 待核实
+    "invalid",  # 无效
+    "registered",  # 待派遣 (立案)
+    "dispatched",  # 已派遣
+    "in_progress",  # 处置中
+    "handled",  # 待核查
+    "closed",  # 已结案
+)
+STATE_NAMES = {
+    "reported": "待核实",
+    "invalid": "无效",
+    "registered": "待派遣",
+    "dispatched": "已派遣",
+    "in_progress": "处置中",
+    "handled": "待核查",
+    "closed": "已结案",
+}
+CLOSE_REASONS = ("fixed", "duplicate", "not_our_responsibility", "no_action_needed")
+SATISFACTION = ("满意", "基本满意", "不满意")
+SEVERITIES = ("normal", "urgent")
+CHANNELS = ("patrol", "resident", "hotline", "app")
+
+SERVICE_TAGS = ("独居老人", "留守儿童", "残疾人", "低保户", "特困供养", "党员户", "退役军人")
+# GB/T 31000-2015 key persons: visible only to roles cleared for them (issue 8).
+KEY_PERSON_TAGS = ("重点人员", "社区矫正", "刑满释放", "严重精神障碍患者", "吸毒人员")
+HOUSEHOLD_TAGS = SERVICE_TAGS + KEY_PERSON_TAGS
+
+# Two-level taxonomy: category → subcategories.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "矛盾纠纷": ("邻里纠纷", "婚姻家庭纠纷", "土地承包纠纷", "宅基地纠纷", "劳资纠纷"),
+    "安全隐患": ("消防隐患", "用电安全", "燃气安全", "危房", "道路交通隐患", "防汛隐患"),
+    "环境卫生": ("垃圾堆放", "污水排放", "秸秆焚烧", "乱搭乱建", "畜禽养殖污染"),
+    "民生服务": ("低保救助", "养老服务", "医疗救助", "道路破损", "路灯损坏", "饮水问题"),
+    "治安": ("可疑人员", "盗窃", "赌博", "电信诈骗"),
+    "信访": ("信访诉求", "政策咨询"),
+}
+
+VALIDATION_LIMIT_HOURS = 24.0
+DEFAULT_HANDLING_LIMIT_HOURS = {"normal": 72.0, "urgent": 24.0}
+AT_RISK_SHARE = 0.8
+
+
+def handling_limit_hours(category: str, severity: str) -> float:
+    """The DESIGN.md default: 24 h for urgent cases, else 72 h.  Per-category limits come with the
+    limits table of the incident workflow."""
+    return DEFAULT_HANDLING_LIMIT_HOURS[severity]

@@ -1,0 +1,160 @@
+"""The DESIGN.md figures of one area at a moment T over a period P = (T − days, T].
+
+`compute_area_figures` is the one place these numbers come from: `services.cli kpi`, the map's
+panels and the big screen all call it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from services import rules
+from services.domain import LEVELS
+from services.errors import InvalidArgumentError, UnknownAreaError
+from services.scope import Scope
+from services.store.engine import SessionFactory
+from services.store.models import Area, Household, Incident, PatrolVisit
+
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))
+INCIDENT_COLUMNS = (
+    "reported_at",
+    "validated_at",
+    "rejected_at",
+    "dispatched_at",
+    "handled_at",
+    "closed_at",
+    "limit_hours",
+    "close_reason",
+    "level",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class AreaFigures:
+    area_code: str
+    area_name: str
+    area_level: str
+    at: dt.datetime
+    days: int
+    households: int
+    open: int
+    overdue: int
+    at_risk: int
+    validation_overdue: int
+    reported: int  # reported in P and not rejected by T: the closure-rate denominator
+    closed: int  # of those, closed by T (any close reason)
+    closed_fixed: int  # of those, closed by T as fixed
+    closure_rate: float | None
+    fixed_closure_rate: float | None
+    closed_in_period_fixed: int  # closed as fixed in P: the on-time and level-share denominator
+    on_time_rate: float | None
+    level_share: dict[str, float | None]
+    visited: int
+    coverage: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def compute_area_figures(
+    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, days: int
+) -> AreaFigures:
+    """Figures of `area_code` at `at` over the `days` before it.
+
+    Raises OutOfScopeError when the area is outside `scope`, UnknownAreaError when it does not
+    exist, InvalidArgumentError for a naive `at` or `days` < 1.
+    """
+    if at.tzinfo is None:
+        raise InvalidArgumentError("时间必须带时区（无时区的时间按北京时间理解时请先转换）")
+    if days < 1:
+        raise InvalidArgumentError("统计天数必须为正整数")
+    scope.require(area_code)
+    with session_factory() as session:
+        area = session.get(Area, (scope.county_code, area_code))
+        if area is None:
+            raise UnknownAreaError(area_code)
+        households = _count_households(session, scope.county_code, area_code)
+        incidents = _load_incidents(session, scope.county_code, area_code, at, days)
+        visited = _count_visited(session, scope.county_code, area_code, at, days)
+
+    reported_in_p = rules.in_period(incidents["reported_at"], at, days) & ~(incidents["rejected_at"] <= at)
+    closed_by_t = incidents["closed_at"] <= at
+    fixed = incidents["close_reason"] == "fixed"
+    closed_in_p_fixed = rules.in_period(incidents["closed_at"], at, days) & fixed
+    on_time = closed_in_p_fixed & (incidents["handled_at"] <= rules.deadline(incidents))
+    denominator = int(closed_in_p_fixed.sum())
+    level_counts = incidents.loc[closed_in_p_fixed, "level"].value_counts()
+    return AreaFigures(
+        area_code=area.code,
+        area_name=area.name,
+        area_level=area.level,
+        at=at,
+        days=days,
+        households=households,
+        open=int(rules.is_open(incidents, at).sum()),
+        overdue=int(rules.is_overdue(incidents, at).sum()),
+        at_risk=int(rules.is_at_risk(incidents, at).sum()),
+        validation_overdue=int(rules.is_validation_overdue(incidents, at).sum()),
+        reported=int(reported_in_p.sum()),
+        closed=int((reported_in_p & closed_by_t).sum()),
+        closed_fixed=int((reported_in_p & closed_by_t & fixed).sum()),
+        closure_rate=_share(int((reported_in_p & closed_by_t).sum()), int(reported_in_p.sum())),
+        fixed_closure_rate=_share(int((reported_in_p & closed_by_t & fixed).sum()), int(reported_in_p.sum())),
+        closed_in_period_fixed=denominator,
+        on_time_rate=_share(int(on_time.sum()), denominator),
+        level_share={level: _share(int(level_counts.get(level, 0)), denominator) for level in LEVELS},
+        visited=visited,
+        coverage=_share(visited, households),
+    )
+
+
+def _count_households(session: Session, county_code: str, area_code: str) -> int:
+    query = select(func.count()).where(
+        Household.county_code == county_code, Household.grid_code.startswith(area_code, autoescape=True)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def _load_incidents(session: Session, county_code: str, area_code: str, at: dt.datetime, days: int) -> pd.DataFrame:
+    """Only the rows a figure can count: reported by T, not rejected by T, not closed before P."""
+    start = at - dt.timedelta(days=days)
+    query = select(*(getattr(Incident, c) for c in INCIDENT_COLUMNS)).where(
+        Incident.county_code == county_code,
+        Incident.grid_code.startswith(area_code, autoescape=True),
+        Incident.reported_at <= at,
+        or_(Incident.rejected_at.is_(None), Incident.rejected_at > at),
+        or_(Incident.closed_at.is_(None), Incident.closed_at > start),
+    )
+    frame = pd.DataFrame(session.execute(query).all(), columns=list(INCIDENT_COLUMNS))
+    for column in INCIDENT_COLUMNS[:6]:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["limit_hours"] = frame["limit_hours"].astype(float)
+    return frame
+
+
+def _count_visited(session: Session, county_code: str, area_code: str, at: dt.datetime, days: int) -> int:
+    """Households within 50 m of a track segment lying in P.  A stored visit keeps the first and
+    the last segment near the household that day; P spans at least one whole day, and a day's
+    track less than one, so some near segment lies in P exactly when the first or the last does."""
+    start = at - dt.timedelta(days=days)
+    first_in = and_(PatrolVisit.first_start > start, PatrolVisit.first_end <= at)
+    last_in = and_(PatrolVisit.last_start > start, PatrolVisit.last_end <= at)
+    query = select(func.count(func.distinct(PatrolVisit.household_id))).where(
+        PatrolVisit.county_code == county_code,
+        PatrolVisit.grid_code.startswith(area_code, autoescape=True),
+        PatrolVisit.day >= start.astimezone(LOCAL_TZ).date(),
+        PatrolVisit.day <= at.astimezone(LOCAL_TZ).date(),
+        or_(first_in, last_in),
+    )
+    return int(session.scalar(query) or 0)

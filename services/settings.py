@@ -1,0 +1,69 @@
+"""Settings from the environment, each with its help text (README's table is checked against this)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = PROJECT_DIR / "data"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the store; empty means the SQLite file `data/minqing.db`, "
+        "e.g. `postgresql+psycopg://user:pw@host/db` for PostGIS.",
+    ),
+    Setting(
+        "DATA_DIR",
+        "",
+        "Folder for the default database and uploaded photos; empty means `data/`.",
+    ),
+    Setting(
+        "DEMO_SCALE",
+        "small",
+        "Scale of the demo county `make run` creates when the database is empty: `small` or `county`.",
+    ),
+    Setting(
+        "DEMO_SEED",
+        "7",
+        "Random seed of that demo county (the same seed gives the same county).",
+    ),
+    Setting("COUNTY_CODE", "130532", "6-digit code of the county the dashboard shows."),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    demo_scale: str
+    demo_seed: int
+    county_code: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        raw = {s.env: env.get(s.env, "") or s.default for s in SETTINGS}
+        data_dir = Path(raw["DATA_DIR"]) if raw["DATA_DIR"] else DEFAULT_DATA_DIR
+        url = raw["DATABASE_URL"] or f"sqlite:///{data_dir / 'minqing.db'}"
+        if raw["DEMO_SCALE"] not in ("small", "county"):
+            raise ValueError(f"DEMO_SCALE must be small or county, not {raw['DEMO_SCALE']!r}")
+        return cls(
+            database_url=url,
+            data_dir=data_dir,
+            demo_scale=raw["DEMO_SCALE"],
+            demo_seed=int(raw["DEMO_SEED"]),
+            county_code=raw["COUNTY_CODE"],
+        )

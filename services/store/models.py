@@ -1,0 +1,278 @@
+"""SQLAlchemy models of the DESIGN.md domain.
+
+Every table carries ``county_code`` and, where it is distributed, starts its primary key with it:
+Citus can then distribute the tables by county and co-locate their joins with no code change.
+Point entities store ``lon``/``lat`` (WGS84) as the source of truth; on PostgreSQL the migration
+adds a generated PostGIS ``geom`` point column with a GiST index beside them, for QGIS and
+spatial SQL (see ``migrations/versions/0001_initial.py``).  Area polygons are real geometry columns.
+Times are aware datetimes stored in UTC (`UtcDateTime`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import shapely
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.store.types import Geometry, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Tables that hold a point as lon/lat; on PostgreSQL each also gets a generated `geom` column.
+POINT_TABLES = ("households", "incidents", "patrol_fixes")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _county() -> Mapped[str]:
+    return mapped_column(String(6), primary_key=True)
+
+
+class Area(Base):
+    """County, township, village or grid: a polygon with a hierarchical statistical code."""
+
+    __tablename__ = "areas"
+    county_code: Mapped[str] = _county()
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    level: Mapped[str] = mapped_column(String(8))  # county | township | village | grid
+    name: Mapped[str] = mapped_column(String(64))
+    parent_code: Mapped[str | None] = mapped_column(String(15))
+    geom: Mapped[shapely.Geometry] = mapped_column(Geometry("MultiPolygon"))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        Index(None, "county_code", "level"),
+        Index(None, "county_code", "parent_code"),
+    )
+
+
+class Household(Base):
+    __tablename__ = "households"
+    county_code: Mapped[str] = _county()
+    household_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    head_name: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(128))
+    members: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        ForeignKeyConstraint(["county_code", "grid_code"], ["areas.county_code", "areas.code"]),
+        Index(None, "county_code", "grid_code"),
+    )
+
+
+class HouseholdTag(Base):
+    """One tag of a household, from `services.domain.HOUSEHOLD_TAGS`."""
+
+    __tablename__ = "household_tags"
+    county_code: Mapped[str] = _county()
+    household_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(16), primary_key=True)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["county_code", "household_id"],
+            ["households.county_code", "households.household_id"],
+            ondelete="CASCADE",
+        ),
+        Index(None, "county_code", "tag"),
+    )
+
+
+class Worker(Base):
+    __tablename__ = "workers"
+    county_code: Mapped[str] = _county()
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(16))  # worker | grid_leader
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WorkerGrid(Base):
+    """A worker's responsibility for a grid (a worker may cover several)."""
+
+    __tablename__ = "worker_grids"
+    county_code: Mapped[str] = _county()
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    __table_args__ = (
+        ForeignKeyConstraint(["county_code", "worker_id"], ["workers.county_code", "workers.worker_id"]),
+        ForeignKeyConstraint(["county_code", "grid_code"], ["areas.county_code", "areas.code"]),
+        Index(None, "county_code", "grid_code"),
+    )
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    county_code: Mapped[str] = _county()
+    department_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # 公安, 民政, 城管 …
+
+
+class DepartmentCategory(Base):
+    """An incident category a department accepts (吹哨报到 routes only to these)."""
+
+    __tablename__ = "department_categories"
+    county_code: Mapped[str] = _county()
+    department_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["county_code", "department_id"],
+            ["departments.county_code", "departments.department_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+
+class Incident(Base):
+    """A reported case.  The stage timestamps are a projection of its append-only events,
+    written in the same transaction; figures are computed from them."""
+
+    __tablename__ = "incidents"
+    county_code: Mapped[str] = _county()
+    incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    category: Mapped[str] = mapped_column(String(16))
+    subcategory: Mapped[str | None] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(8))  # normal | urgent
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16))  # patrol | resident | hotline | app
+    reporter: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(8), default="grid")  # grid | village | township | county
+    limit_hours: Mapped[float] = mapped_column(Float)
+    assignee_worker_id: Mapped[str | None] = mapped_column(String(32))
+    assignee_department_id: Mapped[str | None] = mapped_column(String(32))
+    reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    validated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    rejected_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(24))
+    satisfaction: Mapped[str | None] = mapped_column(String(8))
+    duplicate_of: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        ForeignKeyConstraint(["county_code", "grid_code"], ["areas.county_code", "areas.code"]),
+        Index(None, "county_code", "grid_code"),
+        Index(None, "county_code", "reported_at"),
+        Index(None, "county_code", "closed_at"),
+        Index(None, "county_code", "state"),
+    )
+
+
+class IncidentEvent(Base):
+    """Append-only record of one transition of an incident."""
+
+    __tablename__ = "incident_events"
+    county_code: Mapped[str] = _county()
+    incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # 1, 2, 3 … per incident: the key makes a transition applied twice fail instead of doubling.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(24))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(String(256))
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["county_code", "incident_id"],
+            ["incidents.county_code", "incidents.incident_id"],
+        ),
+        Index(None, "county_code", "at"),
+    )
+
+
+class PatrolFix(Base):
+    """One GPS fix from a worker's phone; a second fix of a worker at the same instant is a
+    duplicate, hence the key."""
+
+    __tablename__ = "patrol_fixes"
+    county_code: Mapped[str] = _county()
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[dt.datetime] = mapped_column(UtcDateTime, primary_key=True)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index(None, "county_code", "ts"),)
+
+
+class PatrolLog(Base):
+    """A worker's written patrol log (巡查日志)."""
+
+    __tablename__ = "patrol_logs"
+    county_code: Mapped[str] = _county()
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    logged_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    text: Mapped[str] = mapped_column(Text)
+    households_visited: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (Index(None, "county_code", "grid_code"),)
+
+
+class PatrolVisit(Base):
+    """A household reached by one worker's track on one day (within 50 m, DESIGN.md "visited").
+
+    A materialised result of `geo.tracks.find_visits`, kept so that coverage over many days does
+    not rebuild every track.  The first and the last track segment near the household are kept:
+    for a period of whole days that is enough to decide exactly whether a segment lay in it
+    (see `services.figures`)."""
+
+    __tablename__ = "patrol_visits"
+    county_code: Mapped[str] = _county()
+    household_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    first_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    first_end: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_end: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        Index(None, "county_code", "grid_code", "day"),
+        Index(None, "county_code", "day"),
+    )
+
+
+class User(Base):
+    """A person who signs in; `area_code` bounds what they may see (their scope)."""
+
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    display_name: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(24))
+    area_code: Mapped[str] = mapped_column(String(15))
+    password_hash: Mapped[str | None] = mapped_column(String(128))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
