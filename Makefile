@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test lint bench demo-county clean-db
+.PHONY: run test lint bench clean-db .system-deps
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)

@@ -14,15 +14,19 @@ from services.settings import Settings
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
-@st.cache_resource
 def settings() -> Settings:
     return Settings.from_env()
 
 
 @st.cache_resource
-def store() -> Store:
+def _open_store(current: Settings) -> Store:
     install_assets(STATIC_DIR)
-    return open_store(settings())
+    return open_store(current)
+
+
+def store() -> Store:
+    """The process-wide store of the current settings (one engine per database URL)."""
+    return _open_store(settings())
 
 
 def current_scope() -> Scope:

@@ -1,0 +1,106 @@
+"""Benchmark of the foundation (issue 2) at a given scale, on SQLite and on PostGIS, in one run:
+time to generate the demo, time to load it, `kpi` time for the county and for one grid, and the
+database size.  `python -m bench.foundation --scale county` (default); results as JSON lines on
+stdout and in bench/results/foundation-<scale>.json."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from devtools.pgcluster import throwaway_postgis
+from services.demo import generate_demo
+from services.demo.load import load_demo
+from services.figures import compute_area_figures
+from services.scope import Scope
+from services.store.engine import make_engine, make_session_factory
+from services.store.migrate import upgrade_schema
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def timed(function, repeat: int = 1) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def database_bytes(engine, sqlite_path: Path | None) -> int:
+    if sqlite_path is not None:
+        return sum(p.stat().st_size for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar())
+
+
+def measure(engine_name: str, url: str, demo, sqlite_path: Path | None) -> dict:
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    load_s, written = timed(lambda: load_demo(engine, demo))
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    factory = make_session_factory(engine)
+    scope = Scope.whole_county(demo.county_code)
+    grid = demo.tables["areas"].query("level == 'grid'")["code"].iloc[0]
+    kpi = {}
+    for label, area in (("county", demo.county_code), ("grid", grid)):
+        for days in (7, 30):
+            seconds, _ = timed(
+                lambda area=area, days=days: compute_area_figures(
+                    factory, scope=scope, area_code=area, at=NOW, days=days
+                ),
+                repeat=3,
+            )
+            kpi[f"kpi_{label}_{days}d_s"] = round(seconds, 3)
+    result = {
+        "engine": engine_name,
+        "load_s": round(load_s, 1),
+        "rows": sum(written.values()),
+        "rows_per_s": round(sum(written.values()) / load_s),
+        **kpi,
+        "database_mb": round(database_bytes(engine, sqlite_path) / 2**20, 1),
+    }
+    engine.dispose()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="county", choices=("small", "county"))
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    generate_s, demo = timed(lambda: generate_demo(args.scale, seed=7, now=NOW))
+    results = [
+        {
+            "step": "generate",
+            "scale": args.scale,
+            "seconds": round(generate_s, 1),
+            "rows": {name: len(frame) for name, frame in demo.tables.items()},
+        }
+    ]
+    print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    sqlite_path = RESULTS / f"bench-{args.scale}.db"
+    for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
+        stale.unlink()
+    results.append(measure("sqlite", f"sqlite:///{sqlite_path}", demo, sqlite_path))
+    print(json.dumps(results[-1]), flush=True)
+    with throwaway_postgis() as url:
+        results.append(measure("postgis", url, demo, None))
+    print(json.dumps(results[-1]), flush=True)
+    (RESULTS / f"foundation-{args.scale}.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
+        stale.unlink()
+
+
+if __name__ == "__main__":
+    main()
