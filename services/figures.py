@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from services import rules
 from services.domain import LEVELS
 from services.errors import InvalidArgumentError, UnknownAreaError
-from services.scope import Scope
+from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.models import Area, Household, Incident, PatrolVisit
 
@@ -121,7 +121,7 @@ def compute_area_figures(
 
 def _count_households(session: Session, county_code: str, area_code: str) -> int:
     query = select(func.count()).where(
-        Household.county_code == county_code, Household.grid_code.startswith(area_code, autoescape=True)
+        Household.county_code == county_code, code_within(Household.grid_code, area_code)
     )
     return int(session.scalar(query) or 0)
 
@@ -131,7 +131,7 @@ def _load_incidents(session: Session, county_code: str, area_code: str, at: dt.d
     start = at - dt.timedelta(days=days)
     query = select(*(getattr(Incident, c) for c in INCIDENT_COLUMNS)).where(
         Incident.county_code == county_code,
-        Incident.grid_code.startswith(area_code, autoescape=True),
+        code_within(Incident.grid_code, area_code),
         Incident.reported_at <= at,
         or_(Incident.rejected_at.is_(None), Incident.rejected_at > at),
         or_(Incident.closed_at.is_(None), Incident.closed_at > start),
@@ -152,7 +152,7 @@ def _count_visited(session: Session, county_code: str, area_code: str, at: dt.da
     last_in = and_(PatrolVisit.last_start > start, PatrolVisit.last_end <= at)
     query = select(func.count(func.distinct(PatrolVisit.household_id))).where(
         PatrolVisit.county_code == county_code,
-        PatrolVisit.grid_code.startswith(area_code, autoescape=True),
+        code_within(PatrolVisit.grid_code, area_code),
         PatrolVisit.day >= start.astimezone(LOCAL_TZ).date(),
         PatrolVisit.day <= at.astimezone(LOCAL_TZ).date(),
         or_(first_in, last_in),

@@ -244,3 +244,16 @@ def test_an_unknown_area_is_reported_by_its_code(seeded) -> None:
 def test_a_naive_time_is_refused(seeded) -> None:
     with pytest.raises(InvalidArgumentError):
         figures(seeded, at=T.replace(tzinfo=None))
+
+
+def test_code_ranges_select_exactly_the_codes_with_that_prefix(store) -> None:
+    from sqlalchemy import select
+
+    from services.scope import code_within
+    from services.store.models import Area
+
+    seed_areas(store)
+    with store.session_factory() as session:
+        for prefix, expected in ((VILLAGE, 3), (GRID_A, 1), ("13053210120100", 2), ("13053", 5), ("9", 0), ("2", 0)):
+            codes = session.scalars(select(Area.code).where(code_within(Area.code, prefix))).all()
+            assert len(codes) == expected and all(c.startswith(prefix) for c in codes)

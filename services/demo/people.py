@@ -69,7 +69,7 @@ def make_households(layout: Layout, county_code: str, rng: np.random.Generator) 
     inside = hit != NO_GRID
     owner, points, hit = owner[inside], points[inside], hit[inside]
     grid_code = grids["code"].to_numpy()[hit]
-    village_code = np.array([c[:12] for c in grid_code])
+    village_code = pd.Series(grid_code).str[:12].to_numpy()
 
     dominant = rng.choice(list(SURNAMES[:20]), (len(villages), 3))
     pick = rng.integers(0, 3, len(owner))

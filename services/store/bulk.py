@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Connection, Date, Table
 
-from services.store.types import SQLITE_TIME_FORMAT, Geometry, UtcDateTime, geometry_to_db
+from services.store.types import Geometry, UtcDateTime, geometry_to_db
 
 COPY_BATCH = 50_000
 
@@ -25,8 +25,8 @@ def _column_values(series: pd.Series, column_type: object, dialect: str) -> list
         stamps = pd.to_datetime(series, utc=True)
         if dialect == "postgresql":
             return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
-        text = stamps.dt.strftime(SQLITE_TIME_FORMAT)
-        return text.where(stamps.notna(), None).tolist()
+        micros = stamps.dt.as_unit("us").astype("int64")
+        return micros.astype(object).where(stamps.notna(), None).tolist()
     if isinstance(column_type, Date):
         return [v if isinstance(v, dt.date) or v is None else pd.Timestamp(v).date() for v in series]
     if isinstance(column_type, Boolean):

@@ -4,9 +4,10 @@
 open the tables in QGIS, and a WKB blob on SQLite, which needs no SpatiaLite (the machine's Python
 cannot load SQLite extensions).  Values are shapely geometries either way.
 
-`UtcDateTime` stores instants: ``timestamptz`` on PostgreSQL, a fixed-width UTC text on SQLite
-(``YYYY-MM-DD HH:MM:SS.ffffff``) that compares correctly as text.  Naive datetimes are refused:
-the caller must say which zone a time is in.
+`UtcDateTime` stores instants: ``timestamptz`` on PostgreSQL, integer microseconds since the Unix
+epoch (UTC) on SQLite — 8 bytes instead of 26 characters of text on tables of millions of GPS
+fixes, and it compares as numbers.  Naive datetimes are refused: the caller must say which zone a
+time is in.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import datetime as dt
 from typing import Any
 
 import shapely
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import BigInteger, LargeBinary
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
 WGS84_SRID = 4326
-SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class _PostgisGeometry(UserDefinedType[Any]):
@@ -73,27 +74,26 @@ def geometry_to_db(value: Any, dialect_name: str, srid: int = WGS84_SRID) -> Any
 class UtcDateTime(TypeDecorator[dt.datetime]):
     """An aware datetime, stored in UTC and returned in UTC."""
 
-    impl = String
+    impl = BigInteger
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
             return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
-        return dialect.type_descriptor(String(26))
+        return dialect.type_descriptor(BigInteger())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise ValueError(f"expected an aware datetime, got {value!r}")
-        utc = value.astimezone(dt.UTC)
         if dialect.name == "postgresql":
-            return utc
-        return utc.strftime(SQLITE_TIME_FORMAT)
+            return value.astimezone(dt.UTC)
+        return (value - EPOCH) // dt.timedelta(microseconds=1)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if isinstance(value, dt.datetime):
             return value.astimezone(dt.UTC)
-        return dt.datetime.strptime(value, SQLITE_TIME_FORMAT).replace(tzinfo=dt.UTC)
+        return EPOCH + dt.timedelta(microseconds=value)
