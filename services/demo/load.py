@@ -34,4 +34,6 @@ def load_demo(engine: Engine, demo: DemoCounty) -> dict[str, int]:
             connection.execute(delete(table).where(table.c.county_code == demo.county_code))
         for name in TABLE_ORDER:
             written[name] = insert_frame(connection, Base.metadata.tables[name], demo.tables[name])
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")  # fresh statistics, so the planners pick the area-code indexes
     return written

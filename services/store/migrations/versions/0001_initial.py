@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column("department_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "county_code", "department_id", name=op.f("pk_departments")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "department_id", name=op.f("pk_departments")),
     )
     op.create_table(
         "patrol_fixes",
@@ -57,9 +55,7 @@ def upgrade() -> None:
         sa.Column("lon", sa.Float(), nullable=False),
         sa.Column("lat", sa.Float(), nullable=False),
         sa.Column("accuracy_m", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "county_code", "worker_id", "ts", name=op.f("pk_patrol_fixes")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "worker_id", "ts", name=op.f("pk_patrol_fixes")),
     )
 
     op.create_table(
@@ -70,9 +66,7 @@ def upgrade() -> None:
         sa.Column("grid_code", sa.String(length=15), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("households_visited", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "county_code", "worker_id", "logged_at", name=op.f("pk_patrol_logs")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "worker_id", "logged_at", name=op.f("pk_patrol_logs")),
     )
 
     op.create_table(
@@ -150,9 +144,7 @@ def upgrade() -> None:
             ["areas.county_code", "areas.code"],
             name=op.f("fk_households_county_code_grid_code_areas"),
         ),
-        sa.PrimaryKeyConstraint(
-            "county_code", "household_id", name=op.f("pk_households")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "household_id", name=op.f("pk_households")),
     )
 
     op.create_table(
@@ -189,9 +181,7 @@ def upgrade() -> None:
             ["areas.county_code", "areas.code"],
             name=op.f("fk_incidents_county_code_grid_code_areas"),
         ),
-        sa.PrimaryKeyConstraint(
-            "county_code", "incident_id", name=op.f("pk_incidents")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "incident_id", name=op.f("pk_incidents")),
     )
 
     op.create_table(
@@ -209,9 +199,7 @@ def upgrade() -> None:
             ["workers.county_code", "workers.worker_id"],
             name=op.f("fk_worker_grids_county_code_worker_id_workers"),
         ),
-        sa.PrimaryKeyConstraint(
-            "county_code", "worker_id", "grid_code", name=op.f("pk_worker_grids")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "worker_id", "grid_code", name=op.f("pk_worker_grids")),
     )
 
     op.create_table(
@@ -225,9 +213,7 @@ def upgrade() -> None:
             name=op.f("fk_household_tags_county_code_household_id_households"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "county_code", "household_id", "tag", name=op.f("pk_household_tags")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "household_id", "tag", name=op.f("pk_household_tags")),
     )
 
     op.create_table(
@@ -248,11 +234,35 @@ def upgrade() -> None:
             ["incidents.county_code", "incidents.incident_id"],
             name=op.f("fk_incident_events_county_code_incident_id_incidents"),
         ),
-        sa.PrimaryKeyConstraint(
-            "county_code", "incident_id", "seq", name=op.f("pk_incident_events")
-        ),
+        sa.PrimaryKeyConstraint("county_code", "incident_id", "seq", name=op.f("pk_incident_events")),
     )
 
+    op.create_index(op.f("ix_areas_county_code_level"), "areas", ["county_code", "level"], unique=False)
+    op.create_index(op.f("ix_areas_county_code_parent_code"), "areas", ["county_code", "parent_code"], unique=False)
+    op.create_index(op.f("ix_patrol_fixes_county_code_ts"), "patrol_fixes", ["county_code", "ts"], unique=False)
+    op.create_index(
+        op.f("ix_patrol_logs_county_code_grid_code"), "patrol_logs", ["county_code", "grid_code"], unique=False
+    )
+    op.create_index(
+        op.f("ix_patrol_visits_county_code_grid_code_day"),
+        "patrol_visits",
+        ["county_code", "grid_code", "day"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_households_county_code_grid_code"), "households", ["county_code", "grid_code"], unique=False
+    )
+    op.create_index(op.f("ix_incidents_county_code_closed_at"), "incidents", ["county_code", "closed_at"], unique=False)
+    op.create_index(op.f("ix_incidents_county_code_grid_code"), "incidents", ["county_code", "grid_code"], unique=False)
+    op.create_index(
+        op.f("ix_incidents_county_code_reported_at"), "incidents", ["county_code", "reported_at"], unique=False
+    )
+    op.create_index(op.f("ix_incidents_county_code_state"), "incidents", ["county_code", "state"], unique=False)
+    op.create_index(
+        op.f("ix_worker_grids_county_code_grid_code"), "worker_grids", ["county_code", "grid_code"], unique=False
+    )
+    op.create_index(op.f("ix_household_tags_county_code_tag"), "household_tags", ["county_code", "tag"], unique=False)
+    op.create_index(op.f("ix_incident_events_county_code_at"), "incident_events", ["county_code", "at"], unique=False)
     if postgis:
         _add_postgis_columns()
 
@@ -268,17 +278,11 @@ def _add_postgis_columns() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        op.f("ix_incident_events_county_code_at"), table_name="incident_events"
-    )
+    op.drop_index(op.f("ix_incident_events_county_code_at"), table_name="incident_events")
     op.drop_table("incident_events")
-    op.drop_index(
-        op.f("ix_household_tags_county_code_tag"), table_name="household_tags"
-    )
+    op.drop_index(op.f("ix_household_tags_county_code_tag"), table_name="household_tags")
     op.drop_table("household_tags")
-    op.drop_index(
-        op.f("ix_worker_grids_county_code_grid_code"), table_name="worker_grids"
-    )
+    op.drop_index(op.f("ix_worker_grids_county_code_grid_code"), table_name="worker_grids")
     op.drop_table("worker_grids")
     op.drop_index(op.f("ix_incidents_county_code_state"), table_name="incidents")
     op.drop_index(op.f("ix_incidents_county_code_reported_at"), table_name="incidents")
@@ -290,14 +294,9 @@ def downgrade() -> None:
     op.drop_table("department_categories")
     op.drop_table("workers")
     op.drop_table("users")
-    op.drop_index(
-        op.f("ix_patrol_visits_county_code_grid_code_day"), table_name="patrol_visits"
-    )
-    op.drop_index(op.f("ix_patrol_visits_county_code_day"), table_name="patrol_visits")
+    op.drop_index(op.f("ix_patrol_visits_county_code_grid_code_day"), table_name="patrol_visits")
     op.drop_table("patrol_visits")
-    op.drop_index(
-        op.f("ix_patrol_logs_county_code_grid_code"), table_name="patrol_logs"
-    )
+    op.drop_index(op.f("ix_patrol_logs_county_code_grid_code"), table_name="patrol_logs")
     op.drop_table("patrol_logs")
     op.drop_index(op.f("ix_patrol_fixes_county_code_ts"), table_name="patrol_fixes")
     op.drop_table("patrol_fixes")
