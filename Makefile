@@ -18,7 +18,7 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 
 # Start the dashboard on the embedded SQLite demo database (created and filled on first run).
 run: $(VENV)/.installed
-	$(PY) -m services.cli demo --if-empty --scale $${DEMO_SCALE:-small} --seed $${DEMO_SEED:-7}
+	$(PY) -m services.cli demo --if-empty
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $${HOST:-127.0.0.1}
 
 # System packages the tests need: PostGIS for the second store, Chromium and CJK fonts for the

@@ -28,8 +28,8 @@ def install_assets(static_dir: Path) -> None:
     """Copy the vendored files under `static_dir/vendor` (idempotent)."""
     for name, source in VENDOR_SOURCES.items():
         target = static_dir / "vendor" / name
-        if not (target / next(iter(sorted(p.name for p in source.iterdir() if p.suffix == ".js")))).exists():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+        if not target.exists():
+            shutil.copytree(source, target)
 
 
 def use_local_assets() -> None:

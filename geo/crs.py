@@ -6,6 +6,12 @@ Distances, buffers and areas are computed in a CGCS2000 3-degree Gauss–Krüger
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from pyproj import Transformer
+
 WGS84 = "EPSG:4326"
 
 
@@ -16,3 +22,16 @@ def metric_crs_for(lon: float) -> str:
     if not 75 <= central_meridian <= 135:
         raise ValueError(f"longitude {lon} is outside China's Gauss–Krüger zones (75–135°E)")
     return f"EPSG:{4534 + (central_meridian - 75) // 3}"
+
+
+@cache
+def _transformer(source: str, target: str) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def transform_xy(
+    x: ArrayLike, y: ArrayLike, source: str, target: str
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Coordinates from `source` to `target` CRS (x = longitude or easting, in that CRS's units)."""
+    tx, ty = _transformer(source, target).transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(tx), np.asarray(ty)

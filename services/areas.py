@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import geopandas as gpd
-import shapely
 from sqlalchemy import select
 
 from geo.crs import WGS84
@@ -24,5 +23,4 @@ def load_areas(session_factory: SessionFactory, *, scope: Scope, levels: tuple[s
         rows = session.execute(query).all()
     columns = ["code", "level", "name", "parent_code", "synthetic"]
     data = {c: [getattr(r, c) for r in rows] for c in columns}
-    geometry = shapely.from_wkb([]) if not rows else [r.geom for r in rows]
-    return gpd.GeoDataFrame(data, geometry=list(geometry), crs=WGS84)
+    return gpd.GeoDataFrame(data, geometry=[r.geom for r in rows], crs=WGS84)

@@ -9,12 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from services.bootstrap import county_is_empty, create_demo, open_store
+from services.domain import LOCAL_TZ
 from services.errors import DomainError
 from services.figures import compute_area_figures
 from services.scope import Scope
 from services.settings import Settings
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -23,11 +22,11 @@ def parse_time(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"不是 ISO 8601 时间: {text!r}") from error
-    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(SHANGHAI).replace(microsecond=0)
+    return dt.datetime.now(LOCAL_TZ).replace(microsecond=0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("init-db", help="create or upgrade the schema of DATABASE_URL")
 
     demo = commands.add_parser("demo", help="generate the deterministic demo county into the database")
-    demo.add_argument("--scale", choices=("small", "county"), default="small")
-    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--scale", choices=("small", "county"), default=None, help="default: DEMO_SCALE")
+    demo.add_argument("--seed", type=int, default=None, help="default: DEMO_SEED")
     demo.add_argument("--now", type=parse_time, default=None, help="end of the demo history (default: now)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the county already has data")
 
@@ -60,8 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.if_empty and not county_is_empty(store, settings.county_code):
                 print(json.dumps({"demo": "already present"}))
                 return 0
-            written = create_demo(store, scale=args.scale, seed=args.seed, now=args.now or _now())
-            print(json.dumps({"demo": args.scale, "seed": args.seed, "rows": written}, ensure_ascii=False))
+            scale = args.scale or settings.demo_scale
+            seed = settings.demo_seed if args.seed is None else args.seed
+            written = create_demo(store, scale=scale, seed=seed, now=args.now or _now())
+            print(json.dumps({"demo": scale, "seed": seed, "rows": written}, ensure_ascii=False))
         elif args.command == "kpi":
             figures = compute_area_figures(
                 store.session_factory,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+# China has one zone and no daylight saving: a fixed offset is exact and needs no tz database.
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
 LEVELS = ("grid", "village", "township", "county")  # handling levels, one rung up at a time
 LEVEL_NAMES = {"grid": "网格", "village": "村(社区)", "township": "乡镇(街道)", "county": "县级"}
 AREA_LEVELS = ("county", "township", "village", "grid")
@@ -25,6 +30,16 @@ STATE_NAMES = {
     "handled": "待核查",
     "closed": "已结案",
 }
+# Stage times of an incident, in workflow order (NULL/NaT where the stage was not reached).
+INCIDENT_TIMES = (
+    "reported_at",
+    "validated_at",
+    "rejected_at",
+    "dispatched_at",
+    "accepted_at",
+    "handled_at",
+    "closed_at",
+)
 CLOSE_REASONS = ("fixed", "duplicate", "not_our_responsibility", "no_action_needed")
 SATISFACTION = ("满意", "基本满意", "不满意")
 SEVERITIES = ("normal", "urgent")

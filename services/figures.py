@@ -14,24 +14,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services import rules
-from services.domain import LEVELS
+from services.domain import INCIDENT_TIMES, LEVELS, LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownAreaError
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.models import Area, Household, Incident, PatrolVisit
 
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8))
-INCIDENT_COLUMNS = (
-    "reported_at",
-    "validated_at",
-    "rejected_at",
-    "dispatched_at",
-    "handled_at",
-    "closed_at",
-    "limit_hours",
-    "close_reason",
-    "level",
-)
+INCIDENT_COLUMNS = (*INCIDENT_TIMES, "limit_hours", "close_reason", "level")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +78,9 @@ def compute_area_figures(
         visited = _count_visited(session, scope.county_code, area_code, at, days)
 
     reported_in_p = rules.in_period(incidents["reported_at"], at, days) & ~(incidents["rejected_at"] <= at)
-    closed_by_t = incidents["closed_at"] <= at
     fixed = incidents["close_reason"] == "fixed"
+    closed = reported_in_p & (incidents["closed_at"] <= at)
+    reported, closed_any, closed_fixed = int(reported_in_p.sum()), int(closed.sum()), int((closed & fixed).sum())
     closed_in_p_fixed = rules.in_period(incidents["closed_at"], at, days) & fixed
     on_time = closed_in_p_fixed & (incidents["handled_at"] <= rules.deadline(incidents))
     denominator = int(closed_in_p_fixed.sum())
@@ -106,11 +96,11 @@ def compute_area_figures(
         overdue=int(rules.is_overdue(incidents, at).sum()),
         at_risk=int(rules.is_at_risk(incidents, at).sum()),
         validation_overdue=int(rules.is_validation_overdue(incidents, at).sum()),
-        reported=int(reported_in_p.sum()),
-        closed=int((reported_in_p & closed_by_t).sum()),
-        closed_fixed=int((reported_in_p & closed_by_t & fixed).sum()),
-        closure_rate=_share(int((reported_in_p & closed_by_t).sum()), int(reported_in_p.sum())),
-        fixed_closure_rate=_share(int((reported_in_p & closed_by_t & fixed).sum()), int(reported_in_p.sum())),
+        reported=reported,
+        closed=closed_any,
+        closed_fixed=closed_fixed,
+        closure_rate=_share(closed_any, reported),
+        fixed_closure_rate=_share(closed_fixed, reported),
         closed_in_period_fixed=denominator,
         on_time_rate=_share(int(on_time.sum()), denominator),
         level_share={level: _share(int(level_counts.get(level, 0)), denominator) for level in LEVELS},
@@ -137,7 +127,7 @@ def _load_incidents(session: Session, county_code: str, area_code: str, at: dt.d
         or_(Incident.closed_at.is_(None), Incident.closed_at > start),
     )
     frame = pd.DataFrame(session.execute(query).all(), columns=list(INCIDENT_COLUMNS))
-    for column in INCIDENT_COLUMNS[:6]:
+    for column in INCIDENT_TIMES:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["limit_hours"] = frame["limit_hours"].astype(float)
     return frame

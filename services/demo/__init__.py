@@ -5,18 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
-from geo.crs import WGS84
+from geo.crs import WGS84, transform_xy
 from geo.tracks import build_segments, drop_inaccurate, find_visits
 from services.demo.incidents import make_incidents
 from services.demo.layout import build_layout, read_county_source
 from services.demo.patrols import make_fixes
 from services.demo.people import make_departments, make_households, make_users, make_workers
 from services.demo.vocabulary import PATROL_NOTES
+from services.domain import LOCAL_TZ
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +73,7 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         now=now,
         rng=rng,
     )
-    hh_xy = _to_metric(households["lon"], households["lat"], layout.crs_metric)
+    hh_xy = np.column_stack(transform_xy(households["lon"], households["lat"], WGS84, layout.crs_metric))
     fixes_xy = make_fixes(
         households.assign(x=hh_xy[:, 0], y=hh_xy[:, 1]),
         worker_grids,
@@ -84,7 +83,8 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         now=now,
         rng=rng,
     )
-    fixes = _fixes_to_lonlat(fixes_xy, layout.crs_metric)
+    lon, lat = transform_xy(fixes_xy["x"], fixes_xy["y"], layout.crs_metric, WGS84)
+    fixes = fixes_xy.drop(columns=["x", "y"]).assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
     visits = _visits(fixes_xy, households, hh_xy)
     logs = _patrol_logs(fixes_xy, visits, worker_grids, code, rng)
     tables = {
@@ -105,17 +105,6 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
     return DemoCounty(county_code=code, tables=tables)
 
 
-def _to_metric(lon: pd.Series, lat: pd.Series, crs: str) -> np.ndarray:
-    points = gpd.GeoSeries(shapely.points(lon.to_numpy(), lat.to_numpy()), crs=WGS84).to_crs(crs)
-    return shapely.get_coordinates(points.values)
-
-
-def _fixes_to_lonlat(fixes_xy: pd.DataFrame, crs: str) -> pd.DataFrame:
-    points = gpd.GeoSeries(shapely.points(fixes_xy["x"].to_numpy(), fixes_xy["y"].to_numpy()), crs=crs).to_crs(WGS84)
-    lonlat = np.round(shapely.get_coordinates(points.values), 6)
-    return fixes_xy.drop(columns=["x", "y"]).assign(lon=lonlat[:, 0], lat=lonlat[:, 1])
-
-
 def _visits(fixes_xy: pd.DataFrame, households: pd.DataFrame, hh_xy: np.ndarray) -> pd.DataFrame:
     segments = build_segments(drop_inaccurate(fixes_xy))
     visits = find_visits(segments, hh_xy)
@@ -129,7 +118,7 @@ def _patrol_logs(
     fixes_xy: pd.DataFrame, visits: pd.DataFrame, worker_grids: pd.DataFrame, county_code: str, rng: np.random.Generator
 ) -> pd.DataFrame:
     """One written log per worker and patrol day, at the end of the day's last fix."""
-    local_day = fixes_xy["ts"].dt.tz_convert("Asia/Shanghai").dt.date
+    local_day = fixes_xy["ts"].dt.tz_convert(LOCAL_TZ).dt.date
     ends = fixes_xy.groupby([fixes_xy["worker_id"], local_day])["ts"].max().rename("logged_at").reset_index()
     ends.columns = ["worker_id", "day", "logged_at"]
     counts = visits.groupby(["worker_id", "day"]).size().rename("households_visited").reset_index()

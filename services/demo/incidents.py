@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from services.demo.vocabulary import DESCRIPTIONS
-from services.domain import CATEGORIES, DEFAULT_HANDLING_LIMIT_HOURS
+from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, handling_limit_hours
 
 CATEGORY_WEIGHTS = {"环境卫生": 0.30, "民生服务": 0.25, "安全隐患": 0.18, "矛盾纠纷": 0.15, "治安": 0.07, "信访": 0.05}
 URGENT_SHARE = {"安全隐患": 0.25, "治安": 0.12, "矛盾纠纷": 0.06}
@@ -57,7 +57,7 @@ def make_incidents(
     subcategory = np.array([rng.choice(CATEGORIES[c]) for c in category])
     urgent = rng.random(n) < np.vectorize(lambda c: URGENT_SHARE.get(c, 0.02))(category)
     severity = np.where(urgent, "urgent", "normal")
-    limit_hours = np.where(urgent, DEFAULT_HANDLING_LIMIT_HOURS["urgent"], DEFAULT_HANDLING_LIMIT_HOURS["normal"])
+    limit_hours = np.array([handling_limit_hours(c, s) for c, s in zip(category, severity, strict=True)])
 
     site = households.iloc[rng.integers(0, len(households), n)]
     lon = site["lon"].to_numpy() + rng.normal(0, 0.00015, n)
@@ -131,7 +131,7 @@ def make_incidents(
         ["closed", "invalid", "handled", "in_progress", "dispatched", "registered"],
         default="reported",
     )
-    local_day = pd.to_datetime(reported, utc=True).tz_convert("Asia/Shanghai").strftime("%Y%m%d")
+    local_day = pd.to_datetime(reported, utc=True).tz_convert(LOCAL_TZ).strftime("%Y%m%d")
     seq = pd.Series(np.arange(n)).groupby(np.asarray(local_day)).cumcount().to_numpy() + 1
     incident_id = np.char.add(np.char.add("SJ", np.asarray(local_day, dtype=str)), np.char.zfill(seq.astype(str), 4))
     village = village_names.reindex(pd.Series(grid_code).str[:12]).to_numpy()
@@ -176,15 +176,7 @@ def make_incidents(
             "version": 1,
         }
     )
-    for column in (
-        "reported_at",
-        "validated_at",
-        "rejected_at",
-        "dispatched_at",
-        "accepted_at",
-        "handled_at",
-        "closed_at",
-    ):
+    for column in INCIDENT_TIMES:
         incidents[column] = pd.to_datetime(incidents[column], utc=True)
     events = _events(incidents, escalated, rung, county_code)
     return incidents, events

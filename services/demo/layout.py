@@ -121,13 +121,11 @@ def build_layout(
     villages = pd.DataFrame({"x": seats[keep, 0], "y": seats[keep, 1], "t": seat_township[keep]})
     villages["township_code"] = source.townships["township_code"].to_numpy()[villages["t"]]
     villages["township_name"] = source.townships["township_name"].to_numpy()[villages["t"]]
-    urban_village = villages["township_name"].str.endswith("街道").to_numpy()
     villages = villages.sort_values(["township_code", "y", "x"], ascending=[True, False, True])
-    villages["seq"] = villages.groupby("township_code").cumcount() + np.where(
-        villages["township_name"].str.endswith("街道"), 1, 201
-    )
-    villages["village_code"] = villages["township_code"] + villages["seq"].map("{:03d}".format)
+    # Division-code practice: 社区 of a 街道 are numbered from 001, 村 of a 镇/乡 from 201.
     urban_village = villages["township_name"].str.endswith("街道").to_numpy()
+    villages["seq"] = villages.groupby("township_code").cumcount() + np.where(urban_village, 1, 201)
+    villages["village_code"] = villages["township_code"] + villages["seq"].map("{:03d}".format)
     names = np.array(_village_names(len(villages), rng), dtype=object)
     community = np.array([n + "社区" for n in COMMUNITY_NAMES], dtype=object)
     names[urban_village] = community[np.arange(urban_village.sum()) % len(community)]
@@ -210,7 +208,7 @@ def _areas(
     )
     county = gpd.GeoDataFrame(
         {"code": [source.code], "level": "county", "name": source.name, "parent_code": None},
-        geometry=[shapely.multipolygons([source.outline]) if source.outline.geom_type == "Polygon" else source.outline],
+        geometry=[source.outline],
         crs=WGS84,
     )
     areas = pd.concat([county, township_areas, village_areas, grids], ignore_index=True)

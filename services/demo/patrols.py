@@ -13,6 +13,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from services.domain import LOCAL_TZ
+
 FIX_INTERVAL_S = 30.0
 SESSIONS_LOCAL = ((8.5, 2.0), (15.0, 2.0))  # (start hour, duration h), Asia/Shanghai
 
@@ -56,7 +58,7 @@ def make_fixes(
     by_grid = {code: frame[["x", "y"]].to_numpy() for code, frame in households_xy.groupby("grid_code")}
     grids_of = worker_grids.groupby("worker_id")["grid_code"].apply(list)
     on_duty = workers.loc[workers["on_duty"], "worker_id"]
-    today = now.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    today = now.astimezone(LOCAL_TZ).date()
     chunks = []
     for worker_id in on_duty:
         homes = np.concatenate([by_grid[g] for g in grids_of.get(worker_id, []) if g in by_grid] or [np.empty((0, 2))])
@@ -69,7 +71,7 @@ def make_fixes(
                 continue  # not every worker patrols every day
             day = today - dt.timedelta(days=back)
             for start_h, duration_h in SESSIONS_LOCAL:
-                start = dt.datetime.combine(day, dt.time(), dt.timezone(dt.timedelta(hours=8))) + dt.timedelta(
+                start = dt.datetime.combine(day, dt.time(), LOCAL_TZ) + dt.timedelta(
                     hours=start_h + rng.normal(0, 0.25)
                 )
                 stops = homes[rng.choice(len(homes), min(len(homes), rng.integers(4, 11)), replace=False)]

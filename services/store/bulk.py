@@ -12,9 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Connection, Date, Table
 
-from services.store.types import Geometry, UtcDateTime, geometry_to_db
-
-COPY_BATCH = 50_000
+from services.store.types import Geometry, UtcDateTime, geometry_to_db, sqlite_micros
 
 
 def _column_values(series: pd.Series, column_type: object, dialect: str) -> list:
@@ -25,8 +23,7 @@ def _column_values(series: pd.Series, column_type: object, dialect: str) -> list
         stamps = pd.to_datetime(series, utc=True)
         if dialect == "postgresql":
             return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
-        micros = stamps.dt.as_unit("us").astype("int64")
-        return micros.astype(object).where(stamps.notna(), None).tolist()
+        return sqlite_micros(stamps).astype(object).where(stamps.notna(), None).tolist()
     if isinstance(column_type, Date):
         return [v if isinstance(v, dt.date) or v is None else pd.Timestamp(v).date() for v in series]
     if isinstance(column_type, Boolean):

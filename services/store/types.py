@@ -71,6 +71,14 @@ def geometry_to_db(value: Any, dialect_name: str, srid: int = WGS84_SRID) -> Any
     return shapely.to_wkb(value)
 
 
+def sqlite_micros(stamps: Any) -> Any:
+    """UTC instants as SQLite stores them: integer microseconds since the epoch.  Works on an
+    aware datetime and, vectorised, on a tz-aware pandas Series (NaT stays missing)."""
+    if isinstance(stamps, dt.datetime):
+        return (stamps - EPOCH) // dt.timedelta(microseconds=1)
+    return stamps.dt.tz_convert("UTC").dt.as_unit("us").astype("int64")
+
+
 class UtcDateTime(TypeDecorator[dt.datetime]):
     """An aware datetime, stored in UTC and returned in UTC."""
 
@@ -89,7 +97,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             raise ValueError(f"expected an aware datetime, got {value!r}")
         if dialect.name == "postgresql":
             return value.astimezone(dt.UTC)
-        return (value - EPOCH) // dt.timedelta(microseconds=1)
+        return sqlite_micros(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
