@@ -15,6 +15,7 @@ import pandas as pd
 
 from services.demo.vocabulary import DESCRIPTIONS
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, handling_limit_hours
+from services.incident_history import events_from_stage_times, state_from_stage_times
 
 CATEGORY_WEIGHTS = {"环境卫生": 0.30, "民生服务": 0.25, "安全隐患": 0.18, "矛盾纠纷": 0.15, "治安": 0.07, "信访": 0.05}
 URGENT_SHARE = {"安全隐患": 0.25, "治安": 0.12, "矛盾纠纷": 0.06}
@@ -119,18 +120,6 @@ def make_incidents(
         None,
     )
 
-    state = np.select(
-        [
-            ~np.isnat(closed_at),
-            ~np.isnat(rejected_at),
-            ~np.isnat(handled_at),
-            ~np.isnat(accepted_at),
-            ~np.isnat(dispatched_at),
-            ~np.isnat(validated_at),
-        ],
-        ["closed", "invalid", "handled", "in_progress", "dispatched", "registered"],
-        default="reported",
-    )
     local_day = pd.to_datetime(reported, utc=True).tz_convert(LOCAL_TZ).strftime("%Y%m%d")
     seq = pd.Series(np.arange(n)).groupby(np.asarray(local_day)).cumcount().to_numpy() + 1
     incident_id = np.char.add(np.char.add("SJ", np.asarray(local_day, dtype=str)), np.char.zfill(seq.astype(str), 4))
@@ -158,7 +147,7 @@ def make_incidents(
             "description": description,
             "channel": rng.choice(np.array(list(CHANNEL_SHARES)), n, p=np.array(list(CHANNEL_SHARES.values()))),
             "reporter": np.where(rng.random(n) < 0.6, assignee, None),
-            "state": state,
+            "state": "reported",  # set from the stage times below
             "level": levels[current_rung],
             "limit_hours": limit_hours,
             "assignee_worker_id": np.where(~np.isnat(dispatched_at), assignee, None),
@@ -178,76 +167,6 @@ def make_incidents(
     )
     for column in INCIDENT_TIMES:
         incidents[column] = pd.to_datetime(incidents[column], utc=True)
-    events = _events(incidents, escalated, rung, county_code)
+    incidents["state"] = state_from_stage_times(incidents)
+    events = events_from_stage_times(incidents, pd.Series(escalated).pipe(pd.to_datetime, utc=True))
     return incidents, events
-
-
-def _events(incidents: pd.DataFrame, escalated: np.ndarray, rung: np.ndarray, county_code: str) -> pd.DataFrame:
-    """The event log implied by the stage times: one row per transition, in time order."""
-    ids = incidents["incident_id"].to_numpy()
-    actor_worker = incidents["assignee_worker_id"].fillna("网格员").to_numpy()
-    levels = np.array(["grid", "village", "township", "county"])
-    frames = []
-
-    def add(
-        at: pd.Series | np.ndarray, action: str, from_state: str | None, to_state: str, actor, level=None, note=None
-    ):
-        at = pd.to_datetime(pd.Series(at), utc=True)
-        mask = at.notna().to_numpy()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "incident_id": ids[mask],
-                    "at": at[mask].to_numpy(),
-                    "actor": np.broadcast_to(np.asarray(actor, dtype=object), len(ids))[mask],
-                    "action": action,
-                    "from_state": from_state,
-                    "to_state": to_state,
-                    "level": None
-                    if level is None
-                    else np.broadcast_to(np.asarray(level, dtype=object), len(ids))[mask],
-                    "note": note,
-                }
-            )
-        )
-
-    add(incidents["reported_at"], "report", None, "reported", incidents["reporter"].fillna("群众").to_numpy(), "grid")
-    add(incidents["validated_at"], "validate", "reported", "registered", "审核员")
-    add(incidents["rejected_at"], "reject", "reported", "invalid", "审核员", note="经核实不属实")
-    non_fixed = incidents["close_reason"].isin(["duplicate", "not_our_responsibility", "no_action_needed"])
-    add(incidents["closed_at"].where(non_fixed), "close", "registered", "closed", "审核员", note="非处置类结案")
-    add(incidents["dispatched_at"], "dispatch", "registered", "dispatched", "审核员")
-    add(incidents["accepted_at"], "accept", "dispatched", "in_progress", actor_worker)
-    # Escalation climbs one rung at a time, all at the escalation moment in the demo.
-    for target in (1, 2, 3):
-        at = pd.to_datetime(pd.Series(escalated), utc=True).where(pd.Series(rung >= target))
-        add(
-            at,
-            "escalate",
-            "in_progress",
-            "in_progress",
-            "网格长",
-            levels[target],
-            f"升级至{['网格', '村', '乡镇', '县'][target]}级处置",
-        )
-    add(incidents["handled_at"], "handle", "in_progress", "handled", actor_worker, note="已处置完毕，附现场照片")
-    add(incidents["closed_at"].where(~non_fixed), "verify", "handled", "closed", "审核员", note="核查通过，结案")
-    events = pd.concat(frames, ignore_index=True).sort_values(["incident_id", "at", "to_state"], kind="stable")
-    events["seq"] = events.groupby("incident_id").cumcount() + 1
-    events["county_code"] = county_code
-    events["photo"] = None
-    return events[
-        [
-            "county_code",
-            "incident_id",
-            "seq",
-            "at",
-            "actor",
-            "action",
-            "from_state",
-            "to_state",
-            "level",
-            "note",
-            "photo",
-        ]
-    ]
