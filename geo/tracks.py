@@ -67,16 +67,26 @@ def find_visits(segments: pd.DataFrame, household_xy: np.ndarray, radius_m: floa
     lines = shapely.linestrings(coords)
     households = shapely.points(household_xy)
     hh_idx, seg_idx = shapely.STRtree(lines).query(households, predicate="dwithin", distance=radius_m)
-    near = segments.iloc[seg_idx][["worker_id", "day", "start_ts", "end_ts"]].assign(household_idx=hh_idx)
-    near = near.sort_values(["household_idx", "worker_id", "day", "start_ts"], kind="stable")
-    grouped = near.groupby(["household_idx", "worker_id", "day"], sort=False)
-    first = grouped.first()
-    last = grouped.last()
+    worker = pd.factorize(segments["worker_id"].to_numpy()[seg_idx])[0]
+    day = pd.factorize(segments["day"].to_numpy()[seg_idx])[0]
+    start = segments["start_ts"].astype("int64").to_numpy()[seg_idx]  # integers: sorting objects is slow
+    order = np.lexsort((start, day, worker, hh_idx))
+    keys = np.column_stack([hh_idx, worker, day])[order]
+    new_group = np.r_[True, (keys[1:] != keys[:-1]).any(axis=1)]
+    first = seg_idx[order[new_group]]
+    last = seg_idx[order[np.r_[new_group[1:], True]]]
+
+    def pick(column: str, rows: np.ndarray) -> np.ndarray:
+        return segments[column].iloc[rows].reset_index(drop=True)
+
     return pd.DataFrame(
         {
-            "first_start": first["start_ts"],
-            "first_end": first["end_ts"],
-            "last_start": last["start_ts"],
-            "last_end": last["end_ts"],
+            "household_idx": hh_idx[order[new_group]],
+            "worker_id": pick("worker_id", first),
+            "day": pick("day", first),
+            "first_start": pick("start_ts", first),
+            "first_end": pick("end_ts", first),
+            "last_start": pick("start_ts", last),
+            "last_end": pick("end_ts", last),
         }
-    ).reset_index()[columns]
+    )

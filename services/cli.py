@@ -7,11 +7,14 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from services.bootstrap import county_is_empty, create_demo, open_store
 from services.domain import LOCAL_TZ
 from services.errors import DomainError
 from services.figures import compute_area_figures
+from services.imports.problems import ImportFileError
+from services.imports.service import CRS_CHOICES, KINDS, import_file
 from services.scope import Scope
 from services.settings import Settings
 
@@ -40,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--now", type=parse_time, default=None, help="end of the demo history (default: now)")
     demo.add_argument("--if-empty", action="store_true", help="do nothing when the county already has data")
 
+    load = commands.add_parser("import", help="import a file: grids, households, workers, incidents or fixes")
+    load.add_argument("kind", choices=KINDS)
+    load.add_argument("path", type=Path)
+    load.add_argument("--crs", choices=CRS_CHOICES, default="wgs84", help="coordinates of the file (gcj02: 高德/腾讯)")
+
     kpi = commands.add_parser("kpi", help="DESIGN.md figures of one area")
     kpi.add_argument("--area", required=True, help="area code: county (6), township (9), village (12) or grid (15)")
     kpi.add_argument("--at", type=parse_time, default=None, help="moment T (default: now)")
@@ -63,6 +71,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed = settings.demo_seed if args.seed is None else args.seed
             written = create_demo(store, scale=scale, seed=seed, now=args.now or _now())
             print(json.dumps({"demo": scale, "seed": seed, "rows": written}, ensure_ascii=False))
+        elif args.command == "import":
+            summary = import_file(
+                store.session_factory,
+                kind=args.kind,
+                path=args.path,
+                filename=args.path.name,
+                crs=args.crs,
+                scope=Scope.whole_county(settings.county_code),
+            )
+            print(json.dumps(summary.as_dict(), ensure_ascii=False))
         elif args.command == "kpi":
             figures = compute_area_figures(
                 store.session_factory,
@@ -76,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in figures.as_dict().items():
                     print(f"{key:24} {value}")
+    except ImportFileError as error:
+        print(error, file=sys.stderr)
+        return 1
     except DomainError as error:
         print(f"错误: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from services.domain import INCIDENT_TIMES, LEVELS, LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownAreaError
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
+from services.store.frames import query_frame
 from services.store.models import Area, Household, Incident, PatrolVisit
 
 INCIDENT_COLUMNS = (*INCIDENT_TIMES, "limit_hours", "close_reason", "level")
@@ -126,7 +127,7 @@ def _load_incidents(session: Session, county_code: str, area_code: str, at: dt.d
         or_(Incident.rejected_at.is_(None), Incident.rejected_at > at),
         or_(Incident.closed_at.is_(None), Incident.closed_at > start),
     )
-    frame = pd.DataFrame(session.execute(query).all(), columns=list(INCIDENT_COLUMNS))
+    frame = query_frame(session, query)
     for column in INCIDENT_TIMES:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["limit_hours"] = frame["limit_hours"].astype(float)

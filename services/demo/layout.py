@@ -76,7 +76,8 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 
 
 def _village_names(count: int, rng: np.random.Generator) -> list[str]:
     combos = np.array([p + c for p in VILLAGE_PREFIXES for c in VILLAGE_CORES])
-    return [name + "村" for name in rng.permutation(np.unique(combos))[:count]]
+    names = rng.permutation(np.unique(combos))[:count]
+    return [name if name.endswith("村") else name + "村" for name in names]
 
 
 def _largest_remainder(weights: np.ndarray, total: int, minimum: int = 0) -> np.ndarray:

@@ -1,0 +1,143 @@
+"""The DESIGN.md exchange formats as DataFrames: what `import` reads is what these write."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import select
+
+from geo.crs import WGS84
+from services.domain import LOCAL_TZ
+from services.scope import Scope
+from services.store.engine import SessionFactory
+from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
+
+
+def _local_iso(series: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(series, utc=True).dt.tz_convert(LOCAL_TZ)
+    return stamps.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True).fillna("")
+
+
+def export_grids(session_factory: SessionFactory, *, scope: Scope) -> gpd.GeoDataFrame:
+    with session_factory() as session:
+        rows = session.execute(
+            select(Area.code, Area.level, Area.name, Area.geom).where(
+                Area.county_code == scope.county_code, scope.filter(Area.code)
+            )
+        ).all()
+    areas = pd.DataFrame(rows, columns=["code", "level", "name", "geom"])
+    names = areas.set_index("code")["name"]
+    grids = areas[areas["level"] == "grid"]
+    return gpd.GeoDataFrame(
+        {
+            "grid_code": grids["code"].to_numpy(),
+            "grid_name": grids["name"].to_numpy(),
+            "village_code": grids["code"].str[:12].to_numpy(),
+            "village_name": names.reindex(grids["code"].str[:12]).to_numpy(),
+            "township_code": grids["code"].str[:9].to_numpy(),
+            "township_name": names.reindex(grids["code"].str[:9]).to_numpy(),
+        },
+        geometry=list(grids["geom"]),
+        crs=WGS84,
+    )
+
+
+def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+    with session_factory() as session:
+        households = pd.DataFrame(
+            session.execute(
+                select(
+                    Household.household_id,
+                    Household.head_name,
+                    Household.address,
+                    Household.members,
+                    Household.phone,
+                    Household.lon,
+                    Household.lat,
+                    Household.grid_code,
+                )
+                .where(Household.county_code == scope.county_code, scope.filter(Household.grid_code))
+                .order_by(Household.household_id)
+            ).all(),
+            columns=["household_id", "head_name", "address", "members", "phone", "lon", "lat", "grid_code"],
+        )
+        tags = pd.DataFrame(
+            session.execute(
+                select(HouseholdTag.household_id, HouseholdTag.tag).where(HouseholdTag.county_code == scope.county_code)
+            ).all(),
+            columns=["household_id", "tag"],
+        )
+    joined = tags.sort_values(["household_id", "tag"]).groupby("household_id")["tag"].agg("|".join)
+    households.insert(7, "tags", households["household_id"].map(joined).fillna(""))
+    return households
+
+
+def export_workers(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+    with session_factory() as session:
+        workers = pd.DataFrame(
+            session.execute(
+                select(Worker.worker_id, Worker.name, Worker.phone, Worker.role).where(
+                    Worker.county_code == scope.county_code
+                )
+            ).all(),
+            columns=["worker_id", "name", "phone", "role"],
+        )
+        grids = pd.DataFrame(
+            session.execute(
+                select(WorkerGrid.worker_id, WorkerGrid.grid_code).where(
+                    WorkerGrid.county_code == scope.county_code, scope.filter(WorkerGrid.grid_code)
+                )
+            ).all(),
+            columns=["worker_id", "grid_code"],
+        )
+    codes = grids.sort_values("grid_code").groupby("worker_id")["grid_code"].agg("|".join)
+    workers["grid_codes"] = workers["worker_id"].map(codes)
+    return workers.dropna(subset=["grid_codes"]).sort_values("worker_id").reset_index(drop=True)
+
+
+def export_incidents(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+    columns = [
+        "incident_id",
+        "category",
+        "severity",
+        "lon",
+        "lat",
+        "description",
+        "channel",
+        "reported_at",
+        "validated_at",
+        "rejected_at",
+        "dispatched_at",
+        "assignee_worker_id",
+        "handled_at",
+        "closed_at",
+        "level",
+        "satisfaction",
+    ]
+    with session_factory() as session:
+        incidents = pd.DataFrame(
+            session.execute(
+                select(*(getattr(Incident, c) for c in columns))
+                .where(Incident.county_code == scope.county_code, scope.filter(Incident.grid_code))
+                .order_by(Incident.incident_id)
+            ).all(),
+            columns=columns,
+        )
+    for column in columns:
+        if column.endswith("_at"):
+            incidents[column] = _local_iso(incidents[column])
+    return incidents.fillna("")
+
+
+def export_fixes(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+    with session_factory() as session:
+        fixes = pd.DataFrame(
+            session.execute(
+                select(PatrolFix.worker_id, PatrolFix.ts, PatrolFix.lon, PatrolFix.lat, PatrolFix.accuracy_m)
+                .where(PatrolFix.county_code == scope.county_code)
+                .order_by(PatrolFix.worker_id, PatrolFix.ts)
+            ).all(),
+            columns=["worker_id", "ts", "lon", "lat", "accuracy_m"],
+        )
+    fixes["ts"] = _local_iso(fixes["ts"])
+    return fixes

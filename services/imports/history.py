@@ -1,0 +1,223 @@
+"""Incident history (from an older platform) and GPS fixes import."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, select
+
+from geo.crs import WGS84, metric_crs_for, transform_xy
+from geo.tracks import LOCAL_TZ as TRACK_TZ
+from geo.tracks import build_segments, drop_inaccurate, find_visits
+from services.domain import CATEGORIES, CHANNELS, LEVELS, SATISFACTION, SEVERITIES, handling_limit_hours
+from services.imports.fields import check_choice, check_unique, parse_lon_lat, parse_times
+from services.imports.people import locate_in_grids
+from services.imports.problems import ProblemList
+from services.imports.readers import require_columns
+from services.imports.write import delete_keys, find_changes, replace_rows
+from services.incident_history import events_from_stage_times, state_from_stage_times
+from services.store.bulk import insert_frame
+from services.store.frames import query_frame
+from services.store.models import Household, Incident, IncidentEvent, PatrolFix, PatrolVisit, Worker
+
+INCIDENT_COLUMNS = (
+    "incident_id",
+    "category",
+    "severity",
+    "lon",
+    "lat",
+    "description",
+    "channel",
+    "reported_at",
+    "validated_at",
+    "rejected_at",
+    "dispatched_at",
+    "assignee_worker_id",
+    "handled_at",
+    "closed_at",
+    "level",
+    "satisfaction",
+)
+STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
+# (later stage, the stage it must not precede)
+ORDER = (
+    ("validated_at", "reported_at"),
+    ("rejected_at", "reported_at"),
+    ("dispatched_at", "validated_at"),
+    ("handled_at", "dispatched_at"),
+    ("closed_at", "reported_at"),
+    ("closed_at", "handled_at"),
+)
+FIX_COLUMNS = ("worker_id", "ts", "lon", "lat", "accuracy_m")
+
+
+def _known_workers(connection: Connection, county_code: str) -> set[str]:
+    return set(connection.scalars(select(Worker.worker_id).where(Worker.county_code == county_code)))
+
+
+def check_incidents(
+    connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
+) -> pd.DataFrame:
+    require_columns(frame, INCIDENT_COLUMNS, filename)
+    problems = ProblemList(filename)
+    check_unique(frame, "incident_id", problems)
+    check_choice(frame, "category", tuple(CATEGORIES), problems)
+    check_choice(frame, "severity", SEVERITIES, problems)
+    check_choice(frame, "channel", CHANNELS, problems)
+    check_choice(frame, "level", LEVELS, problems, required=False)
+    check_choice(frame, "satisfaction", SATISFACTION, problems, required=False)
+    times = {field: parse_times(frame, field, problems, required=field == "reported_at") for field in STAGES}
+    for later, earlier in ORDER:
+        wrong = (times[later] < times[earlier]).to_numpy()
+        problems.add_rows(frame.index[wrong], later, f"早于 {earlier}，时间顺序不对")
+    both = times["validated_at"].notna() & times["rejected_at"].notna()
+    problems.add_rows(frame.index[both], "rejected_at", "同一事件不能既核实有效又判定无效")
+    orphan = times["dispatched_at"].notna() & times["validated_at"].isna()
+    problems.add_rows(frame.index[orphan], "dispatched_at", "未核实（validated_at 为空）的事件不能派遣")
+    workers = _known_workers(connection, county_code)
+    unknown = (frame["assignee_worker_id"] != "") & ~frame["assignee_worker_id"].isin(workers)
+    for row in frame.index[unknown]:
+        problems.add(
+            int(row), "assignee_worker_id", f"网格员 {frame.at[row, 'assignee_worker_id']} 不存在，请先导入网格员"
+        )
+    lon, lat, usable = parse_lon_lat(frame, problems, crs=crs)
+    grid_code = locate_in_grids(connection, county_code, lon, lat, usable)
+    problems.add_rows(frame.index[usable & (grid_code == "")], "lon/lat", "坐标不在任何网格内")
+    problems.raise_if_any()
+
+    incidents = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "incident_id": frame["incident_id"],
+            "grid_code": grid_code,
+            "category": frame["category"],
+            "subcategory": None,
+            "severity": frame["severity"],
+            "lon": lon,
+            "lat": lat,
+            "description": frame["description"],
+            "channel": frame["channel"],
+            "reporter": None,
+            "level": frame["level"].replace("", "grid"),
+            "limit_hours": [
+                handling_limit_hours(c, s) for c, s in zip(frame["category"], frame["severity"], strict=True)
+            ],
+            "assignee_worker_id": frame["assignee_worker_id"].replace("", None),
+            "assignee_department_id": None,
+            **{field: times[field] for field in STAGES},
+            # The exchange format has no acceptance time: taken as the dispatch time.
+            "accepted_at": times["dispatched_at"],
+            # A case closed without a handling time was closed without being handled.
+            "close_reason": np.where(
+                times["closed_at"].isna(), None, np.where(times["handled_at"].isna(), "no_action_needed", "fixed")
+            ),
+            "satisfaction": frame["satisfaction"].replace("", None),
+            "duplicate_of": None,
+            "version": 1,
+        }
+    )
+    incidents["state"] = state_from_stage_times(incidents)
+    return incidents
+
+
+def write_incidents(connection: Connection, incidents: pd.DataFrame) -> dict[str, int]:
+    key = ["county_code", "incident_id"]
+    changes = find_changes(connection, Incident.__table__, incidents, key, ignore=("version",))
+    delete_keys(connection, IncidentEvent.__table__, changes.updated[key])
+    replace_rows(connection, Incident.__table__, changes, key)
+    written = pd.concat([changes.inserted, changes.updated], ignore_index=True)
+    # When a case climbed above the grid is not in the format: recorded at its acceptance.
+    escalated_at = written["accepted_at"].where(written["level"] != "grid")
+    events = events_from_stage_times(written, escalated_at) if len(written) else pd.DataFrame()
+    insert_frame(connection, IncidentEvent.__table__, events)
+    return {
+        "incidents_inserted": len(changes.inserted),
+        "incidents_updated": len(changes.updated),
+        "incidents_unchanged": changes.unchanged,
+        "events": len(events),
+    }
+
+
+def check_fixes(
+    connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
+) -> tuple[pd.DataFrame, int]:
+    """Fixes ready to write and how many exact duplicates (same worker, same instant) were dropped."""
+    require_columns(frame, FIX_COLUMNS, filename)
+    problems = ProblemList(filename)
+    workers = _known_workers(connection, county_code)
+    unknown = ~frame["worker_id"].isin(workers)
+    for row in frame.index[unknown][:200]:
+        problems.add(int(row), "worker_id", f"网格员 {frame.at[row, 'worker_id']} 不存在，请先导入网格员")
+    ts = parse_times(frame, "ts", problems, required=True)
+    accuracy = pd.to_numeric(frame["accuracy_m"], errors="coerce")
+    problems.add_rows(frame.index[accuracy.isna() | (accuracy < 0)], "accuracy_m", "应为不小于 0 的数字（米）")
+    lon, lat, _ = parse_lon_lat(frame, problems, crs=crs)
+    problems.raise_if_any()
+    fixes = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "worker_id": frame["worker_id"],
+            "ts": ts,
+            "lon": lon,
+            "lat": lat,
+            "accuracy_m": accuracy,
+        }
+    )
+    unique = fixes.drop_duplicates(["worker_id", "ts"])
+    return unique, len(fixes) - len(unique)
+
+
+def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
+    key = ["county_code", "worker_id", "ts"]
+    changes = find_changes(connection, PatrolFix.__table__, fixes, key)
+    replace_rows(connection, PatrolFix.__table__, changes, key)
+    visits = refresh_visits(connection, fixes)
+    return {
+        "fixes_inserted": len(changes.inserted),
+        "fixes_updated": len(changes.updated),
+        "fixes_unchanged": changes.unchanged,
+        "visits": visits,
+    }
+
+
+def refresh_visits(connection: Connection, fixes: pd.DataFrame) -> int:
+    """Recompute the stored visits of every worker-day the fixes touch, from all its fixes."""
+    county = fixes["county_code"].iloc[0]
+    days = fixes["ts"].dt.tz_convert(TRACK_TZ).dt.date
+    worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": days}).drop_duplicates()
+    start = fixes["ts"].min().floor("D") - pd.Timedelta(days=1)
+    end = fixes["ts"].max().ceil("D") + pd.Timedelta(days=1)
+    stored = query_frame(
+        connection,
+        select(PatrolFix.worker_id, PatrolFix.ts, PatrolFix.lon, PatrolFix.lat, PatrolFix.accuracy_m).where(
+            PatrolFix.county_code == county,
+            PatrolFix.worker_id.in_(worker_days["worker_id"].unique().tolist()),
+            and_(PatrolFix.ts >= start.to_pydatetime(), PatrolFix.ts <= end.to_pydatetime()),
+        ),
+    )
+    stored["ts"] = pd.to_datetime(stored["ts"], utc=True)
+    stored["day"] = stored["ts"].dt.tz_convert(TRACK_TZ).dt.date
+    stored = stored.merge(worker_days, on=["worker_id", "day"])
+    households = pd.DataFrame(
+        connection.execute(
+            select(Household.household_id, Household.grid_code, Household.lon, Household.lat).where(
+                Household.county_code == county
+            )
+        ).all(),
+        columns=["household_id", "grid_code", "lon", "lat"],
+    )
+    delete_keys(
+        connection, PatrolVisit.__table__, worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
+    )
+    if households.empty or stored.empty:
+        return 0
+    crs = metric_crs_for(float(households["lon"].mean()))
+    fx, fy = transform_xy(stored["lon"], stored["lat"], WGS84, crs)
+    hx, hy = transform_xy(households["lon"], households["lat"], WGS84, crs)
+    segments = build_segments(drop_inaccurate(stored.assign(x=fx, y=fy)))
+    visits = find_visits(segments, np.column_stack([hx, hy]))
+    reached = households.iloc[visits["household_idx"].to_numpy()]
+    rows = visits.drop(columns="household_idx").assign(
+        county_code=county, household_id=reached["household_id"].to_numpy(), grid_code=reached["grid_code"].to_numpy()
+    )
+    return insert_frame(connection, PatrolVisit.__table__, rows)

@@ -1,0 +1,176 @@
+"""Households and workers import."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, select
+
+from geo.assign import NO_GRID, assign_grids
+from services.domain import HOUSEHOLD_TAGS
+from services.imports.fields import check_unique, parse_int, parse_lon_lat
+from services.imports.grids import stored_grids
+from services.imports.problems import ProblemList
+from services.imports.readers import require_columns
+from services.imports.write import delete_keys, find_changes, replace_rows
+from services.store.bulk import insert_frame
+from services.store.models import Household, HouseholdTag, Worker, WorkerGrid
+
+HOUSEHOLD_COLUMNS = ("household_id", "head_name", "address", "members", "phone", "lon", "lat", "tags")
+WORKER_COLUMNS = ("worker_id", "name", "phone", "role", "grid_codes")
+ROLES = {"worker": "worker", "网格员": "worker", "grid_leader": "grid_leader", "网格长": "grid_leader"}
+
+
+def locate_in_grids(
+    connection: Connection, county_code: str, lon: np.ndarray, lat: np.ndarray, usable: np.ndarray
+) -> np.ndarray:
+    """Grid code of each usable point (DESIGN.md edge rule), '' where it lies in no grid."""
+    grids = stored_grids(connection, county_code)
+    result = np.full(len(lon), "", dtype=object)
+    if grids.empty:
+        return result
+    hit = assign_grids(shapely.points(lon[usable], lat[usable]), grids.geometry.to_numpy(), grids["code"].to_numpy())
+    codes = np.where(hit == NO_GRID, "", grids["code"].to_numpy()[np.maximum(hit, 0)])
+    result[usable] = codes
+    return result
+
+
+def check_households(
+    connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Household rows and tag rows ready to write, or ImportFileError listing every problem."""
+    require_columns(frame, HOUSEHOLD_COLUMNS, filename)
+    problems = ProblemList(filename)
+    check_unique(frame, "household_id", problems)
+    problems.add_rows(frame.index[frame["head_name"] == ""], "head_name", "必填，不能为空")
+    members = parse_int(frame, "members", problems, minimum=1)
+    lon, lat, usable = parse_lon_lat(frame, problems, crs=crs)
+    grid_code = locate_in_grids(connection, county_code, lon, lat, usable)
+    problems.add_rows(frame.index[usable & (grid_code == "")], "lon/lat", "坐标不在任何网格内")
+    if "grid_code" in frame.columns:
+        given = frame["grid_code"].to_numpy()
+        differs = usable & (grid_code != "") & (given != "") & (given != grid_code)
+        for row, stated, found in zip(frame.index[differs], given[differs], grid_code[differs], strict=True):
+            problems.add(int(row), "grid_code", f"填写的网格 {stated} 与坐标所在网格 {found} 不一致")
+    tags = frame["tags"].str.split("|").map(lambda items: [t.strip() for t in items if t.strip()])
+    unknown = tags.map(lambda items: [t for t in items if t not in HOUSEHOLD_TAGS])
+    for row, items in unknown[unknown.map(len) > 0].items():
+        problems.add(int(row), "tags", f"未知标签 {'、'.join(items)}（可用：{'、'.join(HOUSEHOLD_TAGS)}）")
+    problems.raise_if_any()
+
+    households = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "household_id": frame["household_id"],
+            "grid_code": grid_code,
+            "head_name": frame["head_name"],
+            "address": frame["address"],
+            "members": members,
+            "phone": frame["phone"].replace("", None),
+            "lon": lon,
+            "lat": lat,
+        }
+    )
+    exploded = tags.explode().dropna()
+    tag_rows = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "household_id": frame.loc[exploded.index, "household_id"].to_numpy(),
+            "tag": exploded.to_numpy(),
+        }
+    ).drop_duplicates()
+    return households, tag_rows
+
+
+def write_households(connection: Connection, households: pd.DataFrame, tags: pd.DataFrame) -> dict[str, int]:
+    key = ["county_code", "household_id"]
+    changes = find_changes(connection, Household.__table__, households, key)
+    tag_changes = find_changes(connection, HouseholdTag.__table__, tags, [*key, "tag"])
+    # Tags of a household whose tags changed are rewritten whole.
+    retag = pd.concat([tag_changes.inserted[key], _tags_dropped(connection, households, tags)]).drop_duplicates()
+    replace_rows(connection, Household.__table__, changes, key)  # cascades the tags of replaced households
+    delete_keys(connection, HouseholdTag.__table__, retag)
+    rewrite = tags.merge(pd.concat([retag, changes.updated[key]]).drop_duplicates(), on=key)
+    insert_frame(connection, HouseholdTag.__table__, rewrite)
+    return {
+        "households_inserted": len(changes.inserted),
+        "households_updated": len(changes.updated),
+        "households_unchanged": changes.unchanged,
+        "tags": len(tags),
+    }
+
+
+def _tags_dropped(connection: Connection, households: pd.DataFrame, tags: pd.DataFrame) -> pd.DataFrame:
+    """Households of the file that lost a tag they had."""
+    county = households["county_code"].iloc[0]
+    stored = pd.DataFrame(
+        connection.execute(
+            select(HouseholdTag.household_id, HouseholdTag.tag).where(HouseholdTag.county_code == county)
+        ).all(),
+        columns=["household_id", "tag"],
+    )
+    stored = stored[stored["household_id"].isin(households["household_id"])]
+    kept = stored.merge(tags[["household_id", "tag"]], how="left", indicator=True)
+    lost = kept.loc[kept["_merge"] == "left_only", ["household_id"]].drop_duplicates()
+    return lost.assign(county_code=county)[["county_code", "household_id"]]
+
+
+def check_workers(
+    connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    require_columns(frame, WORKER_COLUMNS, filename)
+    problems = ProblemList(filename)
+    check_unique(frame, "worker_id", problems)
+    problems.add_rows(frame.index[frame["name"] == ""], "name", "必填，不能为空")
+    bad_role = ~frame["role"].isin(list(ROLES))
+    problems.add_rows(frame.index[bad_role], "role", f"取值应为 {' / '.join(ROLES)} 之一")
+    known = set(stored_grids(connection, county_code)["code"])
+    grid_lists = frame["grid_codes"].str.split("|").map(lambda items: [g.strip() for g in items if g.strip()])
+    problems.add_rows(frame.index[grid_lists.map(len) == 0], "grid_codes", "至少填写一个负责网格")
+    for row, codes in grid_lists.items():
+        missing = [g for g in codes if g not in known]
+        if missing:
+            problems.add(int(row), "grid_codes", f"网格 {', '.join(missing)} 不存在，请先导入网格")
+    problems.raise_if_any()
+    workers = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "worker_id": frame["worker_id"],
+            "name": frame["name"],
+            "phone": frame["phone"].replace("", None),
+            "role": frame["role"].map(ROLES),
+            "on_duty": True,
+        }
+    )
+    exploded = grid_lists.explode().dropna()
+    assignments = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "worker_id": frame.loc[exploded.index, "worker_id"].to_numpy(),
+            "grid_code": exploded.to_numpy(),
+        }
+    ).drop_duplicates()
+    return workers, assignments
+
+
+def write_workers(connection: Connection, workers: pd.DataFrame, assignments: pd.DataFrame) -> dict[str, int]:
+    key = ["county_code", "worker_id"]
+    stored = pd.DataFrame(
+        connection.execute(
+            select(Worker.worker_id, Worker.on_duty).where(Worker.county_code == workers["county_code"].iloc[0])
+        ).all(),
+        columns=["worker_id", "on_duty"],
+    )
+    # On-duty status is live state, not part of the register: keep what is stored.
+    workers = workers.drop(columns="on_duty").merge(stored, on="worker_id", how="left").fillna({"on_duty": True})
+    changes = find_changes(connection, Worker.__table__, workers, key)
+    delete_keys(connection, WorkerGrid.__table__, workers[key])  # the file's assignments replace the stored ones
+    replace_rows(connection, Worker.__table__, changes, key)
+    insert_frame(connection, WorkerGrid.__table__, assignments)
+    return {
+        "workers_inserted": len(changes.inserted),
+        "workers_updated": len(changes.updated),
+        "workers_unchanged": changes.unchanged,
+        "grid_assignments": len(assignments),
+    }

@@ -1,0 +1,143 @@
+"""Import use cases: check a file (nothing written) and import it (one transaction)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from services.errors import InvalidArgumentError
+from services.imports import grids as grid_import
+from services.imports import history, people
+from services.imports.problems import ImportFileError, Problem
+from services.imports.readers import read_layer, read_table
+from services.scope import Scope
+from services.store.engine import SessionFactory
+
+KINDS = ("grids", "households", "workers", "incidents", "fixes")
+KIND_NAMES = {
+    "grids": "网格",
+    "households": "住户",
+    "workers": "网格员",
+    "incidents": "历史事件",
+    "fixes": "GPS 定位点",
+}
+CRS_CHOICES = ("wgs84", "gcj02")
+Progress = Callable[[float, str], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportSummary:
+    kind: str
+    file: str
+    rows_read: int
+    written: dict[str, int]
+    dropped: dict[str, int]
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportCheck:
+    """What an import would do, before anything is written."""
+
+    kind: str
+    file: str
+    rows_read: int
+    preview: pd.DataFrame  # the first rows as they would be stored
+    problems: list[Problem]
+    message: str | None  # the whole error text when the file cannot be imported
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    return None
+
+
+def _prepare(
+    connection: Connection, kind: str, path: Path, filename: str, crs: str, county_code: str, progress: Progress
+):  # type: ignore[no-untyped-def]
+    """(rows read, prepared data, dropped counts, preview frame)."""
+    if kind == "grids":
+        layer = read_layer(path, filename)
+        progress(0.2, f"已读取 {len(layer)} 个要素，正在检查")
+        grids = grid_import.check_grids(layer, filename, crs=crs)
+        if (grids["county_code"] != county_code).any():
+            raise ImportFileError(
+                filename, [Problem(None, "grid_code", f"网格不属于本县（{county_code}）")], unit="个要素"
+            )
+        grid_import.check_overlaps(grids, grid_import.stored_grids(connection, county_code), filename)
+        return len(layer), grids, {}, pd.DataFrame(grids.drop(columns="geometry"))
+    table = read_table(path, filename)
+    progress(0.2, f"已读取 {len(table)} 行，正在检查")
+    if kind == "households":
+        households, tags = people.check_households(connection, table, filename, county_code=county_code, crs=crs)
+        return len(table), (households, tags), {}, households
+    if kind == "workers":
+        workers, assignments = people.check_workers(connection, table, filename, county_code=county_code)
+        return len(table), (workers, assignments), {}, workers
+    if kind == "incidents":
+        incidents = history.check_incidents(connection, table, filename, county_code=county_code, crs=crs)
+        return len(table), incidents, {}, incidents
+    fixes, duplicates = history.check_fixes(connection, table, filename, county_code=county_code, crs=crs)
+    return len(table), fixes, {"exact_duplicates": duplicates}, fixes
+
+
+def _write(connection: Connection, kind: str, prepared) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    if kind == "grids":
+        return grid_import.write_grids(connection, prepared)
+    if kind == "households":
+        return people.write_households(connection, *prepared)
+    if kind == "workers":
+        return people.write_workers(connection, *prepared)
+    if kind == "incidents":
+        return history.write_incidents(connection, prepared)
+    return history.write_fixes(connection, prepared)
+
+
+def _validate_arguments(kind: str, crs: str, scope: Scope) -> None:
+    if kind not in KINDS:
+        raise InvalidArgumentError(f"未知的导入类型 {kind}，可选：{', '.join(KINDS)}")
+    if crs not in CRS_CHOICES:
+        raise InvalidArgumentError(f"未知的坐标系 {crs}，可选：{', '.join(CRS_CHOICES)}")
+    scope.require(scope.county_code)  # importing writes county-wide data
+
+
+def check_import(
+    session_factory: SessionFactory, *, kind: str, path: Path, filename: str, crs: str, scope: Scope
+) -> ImportCheck:
+    """Read and check the file as `import_file` would, and write nothing."""
+    _validate_arguments(kind, crs, scope)
+    with session_factory() as session:
+        connection = session.connection()
+        try:
+            rows, _, _, preview = _prepare(connection, kind, path, filename, crs, scope.county_code, _noop)
+        except ImportFileError as error:
+            return ImportCheck(kind, filename, 0, pd.DataFrame(), error.problems, str(error))
+        finally:
+            session.rollback()
+    return ImportCheck(kind, filename, rows, preview.head(20), [], None)
+
+
+def import_file(
+    session_factory: SessionFactory,
+    *,
+    kind: str,
+    path: Path,
+    filename: str,
+    crs: str,
+    scope: Scope,
+    progress: Progress = _noop,
+) -> ImportSummary:
+    """Import one file in one transaction; raises ImportFileError (nothing written) on bad input."""
+    _validate_arguments(kind, crs, scope)
+    with session_factory.begin() as session:
+        connection = session.connection()
+        rows, prepared, dropped, _ = _prepare(connection, kind, path, filename, crs, scope.county_code, progress)
+        progress(0.5, "检查通过，正在写入")
+        written = _write(connection, kind, prepared)
+    progress(1.0, "导入完成")
+    return ImportSummary(kind=kind, file=filename, rows_read=rows, written=written, dropped=dropped)

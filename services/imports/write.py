@@ -1,0 +1,83 @@
+"""Writing checked rows: what is new is inserted, what changed is replaced, the rest is left."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, Table, delete, select, tuple_
+
+from services.store.bulk import insert_frame
+from services.store.frames import query_frame
+
+DELETE_CHUNK = 2_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Changes:
+    inserted: pd.DataFrame
+    updated: pd.DataFrame
+    unchanged: int
+
+
+def _key_part(column: pd.Series) -> pd.Series:
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
+        return pd.to_datetime(column, utc=True).dt.as_unit("us").astype("int64").astype(str)
+    return column.astype(str)
+
+
+def _key_text(frame: pd.DataFrame, key: list[str]) -> pd.Series:
+    """One string per row for a (possibly composite) key, to match new rows with stored ones."""
+    text = _key_part(frame[key[0]])
+    return text.str.cat([_key_part(frame[k]) for k in key[1:]], sep="\x1f") if len(key) > 1 else text
+
+
+def _same(new: pd.Series, old: pd.Series) -> np.ndarray:
+    """Element-wise equality of a new and a stored column, missing equal to missing."""
+    new_missing, old_missing = new.isna().to_numpy(), old.isna().to_numpy()
+    if isinstance(new.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(new):
+        equal = pd.to_datetime(new, utc=True).to_numpy() == pd.to_datetime(old, utc=True).to_numpy()
+    elif len(new) and isinstance(new.dropna().iloc[0] if new.notna().any() else None, shapely.Geometry):
+        equal = shapely.equals_exact(shapely.normalize(new.to_numpy()), shapely.normalize(old.to_numpy()), tolerance=0)
+    elif pd.api.types.is_numeric_dtype(new) or pd.api.types.is_bool_dtype(new):
+        equal = new.to_numpy(dtype=float) == pd.to_numeric(old).to_numpy(dtype=float)
+    else:
+        equal = new.astype(object).to_numpy() == old.astype(object).to_numpy()
+    return np.where(new_missing | old_missing, new_missing & old_missing, equal)
+
+
+def find_changes(
+    connection: Connection, table: Table, frame: pd.DataFrame, key: list[str], ignore: tuple[str, ...] = ()
+) -> Changes:
+    """Split `frame` into rows whose key is new, rows that differ from the stored row (columns in
+    `ignore` aside), and a count of rows stored exactly so."""
+    columns = [c for c in frame.columns if c in table.columns and c not in ignore]
+    county = frame["county_code"].iloc[0] if len(frame) else None
+    stored = query_frame(connection, select(*(table.c[c] for c in columns)).where(table.c.county_code == county))
+    if stored.empty:
+        return Changes(inserted=frame, updated=frame.iloc[0:0], unchanged=0)
+    new_key, stored_key = _key_text(frame, key), _key_text(stored, key)
+    exists = new_key.isin(stored_key).to_numpy()
+    old = stored.set_index(stored_key).loc[new_key[exists].to_numpy()]
+    new = frame[exists]
+    same = np.ones(int(exists.sum()), dtype=bool)
+    for column in columns:
+        same &= _same(new[column].reset_index(drop=True), old[column].reset_index(drop=True))
+    return Changes(inserted=frame[~exists], updated=new[~same], unchanged=int(same.sum()))
+
+
+def delete_keys(connection: Connection, table: Table, keys: pd.DataFrame) -> None:
+    """Delete the rows with these keys (columns of `keys` name key columns of `table`)."""
+    columns = list(keys.columns)
+    for start in range(0, len(keys), DELETE_CHUNK):
+        chunk = [tuple(row) for row in keys.iloc[start : start + DELETE_CHUNK].itertuples(index=False)]
+        connection.execute(delete(table).where(tuple_(*(table.c[c] for c in columns)).in_(chunk)))
+
+
+def replace_rows(connection: Connection, table: Table, changes: Changes, key: list[str]) -> None:
+    if not changes.updated.empty:
+        delete_keys(connection, table, changes.updated[key])
+    for part in (changes.inserted, changes.updated):
+        insert_frame(connection, table, part)
