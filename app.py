@@ -7,5 +7,10 @@ from pages.components import store
 st.set_page_config(page_title="民情地图", page_icon="🗺️", layout="wide")
 store()  # create the engine and bring the schema up to date once, before any page runs
 
-navigation = st.navigation([st.Page("pages/map_page.py", title="民情地图", url_path="map", default=True)])
+navigation = st.navigation(
+    {
+        "": [st.Page("pages/map_page.py", title="民情地图", url_path="map", default=True)],
+        "管理": [st.Page("pages/import_page.py", title="数据导入", url_path="import")],
+    }
+)
 navigation.run()

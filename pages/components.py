@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
@@ -38,6 +41,15 @@ def require_data() -> None:
     if county_is_empty(store(), settings().county_code):
         st.warning("数据库中还没有本县数据。请运行 `make run`（会自动生成演示县），或 `python -m services.cli demo`。")
         st.stop()
+
+
+@contextlib.contextmanager
+def uploaded_file(upload) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    """An uploaded file on disk under its own name (the readers go by the file's suffix)."""
+    with tempfile.TemporaryDirectory(prefix="minqing-upload-") as folder:
+        path = Path(folder) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        yield path
 
 
 SYNTHETIC_NOTE = "演示数据：平乡县县界与乡镇代码为真实数据，乡镇以下区域、住户、人员、事件与轨迹均为合成。"

@@ -40,3 +40,13 @@ def test_an_empty_database_tells_how_to_create_the_demo(monkeypatch, tmp_path) -
     app = run_app(monkeypatch, f"sqlite:///{tmp_path / 'empty.db'}")
     assert not app.exception
     assert "make run" in app.warning[0].value
+
+
+def test_import_page_offers_every_kind_and_waits_for_a_file(monkeypatch, demo_database) -> None:
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../pages/import_page.py", default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "数据导入"
+    assert app.selectbox(key="import.kind").options == ["网格", "住户", "网格员", "历史事件", "GPS 定位点"]
+    assert app.radio(key="import.crs").value == "wgs84"

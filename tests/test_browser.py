@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
+from services.scope import Scope
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,11 +42,20 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory) -> Iterator[str]:
+def e2e_database(tmp_path_factory) -> tuple[str, tuple[float, float]]:
+    """The small demo county in a SQLite file, and a point inside one of its grids."""
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
     create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
+    grid = load_areas(store.session_factory, scope=Scope.whole_county("130532"), levels=("grid",)).geometry.iloc[0]
     store.engine.dispose()
+    inside = grid.representative_point()
+    return url, (round(inside.x, 6), round(inside.y, 6))
+
+
+@pytest.fixture(scope="module")
+def app_url(e2e_database) -> Iterator[str]:
+    url, _ = e2e_database
     port = free_port()
     server = subprocess.Popen(
         [
@@ -96,3 +107,43 @@ def test_the_county_map_draws_its_grids_offline(app_url: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "county_map.png"), full_page=True)
         browser.close()
     assert [url for url in failed if not url.startswith(app_url)] == []
+
+
+def household_rows(lon: float, lat: float) -> str:
+    header = "household_id,head_name,address,members,phone,lon,lat,tags\n"
+    return header + f"HX0001,王秀兰,平乡镇测试地址1号,2,13800000000,{lon},{lat},独居老人\n"
+
+
+@pytest.mark.browser
+def test_an_admin_sees_problems_before_importing_and_then_the_summary(
+    app_url: str, e2e_database, tmp_path: Path
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    bad = tmp_path / "bad_households.csv"
+    bad.write_text(household_rows(116.5, 38.5), encoding="gbk")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        # Opened from the sidebar, as a user does: a deep link to a non-default page shows
+        # Streamlit's spurious "Page not found" dialog in headless mode (streamlit#8860).
+        page.goto(app_url)
+        page.get_by_role("link", name="数据导入").click()
+        page.get_by_text("数据类型").wait_for()
+        page.locator('[data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="住户").click()
+        page.get_by_text("选择文件（csv / xlsx）").wait_for()  # the uploader of the chosen kind
+        page.locator('input[type="file"]').set_input_files(str(bad))
+        page.get_by_text("未写入任何数据").wait_for(timeout=30_000)
+        assert page.get_by_text("坐标不在任何网格内").count() >= 1
+        page.wait_for_timeout(1000)  # let the problem table's canvas paint before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "import_problems.png"), full_page=True)
+
+        good = tmp_path / "households.csv"
+        lon, lat = e2e_database[1]
+        good.write_text(household_rows(lon, lat), encoding="utf-8")
+        page.locator('input[type="file"]').set_input_files(str(good))
+        page.get_by_text("检查通过").wait_for(timeout=30_000)
+        page.get_by_role("button", name="确认导入").click()
+        page.get_by_text("导入完成：households.csv，读取 1 条：新增 1，更新 0，未变化 0。").wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "import_done.png"), full_page=True)
+        browser.close()

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -143,9 +144,15 @@ def test_a_gbk_shapefile_without_cpg_keeps_its_chinese_names(store, tmp_path) ->
         warnings.simplefilter("ignore")
         grid_layer([(GRID_A, shapely.box(115.0, 37.0, 115.01, 37.01))]).to_file(path, encoding="GBK")
     path.with_suffix(".cpg").unlink(missing_ok=True)
-    run(store, "grids", path)
-    with store.session_factory() as session:
-        assert session.get(Area, (COUNTY, GRID_A)).name == "测试村第1网格"
+    zipped = tmp_path / "grids.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for part in tmp_path.glob("grids.*"):
+            if part.suffix != ".zip":
+                archive.write(part, part.name)
+    for source in (path, zipped):
+        run(store, "grids", source)
+        with store.session_factory() as session:
+            assert session.get(Area, (COUNTY, GRID_A)).name == "测试村第1网格"
 
 
 # --- households --------------------------------------------------------------------------------

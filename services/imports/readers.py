@@ -18,7 +18,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from services.imports.problems import ImportFileError, Problem
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
-LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp")
+LAYER_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")  # .zip: a zipped Shapefile
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN1_MOJIBAKE = re.compile(r"[\u0080-\u00ff]")
 
@@ -89,12 +89,24 @@ def read_layer(path: Path, filename: str | None = None) -> gpd.GeoDataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             layer = pyogrio.read_dataframe(path)
-            if suffix == ".shp" and not path.with_suffix(".cpg").exists() and _looks_garbled(layer):
+            if suffix in (".shp", ".zip") and not _has_codepage(path) and _looks_garbled(layer):
                 layer = pyogrio.read_dataframe(path, encoding="GB18030")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, UnicodeDecodeError) as error:
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        UnicodeDecodeError,
+        zipfile.BadZipFile,
+    ) as error:
         raise _fail(name, f"无法读取空间数据文件：{str(error).splitlines()[0][:120]}") from error
     layer.index = pd.RangeIndex(1, len(layer) + 1)
     return layer
+
+
+def _has_codepage(path: Path) -> bool:
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return any(name.lower().endswith(".cpg") for name in archive.namelist())
+    return path.with_suffix(".cpg").exists()
 
 
 def _looks_garbled(layer: gpd.GeoDataFrame) -> bool:
