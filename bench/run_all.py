@@ -1,9 +1,10 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import foundation
+from bench import foundation, imports
 
 if __name__ == "__main__":
     import sys
 
     sys.argv = [sys.argv[0], "--scale", "county"]
     foundation.main()
+    imports.main()

@@ -8,6 +8,14 @@ from sqlalchemy import select
 
 from geo.crs import WGS84
 from services.domain import LOCAL_TZ
+from services.formats import (
+    FIX_FIELDS,
+    GRID_FIELDS,
+    HOUSEHOLD_FIELDS,
+    HOUSEHOLD_OPTIONAL,
+    INCIDENT_FIELDS,
+    WORKER_FIELDS,
+)
 from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
@@ -39,7 +47,7 @@ def export_grids(session_factory: SessionFactory, *, scope: Scope) -> gpd.GeoDat
         },
         geometry=list(grids["geom"]),
         crs=WGS84,
-    )
+    )[[*GRID_FIELDS, "geometry"]]
 
 
 def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
@@ -68,8 +76,8 @@ def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.Da
             columns=["household_id", "tag"],
         )
     joined = tags.sort_values(["household_id", "tag"]).groupby("household_id")["tag"].agg("|".join)
-    households.insert(7, "tags", households["household_id"].map(joined).fillna(""))
-    return households
+    households["tags"] = households["household_id"].map(joined).fillna("")
+    return households[[*HOUSEHOLD_FIELDS, *HOUSEHOLD_OPTIONAL]]
 
 
 def export_workers(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
@@ -92,28 +100,11 @@ def export_workers(session_factory: SessionFactory, *, scope: Scope) -> pd.DataF
         )
     codes = grids.sort_values("grid_code").groupby("worker_id")["grid_code"].agg("|".join)
     workers["grid_codes"] = workers["worker_id"].map(codes)
-    return workers.dropna(subset=["grid_codes"]).sort_values("worker_id").reset_index(drop=True)
+    return workers.dropna(subset=["grid_codes"]).sort_values("worker_id").reset_index(drop=True)[list(WORKER_FIELDS)]
 
 
 def export_incidents(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
-    columns = [
-        "incident_id",
-        "category",
-        "severity",
-        "lon",
-        "lat",
-        "description",
-        "channel",
-        "reported_at",
-        "validated_at",
-        "rejected_at",
-        "dispatched_at",
-        "assignee_worker_id",
-        "handled_at",
-        "closed_at",
-        "level",
-        "satisfaction",
-    ]
+    columns = list(INCIDENT_FIELDS)
     with session_factory() as session:
         incidents = pd.DataFrame(
             session.execute(
@@ -126,7 +117,7 @@ def export_incidents(session_factory: SessionFactory, *, scope: Scope) -> pd.Dat
     for column in columns:
         if column.endswith("_at"):
             incidents[column] = _local_iso(incidents[column])
-    return incidents.fillna("")
+    return incidents.fillna("")[list(INCIDENT_FIELDS)]
 
 
 def export_fixes(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
@@ -140,4 +131,4 @@ def export_fixes(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFra
             columns=["worker_id", "ts", "lon", "lat", "accuracy_m"],
         )
     fixes["ts"] = _local_iso(fixes["ts"])
-    return fixes
+    return fixes[list(FIX_FIELDS)]

@@ -425,3 +425,17 @@ def test_an_exported_county_imports_back_with_the_same_grids_and_figures(store, 
             "coverage",
         ):
             assert getattr(got, name) == pytest.approx(getattr(expected, name)), name
+
+
+def test_exports_write_exactly_the_exchange_fields(exported_demo) -> None:
+    from services import formats
+
+    folder = exported_demo[0]
+    assert list(gpd.read_file(folder / "grids.gpkg").columns) == [*formats.GRID_FIELDS, "geometry"]
+    assert list(pd.read_csv(folder / "households.csv", encoding="gbk", nrows=1).columns) == [
+        *formats.HOUSEHOLD_FIELDS,
+        *formats.HOUSEHOLD_OPTIONAL,
+    ]
+    assert list(pd.read_excel(folder / "workers.xlsx", nrows=1).columns) == list(formats.WORKER_FIELDS)
+    assert list(pd.read_csv(folder / "incidents.csv", nrows=1).columns) == list(formats.INCIDENT_FIELDS)
+    assert list(pd.read_csv(folder / "fixes.csv", nrows=1).columns) == list(formats.FIX_FIELDS)

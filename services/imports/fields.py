@@ -75,3 +75,16 @@ def check_unique(frame: pd.DataFrame, field: str, problems: ProblemList) -> None
     for value, rows in frame.index[duplicated].groupby(frame.loc[duplicated, field]).items():
         problems.add(int(rows[1]), field, f"编号 {value} 重复（第 {', '.join(map(str, rows))} 行）")
     problems.add_rows(frame.index[frame[field] == ""], field, "必填，不能为空")
+
+
+def split_list(values: pd.Series) -> pd.Series:
+    """A `a|b|c` cell (DESIGN.md list separator) as a list of its non-empty items."""
+    return values.str.split("|").map(lambda items: [item.strip() for item in items if item.strip()])
+
+
+def list_rows(frame: pd.DataFrame, lists: pd.Series, *, county_code: str, owner: str, item: str) -> pd.DataFrame:
+    """One row per (owner id, item) of a list column, e.g. (household_id, tag)."""
+    exploded = lists.explode().dropna()
+    return pd.DataFrame(
+        {"county_code": county_code, owner: frame.loc[exploded.index, owner].to_numpy(), item: exploded.to_numpy()}
+    ).drop_duplicates()

@@ -11,11 +11,11 @@ from sqlalchemy import Connection, select
 from geo.crs import WGS84
 from geo.gcj02 import gcj02_to_wgs84
 from geo.partition import as_multipolygons
+from services.formats import GRID_FIELDS
 from services.imports.problems import ImportFileError, Problem, ProblemList
 from services.imports.write import find_changes, replace_rows
 from services.store.models import Area
 
-REQUIRED = ("grid_code", "grid_name", "village_code", "village_name", "township_code", "township_name")
 CODE_LENGTHS = {"grid_code": 15, "village_code": 12, "township_code": 9}
 OVERLAP_TOLERANCE_DEG2 = 1e-10  # ≈ 1 m²: less is digitising noise on a shared edge
 
@@ -26,17 +26,17 @@ def _gcj02_to_wgs84_coords(coords: np.ndarray) -> np.ndarray:
 
 
 def check_grids(layer: gpd.GeoDataFrame, filename: str, *, crs: str) -> gpd.GeoDataFrame:
-    """The checked grids in WGS84 (columns of REQUIRED, geometry as MultiPolygon, county_code);
+    """The checked grids in WGS84 (columns of GRID_FIELDS, geometry as MultiPolygon, county_code);
     raises ImportFileError listing every problem by feature number and field."""
     problems = ProblemList(filename, unit="个要素")
     # Shapefile field names stop at 10 characters: township_code arrives as township_c.
-    layer = layer.rename(columns={name[:10]: name for name in REQUIRED if name[:10] not in REQUIRED})
-    missing = [c for c in REQUIRED if c not in layer.columns]
+    layer = layer.rename(columns={name[:10]: name for name in GRID_FIELDS if name[:10] not in GRID_FIELDS})
+    missing = [c for c in GRID_FIELDS if c not in layer.columns]
     if missing:
         raise ImportFileError(filename, [Problem(None, c, "缺少必填字段") for c in missing], unit="个要素")
     if layer.empty:
         raise ImportFileError(filename, [Problem(None, None, "文件中没有网格要素")], unit="个要素")
-    grids = layer[list(REQUIRED)].astype(str).apply(lambda c: c.str.strip())
+    grids = layer[list(GRID_FIELDS)].astype(str).apply(lambda c: c.str.strip())
     if layer.crs is not None and not layer.crs.equals(WGS84) and layer.crs.to_epsg() != 4490:
         layer = layer.to_crs(WGS84)
     geoms = layer.geometry.to_numpy()
@@ -167,9 +167,7 @@ def write_grids(connection: Connection, grids: gpd.GeoDataFrame) -> dict[str, in
         )
         county_rows = 1
     return {
-        "grids_inserted": len(changes.inserted),
-        "grids_updated": len(changes.updated),
-        "grids_unchanged": changes.unchanged,
+        **changes.counts("grids"),
         "villages": len(villages_rows),
         "townships": len(township_rows),
         "county_created": county_rows,

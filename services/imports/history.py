@@ -10,6 +10,7 @@ from geo.crs import WGS84, metric_crs_for, transform_xy
 from geo.tracks import LOCAL_TZ as TRACK_TZ
 from geo.tracks import build_segments, drop_inaccurate, find_visits
 from services.domain import CATEGORIES, CHANNELS, LEVELS, SATISFACTION, SEVERITIES, handling_limit_hours
+from services.formats import FIX_FIELDS, INCIDENT_FIELDS
 from services.imports.fields import check_choice, check_unique, parse_lon_lat, parse_times
 from services.imports.people import locate_in_grids
 from services.imports.problems import ProblemList
@@ -20,24 +21,6 @@ from services.store.bulk import insert_frame
 from services.store.frames import query_frame
 from services.store.models import Household, Incident, IncidentEvent, PatrolFix, PatrolVisit, Worker
 
-INCIDENT_COLUMNS = (
-    "incident_id",
-    "category",
-    "severity",
-    "lon",
-    "lat",
-    "description",
-    "channel",
-    "reported_at",
-    "validated_at",
-    "rejected_at",
-    "dispatched_at",
-    "assignee_worker_id",
-    "handled_at",
-    "closed_at",
-    "level",
-    "satisfaction",
-)
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
 # (later stage, the stage it must not precede)
 ORDER = (
@@ -48,7 +31,6 @@ ORDER = (
     ("closed_at", "reported_at"),
     ("closed_at", "handled_at"),
 )
-FIX_COLUMNS = ("worker_id", "ts", "lon", "lat", "accuracy_m")
 
 
 def _known_workers(connection: Connection, county_code: str) -> set[str]:
@@ -58,7 +40,7 @@ def _known_workers(connection: Connection, county_code: str) -> set[str]:
 def check_incidents(
     connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
 ) -> pd.DataFrame:
-    require_columns(frame, INCIDENT_COLUMNS, filename)
+    require_columns(frame, INCIDENT_FIELDS, filename)
     problems = ProblemList(filename)
     check_unique(frame, "incident_id", problems)
     check_choice(frame, "category", tuple(CATEGORIES), problems)
@@ -131,9 +113,7 @@ def write_incidents(connection: Connection, incidents: pd.DataFrame) -> dict[str
     events = events_from_stage_times(written, escalated_at) if len(written) else pd.DataFrame()
     insert_frame(connection, IncidentEvent.__table__, events)
     return {
-        "incidents_inserted": len(changes.inserted),
-        "incidents_updated": len(changes.updated),
-        "incidents_unchanged": changes.unchanged,
+        **changes.counts("incidents"),
         "events": len(events),
     }
 
@@ -142,7 +122,7 @@ def check_fixes(
     connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
 ) -> tuple[pd.DataFrame, int]:
     """Fixes ready to write and how many exact duplicates (same worker, same instant) were dropped."""
-    require_columns(frame, FIX_COLUMNS, filename)
+    require_columns(frame, FIX_FIELDS, filename)
     problems = ProblemList(filename)
     workers = _known_workers(connection, county_code)
     unknown = ~frame["worker_id"].isin(workers)
@@ -173,9 +153,7 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     replace_rows(connection, PatrolFix.__table__, changes, key)
     visits = refresh_visits(connection, fixes)
     return {
-        "fixes_inserted": len(changes.inserted),
-        "fixes_updated": len(changes.updated),
-        "fixes_unchanged": changes.unchanged,
+        **changes.counts("fixes"),
         "visits": visits,
     }
 

@@ -9,7 +9,8 @@ from sqlalchemy import Connection, select
 
 from geo.assign import NO_GRID, assign_grids
 from services.domain import HOUSEHOLD_TAGS
-from services.imports.fields import check_unique, parse_int, parse_lon_lat
+from services.formats import HOUSEHOLD_FIELDS, WORKER_FIELDS
+from services.imports.fields import check_unique, list_rows, parse_int, parse_lon_lat, split_list
 from services.imports.grids import stored_grids
 from services.imports.problems import ProblemList
 from services.imports.readers import require_columns
@@ -17,8 +18,6 @@ from services.imports.write import delete_keys, find_changes, replace_rows
 from services.store.bulk import insert_frame
 from services.store.models import Household, HouseholdTag, Worker, WorkerGrid
 
-HOUSEHOLD_COLUMNS = ("household_id", "head_name", "address", "members", "phone", "lon", "lat", "tags")
-WORKER_COLUMNS = ("worker_id", "name", "phone", "role", "grid_codes")
 ROLES = {"worker": "worker", "网格员": "worker", "grid_leader": "grid_leader", "网格长": "grid_leader"}
 
 
@@ -40,7 +39,7 @@ def check_households(
     connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Household rows and tag rows ready to write, or ImportFileError listing every problem."""
-    require_columns(frame, HOUSEHOLD_COLUMNS, filename)
+    require_columns(frame, HOUSEHOLD_FIELDS, filename)
     problems = ProblemList(filename)
     check_unique(frame, "household_id", problems)
     problems.add_rows(frame.index[frame["head_name"] == ""], "head_name", "必填，不能为空")
@@ -53,7 +52,7 @@ def check_households(
         differs = usable & (grid_code != "") & (given != "") & (given != grid_code)
         for row, stated, found in zip(frame.index[differs], given[differs], grid_code[differs], strict=True):
             problems.add(int(row), "grid_code", f"填写的网格 {stated} 与坐标所在网格 {found} 不一致")
-    tags = frame["tags"].str.split("|").map(lambda items: [t.strip() for t in items if t.strip()])
+    tags = split_list(frame["tags"])
     unknown = tags.map(lambda items: [t for t in items if t not in HOUSEHOLD_TAGS])
     for row, items in unknown[unknown.map(len) > 0].items():
         problems.add(int(row), "tags", f"未知标签 {'、'.join(items)}（可用：{'、'.join(HOUSEHOLD_TAGS)}）")
@@ -72,15 +71,7 @@ def check_households(
             "lat": lat,
         }
     )
-    exploded = tags.explode().dropna()
-    tag_rows = pd.DataFrame(
-        {
-            "county_code": county_code,
-            "household_id": frame.loc[exploded.index, "household_id"].to_numpy(),
-            "tag": exploded.to_numpy(),
-        }
-    ).drop_duplicates()
-    return households, tag_rows
+    return households, list_rows(frame, tags, county_code=county_code, owner="household_id", item="tag")
 
 
 def write_households(connection: Connection, households: pd.DataFrame, tags: pd.DataFrame) -> dict[str, int]:
@@ -94,9 +85,7 @@ def write_households(connection: Connection, households: pd.DataFrame, tags: pd.
     rewrite = tags.merge(pd.concat([retag, changes.updated[key]]).drop_duplicates(), on=key)
     insert_frame(connection, HouseholdTag.__table__, rewrite)
     return {
-        "households_inserted": len(changes.inserted),
-        "households_updated": len(changes.updated),
-        "households_unchanged": changes.unchanged,
+        **changes.counts("households"),
         "tags": len(tags),
     }
 
@@ -119,14 +108,14 @@ def _tags_dropped(connection: Connection, households: pd.DataFrame, tags: pd.Dat
 def check_workers(
     connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    require_columns(frame, WORKER_COLUMNS, filename)
+    require_columns(frame, WORKER_FIELDS, filename)
     problems = ProblemList(filename)
     check_unique(frame, "worker_id", problems)
     problems.add_rows(frame.index[frame["name"] == ""], "name", "必填，不能为空")
     bad_role = ~frame["role"].isin(list(ROLES))
     problems.add_rows(frame.index[bad_role], "role", f"取值应为 {' / '.join(ROLES)} 之一")
     known = set(stored_grids(connection, county_code)["code"])
-    grid_lists = frame["grid_codes"].str.split("|").map(lambda items: [g.strip() for g in items if g.strip()])
+    grid_lists = split_list(frame["grid_codes"])
     problems.add_rows(frame.index[grid_lists.map(len) == 0], "grid_codes", "至少填写一个负责网格")
     for row, codes in grid_lists.items():
         missing = [g for g in codes if g not in known]
@@ -143,15 +132,7 @@ def check_workers(
             "on_duty": True,
         }
     )
-    exploded = grid_lists.explode().dropna()
-    assignments = pd.DataFrame(
-        {
-            "county_code": county_code,
-            "worker_id": frame.loc[exploded.index, "worker_id"].to_numpy(),
-            "grid_code": exploded.to_numpy(),
-        }
-    ).drop_duplicates()
-    return workers, assignments
+    return workers, list_rows(frame, grid_lists, county_code=county_code, owner="worker_id", item="grid_code")
 
 
 def write_workers(connection: Connection, workers: pd.DataFrame, assignments: pd.DataFrame) -> dict[str, int]:
@@ -169,8 +150,6 @@ def write_workers(connection: Connection, workers: pd.DataFrame, assignments: pd
     replace_rows(connection, Worker.__table__, changes, key)
     insert_frame(connection, WorkerGrid.__table__, assignments)
     return {
-        "workers_inserted": len(changes.inserted),
-        "workers_updated": len(changes.updated),
-        "workers_unchanged": changes.unchanged,
+        **changes.counts("workers"),
         "grid_assignments": len(assignments),
     }

@@ -21,6 +21,14 @@ class Changes:
     updated: pd.DataFrame
     unchanged: int
 
+    def counts(self, noun: str) -> dict[str, int]:
+        """The summary lines of an import: `<noun>_inserted`, `_updated`, `_unchanged`."""
+        return {
+            f"{noun}_inserted": len(self.inserted),
+            f"{noun}_updated": len(self.updated),
+            f"{noun}_unchanged": self.unchanged,
+        }
+
 
 def _key_part(column: pd.Series) -> pd.Series:
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
