@@ -69,8 +69,9 @@ def import_in_child(url: str, kind: str, path: Path) -> dict:
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,
         text=True,
-        check=True,
     )
+    if done.returncode:
+        raise RuntimeError(f"import {kind} failed:\n{done.stderr[-3000:]}")
     seconds = time.perf_counter() - start
     child = json.loads(done.stdout.strip().splitlines()[-1])
     return {

@@ -187,3 +187,10 @@ def test_cli_builds_the_demo_and_prints_kpi_json(tmp_path) -> None:
     assert figures["households"] > 7000 and 0 < figures["coverage"] <= 1
     bad = run("kpi", "--area", "130532999", "--json")
     assert bad.returncode == 2 and "130532999" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_every_incident_lies_in_its_own_grid(demo) -> None:
+    inc = demo.tables["incidents"]
+    table = areas(demo).set_index("code")
+    polygons = table.loc[inc["grid_code"], "geom"].to_numpy()
+    assert shapely.intersects_xy(polygons, inc["lon"].to_numpy(), inc["lat"].to_numpy()).all()

@@ -66,6 +66,7 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         worker_grids,
         department_categories,
         layout.villages.set_index("village_code")["village_name"],
+        layout.areas[layout.areas["level"] == "grid"],
         county_code=code,
         grids=spec.grids,
         per_grid_day=spec.incidents_per_grid_day,

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
+from geo.assign import NO_GRID, assign_grids
 from services.demo.vocabulary import DESCRIPTIONS
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, handling_limit_hours
 from services.incident_history import events_from_stage_times, state_from_stage_times
@@ -33,6 +36,7 @@ def make_incidents(
     workers_by_grid: pd.DataFrame,
     department_categories: pd.DataFrame,
     village_names: pd.Series,
+    grid_areas: gpd.GeoDataFrame,
     *,
     county_code: str,
     grids: int,
@@ -61,9 +65,13 @@ def make_incidents(
     limit_hours = np.array([handling_limit_hours(c, s) for c, s in zip(category, severity, strict=True)])
 
     site = households.iloc[rng.integers(0, len(households), n)]
-    lon = site["lon"].to_numpy() + rng.normal(0, 0.00015, n)
-    lat = site["lat"].to_numpy() + rng.normal(0, 0.00012, n)
-    grid_code = site["grid_code"].to_numpy()
+    lon = np.round(site["lon"].to_numpy() + rng.normal(0, 0.00015, n), 6)
+    lat = np.round(site["lat"].to_numpy() + rng.normal(0, 0.00012, n), 6)
+    # A case's grid is where its point lies (DESIGN.md); one jittered out of every grid stays at the door.
+    hit = assign_grids(shapely.points(lon, lat), grid_areas.geometry.to_numpy(), grid_areas["code"].to_numpy())
+    outside = hit == NO_GRID
+    lon[outside], lat[outside] = site["lon"].to_numpy()[outside], site["lat"].to_numpy()[outside]
+    grid_code = np.where(outside, site["grid_code"].to_numpy(), grid_areas["code"].to_numpy()[np.maximum(hit, 0)])
 
     def hours(h: np.ndarray) -> np.ndarray:
         return (h * 3600).astype("timedelta64[s]")
@@ -142,8 +150,8 @@ def make_incidents(
             "category": category,
             "subcategory": subcategory,
             "severity": severity,
-            "lon": np.round(lon, 6),
-            "lat": np.round(lat, 6),
+            "lon": lon,
+            "lat": lat,
             "description": description,
             "channel": rng.choice(np.array(list(CHANNEL_SHARES)), n, p=np.array(list(CHANNEL_SHARES.values()))),
             "reporter": np.where(rng.random(n) < 0.6, assignee, None),
