@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.components import current_scope, store, uploaded_file
+from services.errors import DomainError
 from services.imports.service import CRS_CHOICES, KIND_NAMES, KINDS, check_import, import_file
 
 FORMATS = {"grids": ["geojson", "json", "gpkg", "zip"], "default": ["csv", "xlsx"]}
@@ -43,27 +44,31 @@ with uploaded_file(upload) as path:
         st.session_state["import.check_key"] = check_key
     check = st.session_state["import.check"]
     if check.message:
-        first = check.problems[0].describe(upload.name, "个要素" if kind == "grids" else "行")
+        first = check.problems[0].describe(upload.name, check.unit)
         st.error(f"发现 {len(check.problems)} 处问题，未写入任何数据。请修改文件后重新上传。\n\n首个问题：{first}")
         st.dataframe(
             [{"行/要素": p.row, "字段": p.field, "问题": p.message} for p in check.problems],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
         st.stop()
     st.success(f"检查通过：共 {check.rows_read:,} 条{KIND_NAMES[kind]}，可以导入。以下为前 {len(check.preview)} 条：")
-    st.dataframe(check.preview, hide_index=True, use_container_width=True)
+    st.dataframe(check.preview, hide_index=True, width="stretch")
     if st.button("确认导入", type="primary", key="import.go"):
         bar = st.progress(0.0, text="开始导入")
-        summary = import_file(
-            store().session_factory,
-            kind=kind,
-            path=path,
-            filename=upload.name,
-            crs=crs,
-            scope=current_scope(),
-            progress=lambda fraction, message: bar.progress(fraction, text=message),
-        )
+        try:
+            summary = import_file(
+                store().session_factory,
+                kind=kind,
+                path=path,
+                filename=upload.name,
+                crs=crs,
+                scope=current_scope(),
+                progress=lambda fraction, message: bar.progress(fraction, text=message),
+            )
+        except DomainError as error:  # the store changed since the check, e.g. grids removed
+            st.error(str(error))
+            st.stop()
         main = {action: summary.written.get(f"{kind}_{action}", 0) for action in ("inserted", "updated", "unchanged")}
         st.success(
             f"导入完成：{upload.name}，读取 {summary.rows_read:,} 条：新增 {main['inserted']:,}，"

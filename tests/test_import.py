@@ -342,6 +342,12 @@ def test_check_import_reports_problems_and_writes_nothing(grids_store, tmp_path)
     )
     assert check.problems == [] and check.rows_read == 1 and check.preview["grid_code"].tolist() == [GRID_A]
     assert counts(grids_store)["households"] == 0
+    bad_grids = tmp_path / "grids.geojson"
+    grid_layer([(GRID_A, shapely.Point(115.0, 37.0).buffer(0.001))]).assign(grid_code="1305").to_file(bad_grids)
+    check = check_import(
+        grids_store.session_factory, kind="grids", path=bad_grids, filename=bad_grids.name, crs="wgs84", scope=SCOPE
+    )
+    assert check.unit == "个要素" and "第 1 个要素" in check.message
 
 
 def test_cli_import_prints_a_json_summary_and_a_clear_error_without_traceback(tmp_path) -> None:

@@ -51,6 +51,7 @@ class ImportCheck:
     preview: pd.DataFrame  # the first rows as they would be stored
     problems: list[Problem]
     message: str | None  # the whole error text when the file cannot be imported
+    unit: str = "行"  # what a problem's number counts: 行 (rows) or 个要素 (features)
 
 
 def _noop(_fraction: float, _message: str) -> None:
@@ -116,7 +117,7 @@ def check_import(
         try:
             rows, _, _, preview = _prepare(connection, kind, path, filename, crs, scope.county_code, _noop)
         except ImportFileError as error:
-            return ImportCheck(kind, filename, 0, pd.DataFrame(), error.problems, str(error))
+            return ImportCheck(kind, filename, 0, pd.DataFrame(), error.problems, str(error), error.unit)
         finally:
             session.rollback()
     return ImportCheck(kind, filename, rows, preview.head(20), [], None)
