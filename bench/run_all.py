@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import foundation, imports
+from bench import foundation, imports, map_page
 
 if __name__ == "__main__":
     import sys
@@ -8,3 +8,5 @@ if __name__ == "__main__":
     sys.argv = [sys.argv[0], "--scale", "county"]
     foundation.main()
     imports.main()
+    sys.argv = [sys.argv[0]]
+    map_page.main()

@@ -43,3 +43,18 @@ def use_local_assets() -> None:
     for plugin in (folium.plugins.MarkerCluster, folium.plugins.FastMarkerCluster):
         plugin.default_js = cluster_js
         plugin.default_css = cluster_css
+
+
+def install_tiles(static_dir: Path, tiles_dir: Path) -> None:
+    """Serve a local `{z}/{x}/{y}.png` tile folder at `/app/static/tiles/` (a link, not a copy:
+    a county's tiles run to gigabytes)."""
+    link = static_dir / "tiles"
+    if link.is_symlink() and link.resolve() == tiles_dir.resolve():
+        return
+    if link.is_symlink():
+        link.unlink()
+    if link.exists():
+        raise ValueError(f"{link} 已存在且不是链接，无法指向 {tiles_dir}")
+    if not tiles_dir.is_dir():
+        raise ValueError(f"LOCAL_TILES_DIR 不是文件夹：{tiles_dir}")
+    link.symlink_to(tiles_dir.resolve(), target_is_directory=True)

@@ -1,43 +1,323 @@
-"""Folium maps and layers, built without Streamlit so that tests can inspect their HTML."""
+"""Folium maps and layers of the 民情地图 page, built without Streamlit so that tests and the
+benchmark can inspect their HTML.
+
+The map is split the way streamlit-folium redraws it (MAP-NOTES.md): the *base map* (grid
+choropleth, township and county boundaries, legend) stays identical between reruns, so clicks
+and panning never remount it; the *overlays* (selection, labels of the children, incidents,
+households, workers) are feature groups that the component swaps in place.
+
+Every layer is one `L.geoJson` whose styles and tooltips are computed in the browser from a few
+short properties, and whose features carry `kind` and `id`: a click is read back from
+`last_active_drawing.properties`, never by comparing coordinates.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from geo.assets import use_local_assets
+from geo.basemaps import Basemap
+from geo.choropleth import LegendEntry
+from geo.geojson import points_json, shapes_json
 
-GRID_STYLE = {"color": "#2563eb", "weight": 1, "fillColor": "#60a5fa", "fillOpacity": 0.15}
-TOWNSHIP_STYLE = {"color": "#1e3a8a", "weight": 2.5, "fill": False}
-COUNTY_STYLE = {"color": "#111827", "weight": 3, "fill": False, "dashArray": "6 4"}
-DISPLAY_PRECISION_DEG = 1e-5  # ≈ 1 m: finer digits only cost bytes in the browser
+MAP_CSS = """
+<style>
+.leaflet-container { background: #f1f5f9; font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
+.area-label { background: transparent; border: 0; box-shadow: none; padding: 0; font-weight: 600;
+  color: #0f172a; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
+.area-label.township { font-size: 15px; }
+.area-label.child { font-size: 12px; color: #1e3a8a; }
+.area-label::before { display: none; }
+.map-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px; line-height: 18px;
+  font-size: 12px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
+.map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: -1px;
+  border: 1px solid #94a3b8; }
+.map-legend .dot { border-radius: 50%; }
+</style>
+"""
+
+GRID_STYLE_JS = """function (p, v) {
+  var x = v[p.id];
+  return {color: '#475569', weight: 0.5, fillColor: x ? x[0] : '#e5e7eb', fillOpacity: 0.72,
+          className: 'area-grid grid-' + p.id};
+}"""
+GRID_TIP_JS = "function (p, v) { var x = v[p.id]; return p.name + ' ' + p.id + (x ? '<br>' + x[1] : ''); }"
+TOWNSHIP_STYLE_JS = "function () { return {color: '#1e3a8a', weight: 2.2, fill: false, className: 'area-township'}; }"
+COUNTY_STYLE_JS = (
+    "function () { return {color: '#111827', weight: 3, fill: false, dashArray: '6 4', className: 'area-county'}; }"
+)
+SELECTED_STYLE_JS = "function () { return {color: '#f59e0b', weight: 4, fill: false, className: 'area-selected'}; }"
+CHILD_STYLE_JS = "function () { return {color: '#1e40af', weight: 1.6, fill: false, className: 'area-child'}; }"
+NAME_TIP_JS = "function (p) { return p.name; }"
+LABEL_TIP_JS = "function (p) { return p.label; }"
+
+# State colours follow the workflow from new (red-orange) to done (green); overdue cases get a
+# thick red ring, at-risk ones an amber ring, urgent ones a larger dot.
+STATE_COLOURS = {
+    "reported": "#f97316",
+    "registered": "#eab308",
+    "dispatched": "#3b82f6",
+    "in_progress": "#6366f1",
+    "handled": "#14b8a6",
+}
+ALARM_OVERDUE, ALARM_AT_RISK = 2, 1
+INCIDENT_STYLE_JS = """function (p) {
+  var c = STATE_COLOURS[p.s] || '#64748b';
+  return {radius: p.u ? 8 : 6, color: p.a == 2 ? '#b91c1c' : (p.a == 1 ? '#f59e0b' : '#ffffff'),
+          weight: p.a ? 3 : 1.2, fillColor: c, fillOpacity: 0.95, className: 'incident incident-' + p.id};
+}""".replace("STATE_COLOURS", json.dumps(STATE_COLOURS))
+# Household tag families: 0 none, 1 service (special groups), 2 key persons.
+HOUSEHOLD_STYLE_JS = """function (p) {
+  if (p.t == 2) return {radius: 5.5, color: '#7f1d1d', weight: 1.5, fillColor: '#dc2626', fillOpacity: 1, className: 'household'};
+  if (p.t == 1) return {radius: 5, color: '#9a3412', weight: 1, fillColor: '#fb923c', fillOpacity: 1, className: 'household'};
+  return {radius: 3, color: '#475569', weight: 0.5, fillColor: '#94a3b8', fillOpacity: 0.9, className: 'household'};
+}"""
+WORKER_STYLE_JS = """function (p) {
+  return p.d ? {radius: 6, color: '#064e3b', weight: 2, fillColor: '#10b981', fillOpacity: 1, className: 'worker'}
+             : {radius: 5, color: '#4b5563', weight: 1.5, fillColor: '#e5e7eb', fillOpacity: 1, className: 'worker'};
+}"""
+INCIDENT_LEGEND = (
+    ("待核实", STATE_COLOURS["reported"]),
+    ("待派遣", STATE_COLOURS["registered"]),
+    ("已派遣", STATE_COLOURS["dispatched"]),
+    ("处置中", STATE_COLOURS["in_progress"]),
+    ("待核查", STATE_COLOURS["handled"]),
+)
 
 
-def _rounded(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return frame.set_geometry(shapely.set_precision(frame.geometry.values, DISPLAY_PRECISION_DEG))
+class GeoJsonLayer(folium.map.Layer):
+    """A GeoJSON layer styled in the browser: `style_js(properties, values)` and
+    `tip_js(properties, values)` are JavaScript functions; `values` is an optional mapping sent
+    beside the geometry (so a new choropleth sends colours, not polygons)."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }}_v = {{ this.values_json }};
+var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+  interactive: {{ this.interactive|tojson }},
+  style: function (f) { return ({{ this.style_js }})(f.properties, {{ this.get_name() }}_v); },
+  pointToLayer: function (f, latlng) { return L.circleMarker(latlng); },
+  onEachFeature: function (f, layer) {
+    var tip = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}_v);
+    if (tip) { layer.bindTooltip(tip, {{ this.tooltip_options|tojson }}); }
+  }
+}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(
+        self,
+        data: str,
+        *,
+        name: str,
+        style_js: str,
+        tip_js: str = "function () { return null; }",
+        values: dict[str, object] | None = None,
+        interactive: bool = True,
+        label_class: str | None = None,
+        control: bool = True,
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=control, show=True)
+        self._name = "GeoJsonLayer"
+        self.data = data
+        self.style_js = style_js
+        self.tip_js = tip_js
+        self.values_json = json.dumps(values or {}, ensure_ascii=False, separators=(",", ":"))
+        self.interactive = interactive
+        self.tooltip_options = (
+            {"permanent": True, "direction": "center", "className": f"area-label {label_class}", "interactive": False}
+            if label_class
+            else {"sticky": True}
+        )
 
 
-def build_area_map(areas: gpd.GeoDataFrame, *, height: int = 640) -> folium.Map:
-    """A map of the county outline, township boundaries and grids (WGS84 `areas` with columns
-    code, level, name).  No basemap tiles: the map must draw with no internet."""
+class Legend(MacroElement):
+    """A static legend in the map's corner (branca's colormap legend would load d3 from a CDN)."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.control({position: 'bottomright'});
+{{ this.get_name() }}.onAdd = function () {
+  var div = L.DomUtil.create('div', 'map-legend');
+  div.innerHTML = {{ this.html|tojson }};
+  return div;
+};
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "Legend"
+        self.html = html
+
+
+def legend_html(title: str, entries: list[LegendEntry]) -> str:
+    rows = "".join(f'<div><i style="background:{e.colour}"></i>{e.label}</div>' for e in entries)
+    dots = "".join(f'<div><i class="dot" style="background:{c}"></i>{label}</div>' for label, c in INCIDENT_LEGEND)
+    overdue = '<div><i class="dot" style="background:#fff;border:3px solid #b91c1c"></i>超期（红圈）</div>'
+    return f"<b>{title}</b>{rows}<hr style='margin:4px 0'><b>在办事件</b>{dots}{overdue}"
+
+
+@dataclasses.dataclass(frozen=True)
+class AreaShapes:
+    """Display-ready area polygons (WGS84 or shifted for the basemap), columns code, name, geometry."""
+
+    county: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+
+    def of_level(self, level: str) -> gpd.GeoDataFrame:
+        return {"county": self.county, "township": self.townships, "village": self.villages, "grid": self.grids}[level]
+
+
+LABEL_POINT_STYLE_JS = "function () { return {radius: 0, opacity: 0, fillOpacity: 0}; }"
+
+
+def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> GeoJsonLayer:
+    """Area names as permanent labels on a point inside each area (a polygon's own tooltip sits
+    at its bounding-box centre, which for a crescent-shaped township lies outside it)."""
+    anchors = shapely.point_on_surface(frame.geometry.values)
+    data = points_json(
+        pd.Series(shapely.get_x(anchors)), pd.Series(shapely.get_y(anchors)), frame[["name"]].reset_index(drop=True)
+    )
+    return GeoJsonLayer(
+        data,
+        name=name,
+        style_js=LABEL_POINT_STYLE_JS,
+        tip_js=NAME_TIP_JS,
+        interactive=False,
+        label_class=label_class,
+        control=False,
+    )
+
+
+def _areas_json(frame: gpd.GeoDataFrame) -> str:
+    return shapes_json(
+        frame.geometry.values, frame[["code", "name"]].rename(columns={"code": "id"}).assign(kind="area")
+    )
+
+
+def build_base_map(
+    shapes: AreaShapes,
+    *,
+    grid_values: dict[str, tuple[str, str]],
+    legend: str,
+    basemap: Basemap,
+    height: int = 640,
+) -> folium.Map:
+    """The part of the map that stays put: basemap tiles, the grids coloured by `grid_values`
+    (code → (colour, text for the tooltip)), township and county boundaries with township
+    names, and the legend."""
     use_local_assets()
-    minx, miny, maxx, maxy = areas.total_bounds
-    fmap = folium.Map(tiles=None, height=height, control_scale=True, prefer_canvas=False)
+    minx, miny, maxx, maxy = shapes.county.total_bounds
+    fmap = folium.Map(tiles=None, height=height, control_scale=True, zoom_control=True, max_zoom=18)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    for level, style, label in (
-        ("grid", GRID_STYLE, "网格"),
-        ("township", TOWNSHIP_STYLE, "乡镇(街道)"),
-        ("county", COUNTY_STYLE, "县界"),
-    ):
-        layer = areas[areas["level"] == level][["code", "name", "geometry"]]
-        if layer.empty:
-            continue
-        folium.GeoJson(
-            _rounded(layer).to_json(),
-            name=label,
-            style_function=lambda _feature, style=style, level=level: {**style, "className": f"area-{level}"},
-            tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["名称", "编码"]),
+    fmap.get_root().header.add_child(Element(MAP_CSS))
+    for spec in basemap.tiles:
+        folium.TileLayer(
+            tiles=spec.url,
+            attr=spec.attribution,
+            name=basemap.label,
+            subdomains=spec.subdomains or "abc",
+            max_zoom=spec.max_zoom,
+            overlay=False,
+            control=False,
         ).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    grids = shapes.grids
+    grid_data = shapes_json(
+        grids.geometry.values, grids[["code", "name"]].rename(columns={"code": "id"}).assign(kind="grid")
+    )
+    values = {code: list(value) for code, value in grid_values.items()}
+    GeoJsonLayer(grid_data, name="网格", style_js=GRID_STYLE_JS, tip_js=GRID_TIP_JS, values=values).add_to(fmap)
+    GeoJsonLayer(
+        _areas_json(shapes.townships), name="乡镇(街道)", style_js=TOWNSHIP_STYLE_JS, interactive=False
+    ).add_to(fmap)
+    _labels_layer(shapes.townships, name="乡镇名称", label_class="township").add_to(fmap)
+    GeoJsonLayer(_areas_json(shapes.county), name="县界", style_js=COUNTY_STYLE_JS, interactive=False).add_to(fmap)
+    Legend(legend).add_to(fmap)
     return fmap
+
+
+def _points_layer(
+    frame: pd.DataFrame, *, name: str, kind: str, id_column: str, columns: dict[str, str], style_js: str
+) -> GeoJsonLayer:
+    properties = frame[[id_column, *columns]].rename(columns={id_column: "id", **columns}).assign(kind=kind)
+    data = points_json(frame["lon"], frame["lat"], properties)
+    return GeoJsonLayer(data, name=name, style_js=style_js, tip_js=LABEL_TIP_JS, control=False)
+
+
+def build_overlays(
+    shapes: AreaShapes,
+    *,
+    selected_code: str,
+    selected_level: str,
+    child_level: str | None,
+    incidents: pd.DataFrame,
+    households: pd.DataFrame | None,
+    workers: pd.DataFrame | None,
+) -> list[folium.FeatureGroup]:
+    """What changes with the selection: its outline, its children's outlines and names, open
+    incidents (columns incident_id, lon, lat, state, urgent, alarm, label), households (only
+    for a village or grid: household_id, lon, lat, family, label) and workers (worker_id, lon,
+    lat, on_duty, label)."""
+    selection = folium.FeatureGroup(name="当前选择", control=True)
+    if child_level is not None:
+        children = shapes.of_level(child_level)
+        children = children[children["code"].str.startswith(selected_code)]
+        GeoJsonLayer(
+            _areas_json(children), name="下级区域", style_js=CHILD_STYLE_JS, interactive=False, control=False
+        ).add_to(selection)
+        _labels_layer(children, name="下级名称", label_class="child").add_to(selection)
+    if selected_level != "county":
+        chosen = shapes.of_level(selected_level)
+        chosen = chosen[chosen["code"] == selected_code]
+        GeoJsonLayer(
+            _areas_json(chosen), name="选中区域", style_js=SELECTED_STYLE_JS, interactive=False, control=False
+        ).add_to(selection)
+    groups = [selection]
+    if households is not None:
+        group = folium.FeatureGroup(name="住户（橙：特殊人群，红：重点人员）", control=True)
+        _points_layer(
+            households,
+            name="住户",
+            kind="household",
+            id_column="household_id",
+            columns={"grid_code": "g", "family": "t", "label": "label"},
+            style_js=HOUSEHOLD_STYLE_JS,
+        ).add_to(group)
+        groups.append(group)
+    if workers is not None:
+        worker_group = folium.FeatureGroup(name="网格员（绿：在岗）", control=True)
+        _points_layer(
+            workers.assign(on_duty=workers["on_duty"].astype(int)),
+            name="网格员",
+            kind="worker",
+            id_column="worker_id",
+            columns={"on_duty": "d", "label": "label"},
+            style_js=WORKER_STYLE_JS,
+        ).add_to(worker_group)
+        groups.append(worker_group)
+    incident_group = folium.FeatureGroup(name="在办事件", control=True)
+    _points_layer(
+        incidents.assign(urgent=incidents["urgent"].astype(int)),
+        name="事件",
+        kind="incident",
+        id_column="incident_id",
+        columns={"state": "s", "urgent": "u", "alarm": "a", "label": "label"},
+        style_js=INCIDENT_STYLE_JS,
+    ).add_to(incident_group)
+    return [*groups, incident_group]

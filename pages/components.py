@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 
-from geo.assets import install_assets
+from geo.assets import install_assets, install_tiles
 from services.bootstrap import Store, county_is_empty, open_store
+from services.privacy import Clearance
 from services.scope import Scope
 from services.settings import Settings
 
@@ -24,6 +26,8 @@ def settings() -> Settings:
 @st.cache_resource
 def _open_store(current: Settings) -> Store:
     install_assets(STATIC_DIR)
+    if current.local_tiles_dir is not None:
+        install_tiles(STATIC_DIR, current.local_tiles_dir)
     return open_store(current)
 
 
@@ -35,6 +39,17 @@ def store() -> Store:
 def current_scope() -> Scope:
     """The caller's scope; the whole county until sign-in arrives (issue 8)."""
     return Scope.whole_county(settings().county_code)
+
+
+def current_clearance() -> Clearance:
+    """What the caller may see of personal data.  Until sign-in (issue 8) the dashboard acts as
+    the county command centre: cleared for key-person tags, not for residents' names and phones."""
+    return Clearance(personal_data=False, key_persons=True)
+
+
+def current_minute() -> dt.datetime:
+    """Now, to the minute: figures move by the minute, and reruns within it share cached reads."""
+    return dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
 
 
 def require_data() -> None:
@@ -53,3 +68,8 @@ def uploaded_file(upload) -> Iterator[Path]:  # type: ignore[no-untyped-def]
 
 
 SYNTHETIC_NOTE = "演示数据：平乡县县界与乡镇代码为真实数据，乡镇以下区域、住户、人员、事件与轨迹均为合成。"
+
+
+def compact_metrics() -> None:
+    """Smaller metric numbers, so that a side panel fits three figures in a row."""
+    st.html("<style>[data-testid='stMetricValue'] { font-size: 1.55rem; }</style>")

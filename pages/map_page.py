@@ -1,31 +1,148 @@
-"""民情地图: the county's areas on a map, with the county's headline figures."""
+"""民情地图: the county's grids, cases, households and workers on one map, drilled into by
+clicking (county → township → village → grid → household).  The selection lives in the URL."""
 
 from __future__ import annotations
 
-import datetime as dt
-
+import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.layers import build_area_map
-from pages.components import SYNTHETIC_NOTE, current_scope, require_data, settings, store
-from services.areas import load_areas
-from services.figures import compute_area_figures
+from geo.layers import build_base_map, build_overlays
+from geo.view import fit_view
+from pages import map_panels, map_reads
+from pages.components import (
+    SYNTHETIC_NOTE,
+    compact_metrics,
+    current_clearance,
+    current_minute,
+    current_scope,
+    require_data,
+    settings,
+    store,
+)
+from services.errors import DomainError
+from services.map_data import MAP_METRICS, colour_grids
+from services.search import search_map
+from services.selection import Selection
+
+MAP_HEIGHT = 660
+MAP_WIDTH_GUESS = 900  # the map column on a laptop; only used to pick the zoom that fits an area
+TABLE_KEYS = ("map.children.", "map.cases.", "map.households.")
+
+
+def current_selection() -> Selection:
+    selection = Selection.from_query(st.query_params.to_dict(), settings().county_code)
+    return selection if current_scope().allows(selection.area_code) else Selection.county(settings().county_code)
+
+
+def go_to(selection: Selection) -> None:
+    st.query_params.from_dict(selection.to_query())
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(TABLE_KEYS)]:
+        del st.session_state[key]
+
+
+def on_map_click() -> None:
+    value = st.session_state.get("map") or {}
+    drawing = value.get("last_active_drawing") or {}
+    go_to(current_selection().after_click(drawing.get("properties") or {}))
+
 
 st.title("民情地图")
+compact_metrics()
 st.caption(SYNTHETIC_NOTE)
 require_data()
 
+config = settings()
+url = config.database_url
 scope = current_scope()
-now = dt.datetime.now(dt.UTC)
-figures = compute_area_figures(store().session_factory, scope=scope, area_code=settings().county_code, at=now, days=7)
-cols = st.columns(6)
-cols[0].metric("住户", f"{figures.households:,}")
-cols[1].metric("在办事件", figures.open)
-cols[2].metric("超期", figures.overdue)
-cols[3].metric("核实超时", figures.validation_overdue)
-cols[4].metric("近7日办结率", "—" if figures.closure_rate is None else f"{figures.closure_rate:.1%}")
-cols[5].metric("近7日巡查覆盖", "—" if figures.coverage is None else f"{figures.coverage:.1%}")
+clearance = current_clearance()
+now = current_minute()
+selection = current_selection()
 
-areas = load_areas(store().session_factory, scope=scope, levels=("county", "township", "grid"))
-st_folium(build_area_map(areas), key="county_map", height=640, use_container_width=True, returned_objects=[])
+with st.sidebar:
+    metric = st.selectbox("网格着色", list(MAP_METRICS), format_func=lambda k: MAP_METRICS[k].label, key="map.metric")
+    basemaps = {b.kind: b for b in config.basemaps}
+    basemap = basemaps[st.selectbox("底图", list(basemaps), format_func=lambda k: basemaps[k].label, key="map.basemap")]
+    st.caption("县级视图只显示超期、临期和紧急事件，进入乡镇后显示全部在办事件与网格员位置；住户在村和网格视图显示。")
+
+shapes = map_reads.area_shapes(url, scope, basemap.crs)
+names = {
+    code: name
+    for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids)
+    for code, name in zip(frame["code"], frame["name"], strict=True)
+}
+if selection.area_code not in names:
+    st.warning(f"区域 {selection.area_code} 不存在，已回到全县。")
+    selection = Selection.county(config.county_code)
+
+crumb_row, search_column = st.columns([3, 2], vertical_alignment="center")
+with crumb_row, st.container(horizontal=True, gap="small", vertical_alignment="center", key="breadcrumb"):
+    crumbs = selection.crumbs()
+    for code in crumbs[:-1]:
+        st.button(names[code], key=f"crumb-{code}", type="tertiary", on_click=go_to, args=(Selection(code),))
+        st.markdown("›")
+    st.markdown(f"**{names[crumbs[-1]]}**")
+with search_column:
+    query = st.text_input(
+        "搜索", placeholder="户主姓名、地址、事件编号、网格编码或名称", key="map.search", label_visibility="collapsed"
+    )
+
+if query:
+    hits = search_map(store().session_factory, scope=scope, clearance=clearance, text=query)
+    with st.container(border=True, key="search-hits"):
+        if not hits:
+            st.caption("没有找到匹配的区域、事件或住户（至少输入两个字）。")
+        for index, hit in enumerate(hits[:12]):
+            st.button(hit.label, key=f"hit-{index}", type="tertiary", on_click=go_to, args=(hit.selection,))
+
+root = scope.area_codes[0]
+by_grid = map_reads.grid_figures(url, scope, root, now, clearance.highlighted_tags())
+grid_values, legend = colour_grids(by_grid, metric)
+level = selection.level
+points_area = selection.points_area_code
+incidents = map_reads.open_incidents(url, scope, points_area, now, selection.alarming_incidents_only, basemap.crs)
+households = (
+    map_reads.household_points(url, scope, clearance, points_area, basemap.crs) if selection.shows_households else None
+)
+workers = map_reads.worker_positions(url, scope, points_area, now, basemap.crs) if selection.shows_workers else None
+chosen = shapes.of_level(level)
+centre, zoom = fit_view(
+    tuple(chosen[chosen["code"] == selection.area_code].total_bounds), width_px=MAP_WIDTH_GUESS, height_px=MAP_HEIGHT
+)
+
+map_column, panel_column = st.columns([2.2, 1], gap="medium")
+with map_column:
+    st_folium(
+        build_base_map(shapes, grid_values=grid_values, legend=legend, basemap=basemap, height=MAP_HEIGHT),
+        key="map",
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        returned_objects=["last_active_drawing", "last_object_clicked_count"],
+        center=centre,
+        zoom=zoom,
+        feature_group_to_add=build_overlays(
+            shapes,
+            selected_code=selection.area_code,
+            selected_level=level,
+            child_level=None if level == "county" else selection.child_level,
+            incidents=incidents,
+            households=households,
+            workers=workers,
+        ),
+        layer_control=folium.LayerControl(collapsed=True),
+        on_change=on_map_click,
+    )
+    st.caption("点击地图逐级进入：县 → 乡镇 → 村 → 网格 → 住户；上方路径可返回。悬停可看名称与数值。")
+
+with panel_column:
+    try:
+        if selection.item_kind:
+            map_panels.show_item_card(scope, clearance, selection, now)
+        st.subheader(f"{map_panels.LEVEL_TITLES[level]} · {names[selection.area_code]}")
+        map_panels.show_figures(map_reads.area_figures(url, scope, selection.area_code, now))
+        if level == "grid":
+            map_panels.show_grid_panel(scope, clearance, selection.area_code, now, go_to)
+        else:
+            map_panels.show_children(by_grid, selection, names, go_to)
+    except DomainError as error:
+        st.error(str(error))

@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from geo.basemaps import Basemap, make_basemap
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_DIR / "data"
 
@@ -41,6 +43,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Random seed of that demo county (the same seed gives the same county).",
     ),
     Setting("COUNTY_CODE", "130532", "6-digit code of the county the dashboard shows."),
+    Setting(
+        "BASEMAPS",
+        "none",
+        "Basemaps the map offers, comma-separated, the first is the default: `none` (offline), `xyz`, "
+        "`tianditu`, `amap` (高德, GCJ-02: overlays are shifted when drawn) or `local`.",
+    ),
+    Setting("BASEMAP_URL", "", "Tile URL of the `xyz` basemap, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png`."),
+    Setting("TIANDITU_KEY", "", "Browser key (`tk`) for the `tianditu` basemap."),
+    Setting(
+        "LOCAL_TILES_DIR",
+        "",
+        "Folder of `{z}/{x}/{y}.png` tiles for the `local` basemap; the app serves it at `/app/static/tiles/`.",
+    ),
 )
 
 
@@ -51,6 +66,8 @@ class Settings:
     demo_scale: str
     demo_seed: int
     county_code: str
+    basemaps: tuple[Basemap, ...]
+    local_tiles_dir: Path | None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +75,8 @@ class Settings:
         raw = {s.env: env.get(s.env, "") or s.default for s in SETTINGS}
         data_dir = Path(raw["DATA_DIR"]) if raw["DATA_DIR"] else DEFAULT_DATA_DIR
         url = raw["DATABASE_URL"] or f"sqlite:///{data_dir / 'minqing.db'}"
+        if "local" in raw["BASEMAPS"] and not raw["LOCAL_TILES_DIR"]:
+            raise ValueError("底图 local 需要设置 LOCAL_TILES_DIR（{z}/{x}/{y}.png 瓦片所在的文件夹）")
         if raw["DEMO_SCALE"] not in ("small", "county"):
             raise ValueError(f"DEMO_SCALE must be small or county, not {raw['DEMO_SCALE']!r}")
         return cls(
@@ -66,4 +85,10 @@ class Settings:
             demo_scale=raw["DEMO_SCALE"],
             demo_seed=int(raw["DEMO_SEED"]),
             county_code=raw["COUNTY_CODE"],
+            basemaps=tuple(
+                make_basemap(kind.strip(), xyz_url=raw["BASEMAP_URL"], tianditu_key=raw["TIANDITU_KEY"])
+                for kind in raw["BASEMAPS"].split(",")
+                if kind.strip()
+            ),
+            local_tiles_dir=Path(raw["LOCAL_TILES_DIR"]) if raw["LOCAL_TILES_DIR"] else None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -42,20 +43,21 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def e2e_database(tmp_path_factory) -> tuple[str, tuple[float, float]]:
-    """The small demo county in a SQLite file, and a point inside one of its grids."""
+def e2e_database(tmp_path_factory) -> tuple[str, tuple[float, float], tuple[str, str]]:
+    """The small demo county in a SQLite file, a point inside one of its grids, and that grid's
+    code and name."""
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
     create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
-    grid = load_areas(store.session_factory, scope=Scope.whole_county("130532"), levels=("grid",)).geometry.iloc[0]
+    grids = load_areas(store.session_factory, scope=Scope.whole_county("130532"), levels=("grid",))
     store.engine.dispose()
-    inside = grid.representative_point()
-    return url, (round(inside.x, 6), round(inside.y, 6))
+    inside = grids.geometry.iloc[0].representative_point()
+    return url, (round(inside.x, 6), round(inside.y, 6)), (grids["code"].iloc[5], grids["name"].iloc[5])
 
 
 @pytest.fixture(scope="module")
 def app_url(e2e_database) -> Iterator[str]:
-    url, _ = e2e_database
+    url = e2e_database[0]
     port = free_port()
     server = subprocess.Popen(
         [
@@ -107,6 +109,39 @@ def test_the_county_map_draws_its_grids_offline(app_url: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "county_map.png"), full_page=True)
         browser.close()
     assert [url for url in failed if not url.startswith(app_url)] == []
+
+
+@pytest.mark.browser
+def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_the_county(
+    app_url: str, e2e_database
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    grid_code, grid_name = e2e_database[2]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(app_url)
+        map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        grid = map_frame.locator(f"path.grid-{grid_code}")
+        grid.wait_for(state="attached", timeout=60_000)
+        # Each click on the same grid goes one level down: township, village, grid.
+        for expected in (grid_code[:9], grid_code[:12], grid_code):
+            grid.dispatch_event("click")  # on the polygon itself, not on a marker above its centre
+            page.wait_for_function(f"location.search.includes('area={expected}')", timeout=30_000)
+            page.get_by_role("heading", name=re.compile(r"^(乡镇\(街道\)|村\(社区\)|网格) · ")).first.wait_for()
+        heading = page.get_by_role("heading", name=f"网格 · {grid_name}")
+        heading.wait_for(timeout=30_000)
+        page.get_by_role("tab", name=re.compile("^住户")).wait_for()
+        map_frame.locator("path.household").first.wait_for(state="attached", timeout=30_000)
+        page.wait_for_timeout(1500)  # let tables and the map settle before the screenshot
+        page.screenshot(path=str(ARTIFACTS / "grid_view.png"))
+        page.get_by_role("button", name="平乡县").click()
+        page.wait_for_function("location.search.includes('area=130532') && !location.search.includes('area=1305321')")
+        page.get_by_role("heading", name="县 · 平乡县").wait_for(timeout=30_000)
+        assert map_frame.locator("path.household").count() == 0  # the county view ships no households
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "county_view.png"))
+        browser.close()
 
 
 def household_rows(lon: float, lat: float) -> str:

@@ -12,8 +12,9 @@ import datetime as dt
 import pytest
 
 from services.errors import InvalidArgumentError, OutOfScopeError, UnknownAreaError
-from services.figures import compute_area_figures
+from services.figures import compute_area_figures, compute_grid_figures
 from services.scope import Scope
+from services.store.models import HouseholdTag
 from tests.factories import COUNTY, GRID_A, GRID_B, TOWNSHIP, VILLAGE, T, household, incident, seed_areas, visit
 
 H = dt.timedelta(hours=1)
@@ -257,3 +258,31 @@ def test_code_ranges_select_exactly_the_codes_with_that_prefix(store) -> None:
         for prefix, expected in ((VILLAGE, 3), (GRID_A, 1), ("13053210120100", 2), ("13053", 5), ("9", 0), ("2", 0)):
             codes = session.scalars(select(Area.code).where(code_within(Area.code, prefix))).all()
             assert len(codes) == expected and all(c.startswith(prefix) for c in codes)
+
+
+@pytest.mark.parametrize("shift", [dt.timedelta(0), dt.timedelta(days=-3), dt.timedelta(days=5)])
+def test_grid_figures_are_the_area_figures_of_each_grid_and_add_up_to_the_county(seeded, shift) -> None:
+    at = T + shift
+    with seeded.session_factory.begin() as session:
+        session.add_all(
+            [
+                HouseholdTag(county_code=COUNTY, household_id=h, tag=t)
+                for h, t in (("h1", "独居老人"), ("h1", "低保户"), ("h3", "党员户"))
+            ]
+        )
+    by_grid = compute_grid_figures(
+        seeded.session_factory,
+        scope=Scope.whole_county(COUNTY),
+        area_code=COUNTY,
+        at=at,
+        days=7,
+        special_tags=("独居老人", "低保户"),
+    )
+    assert by_grid.index.tolist() == [GRID_A, GRID_B]
+    assert by_grid["special_households"].tolist() == [1, 0]  # h1 counted once for two tags; 党员户 is not special
+    for area in (GRID_A, GRID_B, COUNTY):
+        expected = figures(seeded, area, at)
+        rows = by_grid if area == COUNTY else by_grid.loc[[area]]
+        for column in ("households", "open", "overdue", "at_risk", "validation_overdue", "visited"):
+            assert rows[column].sum() == getattr(expected, column), (area, column)
+    assert by_grid.loc[GRID_A, "coverage"] == figures(seeded, GRID_A, at).coverage

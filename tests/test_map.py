@@ -1,24 +1,15 @@
-"""The first map: drawn from the store, with every asset served locally (no internet needed)."""
+"""Areas read for the map, and the Leaflet files the app serves itself (no internet needed)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from geo.assets import install_assets
-from geo.layers import build_area_map
+import pytest
+
+from geo.assets import install_assets, install_tiles
 from services.areas import load_areas
 from services.scope import Scope
 from tests.factories import COUNTY, GRID_B, seed_areas
-
-
-def test_map_html_loads_no_script_or_stylesheet_from_the_internet(store) -> None:
-    seed_areas(store)
-    areas = load_areas(store.session_factory, scope=Scope.whole_county(COUNTY), levels=("county", "township", "grid"))
-    html = build_area_map(areas).get_root().render()
-    links = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
-    assert links and all(link.startswith("/app/static/") for link in links), links
-    assert "130532101201001" in html
 
 
 def test_load_areas_keeps_to_the_scope(store) -> None:
@@ -32,3 +23,16 @@ def test_installed_assets_are_the_files_the_map_links_to(tmp_path: Path) -> None
     assert (tmp_path / "vendor/leaflet/leaflet.js").stat().st_size > 100_000
     assert (tmp_path / "vendor/leaflet/leaflet.css").exists()
     assert (tmp_path / "vendor/leaflet.markercluster/leaflet.markercluster.js").exists()
+
+
+def test_a_local_tile_folder_is_served_under_static_tiles(tmp_path: Path) -> None:
+    tiles = tmp_path / "tiles-src"
+    (tiles / "12" / "3370").mkdir(parents=True)
+    (tiles / "12" / "3370" / "1552.png").write_bytes(b"png")
+    static = tmp_path / "static"
+    static.mkdir()
+    install_tiles(static, tiles)
+    install_tiles(static, tiles)  # idempotent
+    assert (static / "tiles" / "12" / "3370" / "1552.png").read_bytes() == b"png"
+    with pytest.raises(ValueError, match="LOCAL_TILES_DIR"):
+        install_tiles(tmp_path / "other", tmp_path / "missing")

@@ -1,0 +1,44 @@
+"""Geometry prepared for the browser: fewer vertices, ~1 m coordinates, and the GCJ-02 shift when
+the basemap needs it.  Storage is never touched: this is the display edge (DESIGN.md Map)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.crs import WGS84, metric_crs_for
+from geo.gcj02 import wgs84_to_gcj02
+
+DISPLAY_PRECISION_DEG = 1e-5  # ≈ 1 m: finer digits only cost bytes in the browser
+GRID_TOLERANCE_M = 8.0  # below what a grid supervisor can see at village zoom
+
+
+def simplify_grids(grids: gpd.GeoDataFrame, tolerance_m: float = GRID_TOLERANCE_M) -> gpd.GeoDataFrame:
+    """Grids simplified as one coverage (shared edges stay shared: no gaps or slivers appear
+    between neighbours), in metres, then rounded to ~1 m."""
+    if grids.empty:
+        return grids
+    metric = metric_crs_for(float(grids.geometry.union_all().centroid.x))
+    projected = grids.geometry.to_crs(metric)
+    simplified = gpd.GeoSeries(shapely.coverage_simplify(projected.values, tolerance_m), crs=metric).to_crs(WGS84)
+    return grids.set_geometry(shapely.set_precision(simplified.values, DISPLAY_PRECISION_DEG))
+
+
+def dissolve_by_prefix(grids: gpd.GeoDataFrame, digits: int, names: dict[str, str]) -> gpd.GeoDataFrame:
+    """The areas made of `grids` whose codes share their first `digits` digits (villages: 12,
+    townships: 9, the county: 6), as the exact union of the (already simplified) grid coverage."""
+    keyed = grids.assign(code=grids["code"].str[:digits])[["code", "geometry"]]
+    dissolved = keyed.dissolve(by="code", method="coverage").reset_index()
+    dissolved["name"] = [names.get(code, code) for code in dissolved["code"]]
+    return dissolved
+
+
+def to_gcj02(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every coordinate shifted to GCJ-02, for drawing over 高德/腾讯 tiles."""
+
+    def shift(coords: np.ndarray) -> np.ndarray:
+        lon, lat = wgs84_to_gcj02(coords[:, 0], coords[:, 1])
+        return np.column_stack([lon, lat])
+
+    return frame.set_geometry(shapely.transform(frame.geometry.values, shift))

@@ -1,0 +1,198 @@
+"""Side panels of the 民情地图 page: layout only; every number comes from a service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from pages.components import store
+from services.figures import AreaFigures
+from services.panels import (
+    GridPanel,
+    load_grid_panel,
+    load_household_card,
+    load_incident_card,
+    load_worker_card,
+    summarise_children,
+)
+from services.privacy import Clearance
+from services.scope import Scope
+from services.selection import Selection
+
+LEVEL_TITLES = {"county": "县", "township": "乡镇(街道)", "village": "村(社区)", "grid": "网格"}
+CHILD_TITLES = {"township": "乡镇(街道)", "village": "村(社区)", "grid": "网格"}
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.1%}".replace(".0%", "%")
+
+
+def show_figures(figures: AreaFigures) -> None:
+    rows = (
+        (("住户", f"{figures.households:,}"), ("在办事件", f"{figures.open:,}"), ("超期", f"{figures.overdue:,}")),
+        (
+            ("临期", f"{figures.at_risk:,}"),
+            ("核实超时", f"{figures.validation_overdue:,}"),
+            ("近7日巡查覆盖", _percent(figures.coverage)),
+        ),
+        (
+            ("近7日办结率", _percent(figures.closure_rate)),
+            ("其中已解决", _percent(figures.fixed_closure_rate)),
+            ("按时办结率", _percent(figures.on_time_rate)),
+        ),
+    )
+    for row in rows:
+        for column, (label, value) in zip(st.columns(3), row, strict=True):
+            column.metric(label, value)
+    st.caption(
+        f"统计时点 {figures.at.astimezone(dt.timezone(dt.timedelta(hours=8))):%m-%d %H:%M}，近 {figures.days} 日；办结率的分母为期内上报且未判无效的事件。"
+    )
+
+
+def _select_row(table_key: str, selections: list[Selection], go_to: Callable[[Selection], None]) -> None:
+    rows = st.session_state[table_key].selection.rows
+    if rows:
+        go_to(selections[rows[0]])
+
+
+def show_children(
+    grid_figures: pd.DataFrame, selection: Selection, names: dict[str, str], go_to: Callable[[Selection], None]
+) -> None:
+    child_level = selection.child_level
+    if child_level is None:
+        return
+    children = summarise_children(grid_figures, area_code=selection.area_code, child_level=child_level, names=names)
+    st.markdown(f"**下辖{CHILD_TITLES[child_level]}**（{len(children)} 个，点选一行进入）")
+    key = f"map.children.{selection.area_code}"
+    targets = [Selection(code) for code in children["code"]]
+    st.dataframe(
+        children.drop(columns="code").rename(
+            columns={
+                "name": "名称",
+                "households": "住户",
+                "special_households": "特殊人群户",
+                "open": "在办",
+                "overdue": "超期",
+                "at_risk": "临期",
+                "coverage": "巡查覆盖",
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(children), 420),
+        column_config={
+            "巡查覆盖": st.column_config.ProgressColumn("巡查覆盖", format="percent", min_value=0, max_value=1)
+        },
+        on_select=lambda: _select_row(key, targets, go_to),
+        selection_mode="single-row",
+        key=key,
+    )
+
+
+def show_grid(panel: GridPanel, go_to: Callable[[Selection], None]) -> None:
+    cases, households, workers, tags = st.tabs(
+        [
+            f"在办事件 {len(panel.open_cases)}",
+            f"住户 {len(panel.households)}",
+            f"网格员 {len(panel.workers)}",
+            "特殊人群",
+        ]
+    )
+    with cases:
+        if panel.open_cases.empty:
+            st.caption("本网格当前没有在办事件。")
+        else:
+            key = f"map.cases.{panel.grid_code}"
+            targets = [Selection(panel.grid_code, "incident", i) for i in panel.open_cases["incident_id"]]
+            st.dataframe(
+                panel.open_cases.rename(
+                    columns={
+                        "incident_id": "编号",
+                        "category": "类别",
+                        "state": "状态",
+                        "severity": "等级",
+                        "reported_at": "上报时间",
+                        "deadline": "处置时限",
+                        "alarm": "预警",
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                on_select=lambda: _select_row(key, targets, go_to),
+                selection_mode="single-row",
+                key=key,
+            )
+    with households:
+        st.caption("居民姓名与电话已脱敏。点选一行查看住户卡片。")
+        key = f"map.households.{panel.grid_code}"
+        targets = [Selection(panel.grid_code, "household", h) for h in panel.households["household_id"]]
+        st.dataframe(
+            panel.households.rename(
+                columns={
+                    "household_id": "户编号",
+                    "head_name": "户主",
+                    "address": "地址",
+                    "members": "人数",
+                    "phone": "电话",
+                    "tags": "标签",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            height=320,
+            on_select=lambda: _select_row(key, targets, go_to),
+            selection_mode="single-row",
+            key=key,
+        )
+    with workers:
+        st.dataframe(
+            panel.workers.rename(
+                columns={"name": "姓名", "role": "岗位", "on_duty": "状态", "phone": "电话", "last_seen": "最后定位"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    with tags:
+        if panel.tag_counts.empty:
+            st.caption("本网格没有带标签的住户。")
+        else:
+            st.dataframe(
+                panel.tag_counts.rename(columns={"tag": "标签", "households": "户数"}), hide_index=True, width="stretch"
+            )
+
+
+def show_grid_panel(
+    scope: Scope, clearance: Clearance, grid_code: str, at: dt.datetime, go_to: Callable[[Selection], None]
+) -> None:
+    show_grid(
+        load_grid_panel(store().session_factory, scope=scope, clearance=clearance, grid_code=grid_code, at=at), go_to
+    )
+
+
+def show_item_card(scope: Scope, clearance: Clearance, selection: Selection, at: dt.datetime) -> None:
+    """The card of the selected household, incident or worker, above the area's panel."""
+    factory = store().session_factory
+    with st.container(border=True, key="map-card"):
+        if selection.item_kind == "household":
+            card = load_household_card(factory, scope=scope, clearance=clearance, household_id=selection.item_id, at=at)
+            st.markdown(f"#### 住户 {card.household_id}")
+            st.markdown(f"**户主** {card.head_name}　**人数** {card.members}　**电话** {card.phone}")
+            st.markdown(f"**地址** {card.address}")
+            st.markdown("**标签** " + ("、".join(card.tags) if card.tags else "无"))
+            st.caption(f"最近一次巡查走访：{card.last_visited or '近期无记录'}　所在网格 {card.grid_code}")
+        elif selection.item_kind == "incident":
+            card = load_incident_card(factory, scope=scope, incident_id=selection.item_id, at=at)
+            st.markdown(f"#### 事件 {card.incident_id}" + (f"　:red[{card.alarm}]" if card.alarm else ""))
+            st.markdown(f"**{card.category}**　{card.severity}　**状态** {card.state}　**处置层级** {card.level}")
+            st.markdown(card.description or "（无描述）")
+            st.caption(
+                f"{card.channel} · 上报 {card.reported_at} · 处置时限 {card.deadline or '派遣后起算'} · 网格 {card.grid_code}"
+            )
+        elif selection.item_kind == "worker":
+            card = load_worker_card(factory, scope=scope, worker_id=selection.item_id, at=at)
+            st.markdown(f"#### {card.role} {card.name}")
+            st.markdown(f"**状态** {'在岗' if card.on_duty else '不在岗'}　**电话** {card.phone}")
+            st.caption(f"负责网格：{'、'.join(card.grid_codes)} · 最后定位 {card.last_seen or '无'}")

@@ -1,0 +1,69 @@
+"""The map page's reads, cached: area shapes change only on import, figures by the minute.
+Each wrapper calls one service; arguments are the cache key (settings name the database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from geo.display import to_gcj02
+from geo.layers import AreaShapes
+from pages.components import store
+from services.figures import AreaFigures, compute_area_figures, compute_grid_figures
+from services.map_data import load_area_shapes, load_household_points, load_open_incidents, load_worker_positions
+from services.privacy import Clearance
+from services.scope import Scope
+
+
+def _shift_points(frame: pd.DataFrame, crs: str) -> pd.DataFrame:
+    if crs != "gcj02" or frame.empty:
+        return frame
+    points = to_gcj02(gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"])))
+    return frame.assign(lon=points.geometry.x, lat=points.geometry.y)
+
+
+@st.cache_data(ttl=600, show_spinner="正在准备区域边界…")
+def area_shapes(url: str, scope: Scope, crs: str) -> AreaShapes:
+    shapes = load_area_shapes(store().session_factory, scope=scope)
+    if crs != "gcj02":
+        return shapes
+    return AreaShapes(*(to_gcj02(frame) for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids)))
+
+
+@st.cache_data(ttl=120, show_spinner="正在统计各网格…")
+def grid_figures(
+    url: str, scope: Scope, area_code: str, at: dt.datetime, special_tags: tuple[str, ...]
+) -> pd.DataFrame:
+    return compute_grid_figures(
+        store().session_factory, scope=scope, area_code=area_code, at=at, days=7, special_tags=special_tags
+    )
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def area_figures(url: str, scope: Scope, area_code: str, at: dt.datetime) -> AreaFigures:
+    return compute_area_figures(store().session_factory, scope=scope, area_code=area_code, at=at, days=7)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def open_incidents(
+    url: str, scope: Scope, area_code: str, at: dt.datetime, alarming_only: bool, crs: str
+) -> pd.DataFrame:
+    frame = load_open_incidents(
+        store().session_factory, scope=scope, area_code=area_code, at=at, alarming_only=alarming_only
+    )
+    return _shift_points(frame, crs)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def household_points(url: str, scope: Scope, clearance: Clearance, area_code: str, crs: str) -> pd.DataFrame:
+    frame = load_household_points(store().session_factory, scope=scope, clearance=clearance, area_code=area_code)
+    return _shift_points(frame, crs)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def worker_positions(url: str, scope: Scope, area_code: str, at: dt.datetime, crs: str) -> pd.DataFrame:
+    frame = load_worker_positions(store().session_factory, scope=scope, area_code=area_code, at=at)
+    return _shift_points(frame, crs)

@@ -1,0 +1,211 @@
+"""Read models behind the 民情地图 map: display-ready area shapes and the point layers of a
+selection (open incidents, households, worker positions), each a plain (Geo)DataFrame."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from geo.choropleth import classify_counts, classify_shares
+from geo.display import dissolve_by_prefix, simplify_grids
+from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, legend_html
+from services import rules
+from services.areas import load_areas
+from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, STATE_NAMES
+from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
+from services.scope import Scope, code_within
+from services.store.engine import SessionFactory
+from services.store.frames import query_frame
+from services.store.models import Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
+
+SEVERITY_NAMES = {"normal": "一般", "urgent": "紧急"}
+OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
+
+
+def load_area_shapes(session_factory: SessionFactory, *, scope: Scope) -> AreaShapes:
+    """The scope's grids simplified as a coverage, and villages, townships and the county as
+    exact unions of those grids (so every boundary drawn lies on grid edges)."""
+    areas = load_areas(session_factory, scope=scope, levels=("county", "township", "village", "grid"))
+    names = dict(zip(areas["code"], areas["name"], strict=True))
+    grids = simplify_grids(areas[areas["level"] == "grid"][["code", "name", "geometry"]].reset_index(drop=True))
+    return AreaShapes(
+        county=dissolve_by_prefix(grids, 6, names),
+        townships=dissolve_by_prefix(grids, 9, names),
+        villages=dissolve_by_prefix(grids, 12, names),
+        grids=grids,
+    )
+
+
+def load_open_incidents(
+    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, alarming_only: bool
+) -> pd.DataFrame:
+    """Open incidents of the area at `at` with their alarm (2 overdue, 1 at risk, 0 none):
+    incident_id, grid_code, lon, lat, state, urgent, alarm, category, label.  `alarming_only`
+    keeps the overdue, at-risk and urgent ones (the county view: the rest shows as counts)."""
+    scope.require(area_code)
+    columns = (
+        "incident_id",
+        "grid_code",
+        "lon",
+        "lat",
+        "state",
+        "severity",
+        "category",
+        *INCIDENT_TIMES,
+        "limit_hours",
+    )
+    query = select(*(getattr(Incident, c) for c in columns)).where(
+        Incident.county_code == scope.county_code,
+        code_within(Incident.grid_code, area_code),
+        Incident.state.in_(OPEN_STATES),
+        Incident.reported_at <= at,
+    )
+    with session_factory() as session:
+        frame = query_frame(session, query)
+    for column in INCIDENT_TIMES:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["limit_hours"] = frame["limit_hours"].astype(float)
+    frame = frame[rules.is_open(frame, at)]
+    alarm = pd.Series(0, index=frame.index)
+    alarm[rules.is_at_risk(frame, at)] = ALARM_AT_RISK
+    alarm[rules.is_overdue(frame, at)] = ALARM_OVERDUE
+    frame = frame.assign(alarm=alarm, urgent=frame["severity"] == "urgent")
+    if alarming_only:
+        frame = frame[(frame["alarm"] > 0) | frame["urgent"]]
+    alarm_text = frame["alarm"].map({ALARM_OVERDUE: " · 已超期", ALARM_AT_RISK: " · 临期", 0: ""})
+    frame["label"] = (
+        frame["incident_id"]
+        + " "
+        + frame["category"]
+        + "<br>"
+        + frame["state"].map(STATE_NAMES)
+        + " · "
+        + frame["severity"].map(SEVERITY_NAMES)
+        + alarm_text
+    )
+    keep = ["incident_id", "grid_code", "lon", "lat", "state", "urgent", "alarm", "category", "label"]
+    return frame[keep].reset_index(drop=True)
+
+
+def load_household_points(
+    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, area_code: str
+) -> pd.DataFrame:
+    """Households of a village or grid: household_id, grid_code, lon, lat, family (0 none,
+    1 special group, 2 key person — key persons only for cleared viewers), label."""
+    scope.require(area_code)
+    county = scope.county_code
+    with session_factory() as session:
+        households = query_frame(
+            session,
+            select(Household.household_id, Household.grid_code, Household.lon, Household.lat, Household.head_name)
+            .where(Household.county_code == county, code_within(Household.grid_code, area_code))
+            .order_by(Household.household_id),
+        )
+        tags = query_frame(
+            session,
+            select(HouseholdTag.household_id, HouseholdTag.tag)
+            .join(
+                Household,
+                and_(
+                    Household.county_code == HouseholdTag.county_code,
+                    Household.household_id == HouseholdTag.household_id,
+                ),
+            )
+            .where(
+                HouseholdTag.county_code == county,
+                code_within(Household.grid_code, area_code),
+                HouseholdTag.tag.in_(clearance.visible_tags()),
+            ),
+        )
+    # `tags` holds only the tags this viewer may see, so key persons are marked for cleared viewers only.
+    family = pd.Series(0, index=households["household_id"])
+    family.loc[tags.loc[tags["tag"].isin(SPECIAL_GROUP_TAGS), "household_id"].unique()] = 1
+    family.loc[tags.loc[tags["tag"].isin(KEY_PERSON_TAGS), "household_id"].unique()] = 2
+    tag_text = tags.groupby("household_id")["tag"].agg("、".join)
+    names = shown_names(households["head_name"], clearance)
+    label = names + " 户"
+    label = label + households["household_id"].map(tag_text).fillna("").map(lambda t: f"<br>{t}" if t else "")
+    return households.assign(family=family.to_numpy(), label=label)[
+        ["household_id", "grid_code", "lon", "lat", "family", "label"]
+    ]
+
+
+def load_worker_positions(
+    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime
+) -> pd.DataFrame:
+    """Workers responsible for a grid of the area, at their last fix up to `at`: worker_id,
+    name, on_duty, lon, lat, last_seen, label.  Workers with no fix are left out."""
+    scope.require(area_code)
+    county = scope.county_code
+    responsible = (
+        select(WorkerGrid.worker_id)
+        .distinct()
+        .where(WorkerGrid.county_code == county, code_within(WorkerGrid.grid_code, area_code))
+        .subquery()
+    )
+    # One index seek per worker on the (county, worker, ts) key, not a scan of every fix.
+    earlier = aliased(PatrolFix)
+    last_ts = (
+        select(func.max(earlier.ts))
+        .where(earlier.county_code == county, earlier.worker_id == Worker.worker_id, earlier.ts <= at)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Worker.worker_id, Worker.name, Worker.on_duty, PatrolFix.lon, PatrolFix.lat, PatrolFix.ts.label("last_seen")
+        )
+        .join(responsible, responsible.c.worker_id == Worker.worker_id)
+        .join(
+            PatrolFix,
+            and_(PatrolFix.county_code == county, PatrolFix.worker_id == Worker.worker_id, PatrolFix.ts == last_ts),
+        )
+        .where(Worker.county_code == county)
+        .order_by(Worker.worker_id)
+    )
+    with session_factory() as session:
+        frame = query_frame(session, query)
+    frame["on_duty"] = frame["on_duty"].astype(bool)
+    frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True)
+    seen = frame["last_seen"].dt.tz_convert("Asia/Shanghai").dt.strftime("%m-%d %H:%M")
+    frame["label"] = (
+        frame["name"] + frame["on_duty"].map({True: "（在岗）", False: "（不在岗）"}) + "<br>最后定位 " + seen
+    )
+    return frame
+
+
+@dataclasses.dataclass(frozen=True)
+class MapMetric:
+    label: str
+    share: bool  # a 0–1 share (fixed classes) rather than a count (quantile classes)
+    ramp: str
+
+
+MAP_METRICS = {
+    "open": MapMetric("在办事件", False, "reds"),
+    "overdue": MapMetric("超期事件", False, "reds"),
+    "households": MapMetric("住户", False, "blues"),
+    "special_households": MapMetric("特殊人群户", False, "purples"),
+    "coverage": MapMetric("近7日巡查覆盖率", True, "greens"),
+}
+
+
+def colour_grids(grid_figures: pd.DataFrame, metric: str) -> tuple[dict[str, tuple[str, str]], str]:
+    """Choropleth of `metric` (a MAP_METRICS key): grid code → (colour, tooltip text), and the
+    legend's HTML."""
+    spec = MAP_METRICS[metric]
+    values = grid_figures[metric]
+    if spec.share:
+        colours, legend = classify_shares(values, spec.ramp)
+        texts = values.map(lambda v: "无住户" if pd.isna(v) else f"{v:.0%}")
+    else:
+        colours, legend = classify_counts(values, spec.ramp)
+        texts = values.astype(int).astype(str)
+    notes = spec.label + " " + texts
+    return (
+        {code: (colour, note) for code, colour, note in zip(grid_figures.index, colours, notes, strict=True)},
+        legend_html(spec.label, legend),
+    )

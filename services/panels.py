@@ -1,0 +1,300 @@
+"""What the side panels of the 民情地图 page show for a selection: the children of an area with
+their figures, a grid's people and cases, and the cards of one household, incident or worker.
+Figures come from `services.figures`, the same functions as `services.cli kpi`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+
+from services import rules
+from services.domain import CHANNELS, CODE_LENGTHS, INCIDENT_TIMES, LEVEL_NAMES, LOCAL_TZ, STATE_NAMES
+from services.errors import DomainError
+from services.map_data import SEVERITY_NAMES, load_open_incidents
+from services.privacy import Clearance, shown_names, shown_phones
+from services.scope import Scope
+from services.store.engine import SessionFactory
+from services.store.frames import query_frame
+from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, PatrolVisit, Worker, WorkerGrid
+
+CHANNEL_NAMES = dict(zip(CHANNELS, ("网格员巡查", "群众上报", "热线", "APP"), strict=True))
+ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
+
+
+class UnknownItemError(DomainError):
+    def __init__(self, kind: str, item_id: str) -> None:
+        super().__init__(f"{kind} {item_id} 不存在或不在您的管辖范围内")
+
+
+def _local(times: pd.Series, pattern: str = "%Y-%m-%d %H:%M") -> pd.Series:
+    return pd.to_datetime(times, utc=True).dt.tz_convert(LOCAL_TZ).dt.strftime(pattern).fillna("")
+
+
+def summarise_children(
+    grid_figures: pd.DataFrame, *, area_code: str, child_level: str, names: dict[str, str]
+) -> pd.DataFrame:
+    """The children of `area_code` (one row each: code, name, households, special_households,
+    open, overdue, at_risk, coverage), summed from the per-grid figures."""
+    inside = grid_figures[grid_figures.index.str.startswith(area_code)]
+    child = inside.index.str[: CODE_LENGTHS[child_level]]
+    sums = inside.drop(columns="coverage").groupby(child).sum()
+    sums["coverage"] = sums["visited"] / sums["households"].where(sums["households"] > 0)
+    sums.index.name = "code"
+    sums = sums.reset_index()
+    sums.insert(1, "name", [names.get(code, code) for code in sums["code"]])
+    return sums[["code", "name", "households", "special_households", "open", "overdue", "at_risk", "coverage"]]
+
+
+@dataclasses.dataclass(frozen=True)
+class GridPanel:
+    grid_code: str
+    grid_name: str
+    workers: pd.DataFrame  # name, role, on_duty, phone, last_seen
+    tag_counts: pd.DataFrame  # tag, households
+    open_cases: pd.DataFrame  # incident_id, category, state, severity, deadline, alarm
+    households: pd.DataFrame  # household_id, head_name, address, members, phone, tags
+
+
+def load_grid_panel(
+    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, grid_code: str, at: dt.datetime
+) -> GridPanel:
+    scope.require(grid_code)
+    county = scope.county_code
+    with session_factory() as session:
+        grid = session.get(Area, (county, grid_code))
+        if grid is None or grid.level != "grid":
+            raise UnknownItemError("网格", grid_code)
+        earlier = select(func.max(PatrolFix.ts)).where(
+            PatrolFix.county_code == county, PatrolFix.worker_id == WorkerGrid.worker_id, PatrolFix.ts <= at
+        )
+        workers = query_frame(
+            session,
+            select(Worker.name, Worker.role, Worker.on_duty, Worker.phone, earlier.scalar_subquery().label("last_seen"))
+            .join(
+                WorkerGrid, and_(WorkerGrid.county_code == Worker.county_code, WorkerGrid.worker_id == Worker.worker_id)
+            )
+            .where(WorkerGrid.county_code == county, WorkerGrid.grid_code == grid_code)
+            .order_by(Worker.role.desc(), Worker.name),
+        )
+        households = query_frame(
+            session,
+            select(Household.household_id, Household.head_name, Household.address, Household.members, Household.phone)
+            .where(Household.county_code == county, Household.grid_code == grid_code)
+            .order_by(Household.household_id),
+        )
+        tags = query_frame(
+            session,
+            select(HouseholdTag.household_id, HouseholdTag.tag)
+            .join(
+                Household,
+                and_(
+                    Household.county_code == HouseholdTag.county_code,
+                    Household.household_id == HouseholdTag.household_id,
+                ),
+            )
+            .where(
+                HouseholdTag.county_code == county,
+                Household.grid_code == grid_code,
+                HouseholdTag.tag.in_(clearance.visible_tags()),
+            ),
+        )
+    # Work phones of grid staff are public (网格公示牌); residents' personal data is masked.
+    workers = workers.assign(
+        role=workers["role"].map(ROLE_NAMES).fillna(workers["role"]),
+        on_duty=workers["on_duty"].astype(bool).map({True: "在岗", False: "不在岗"}),
+        last_seen=_local(workers["last_seen"], "%m-%d %H:%M"),
+    )
+    tag_counts = (
+        tags.groupby("tag")["household_id"]
+        .nunique()
+        .reindex(clearance.visible_tags())
+        .dropna()
+        .astype(int)
+        .rename("households")
+        .rename_axis("tag")
+        .reset_index()
+    )
+    tag_text = tags.groupby("household_id")["tag"].agg("、".join)
+    households = households.assign(
+        head_name=shown_names(households["head_name"], clearance),
+        phone=shown_phones(households["phone"], clearance),
+        tags=households["household_id"].map(tag_text).fillna(""),
+    )
+    cases = load_open_incidents(session_factory, scope=scope, area_code=grid_code, at=at, alarming_only=False)
+    open_cases = _describe_cases(session_factory, scope, cases["incident_id"].tolist(), at)
+    return GridPanel(grid_code, grid.name, workers, tag_counts, open_cases, households)
+
+
+def _describe_cases(
+    session_factory: SessionFactory, scope: Scope, incident_ids: list[str], at: dt.datetime
+) -> pd.DataFrame:
+    columns = ("incident_id", "category", "subcategory", "state", "severity", *INCIDENT_TIMES, "limit_hours")
+    with session_factory() as session:
+        frame = query_frame(
+            session,
+            select(*(getattr(Incident, c) for c in columns))
+            .where(Incident.county_code == scope.county_code, Incident.incident_id.in_(incident_ids))
+            .order_by(Incident.reported_at),
+        )
+    for column in INCIDENT_TIMES:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["limit_hours"] = frame["limit_hours"].astype(float)
+    alarm = pd.Series("", index=frame.index)
+    alarm[rules.is_at_risk(frame, at)] = "临期"
+    alarm[rules.is_overdue(frame, at)] = "超期"
+    alarm[rules.is_validation_overdue(frame, at)] = "核实超时"
+    return pd.DataFrame(
+        {
+            "incident_id": frame["incident_id"],
+            "category": frame["category"] + "/" + frame["subcategory"].fillna(""),
+            "state": frame["state"].map(STATE_NAMES),
+            "severity": frame["severity"].map(SEVERITY_NAMES),
+            "reported_at": _local(frame["reported_at"]),
+            "deadline": _local(rules.deadline(frame)),
+            "alarm": alarm,
+        }
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HouseholdCard:
+    household_id: str
+    grid_code: str
+    head_name: str
+    address: str
+    members: int
+    phone: str
+    tags: tuple[str, ...]
+    last_visited: str  # local date of the latest patrol visit up to `at`, or ""
+
+
+def load_household_card(
+    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, household_id: str, at: dt.datetime
+) -> HouseholdCard:
+    county = scope.county_code
+    with session_factory() as session:
+        household = session.get(Household, (county, household_id))
+        if household is None or not scope.allows(household.grid_code):
+            raise UnknownItemError("住户", household_id)
+        tags = session.scalars(
+            select(HouseholdTag.tag).where(
+                HouseholdTag.county_code == county,
+                HouseholdTag.household_id == household_id,
+                HouseholdTag.tag.in_(clearance.visible_tags()),
+            )
+        ).all()
+        last_day = session.scalar(
+            select(func.max(PatrolVisit.day)).where(
+                PatrolVisit.county_code == county,
+                PatrolVisit.household_id == household_id,
+                PatrolVisit.first_start <= at,
+            )
+        )
+        head = shown_names(pd.Series([household.head_name]), clearance).iloc[0]
+        phone = shown_phones(pd.Series([household.phone]), clearance).iloc[0]
+        order = {tag: i for i, tag in enumerate(clearance.visible_tags())}
+        return HouseholdCard(
+            household_id=household.household_id,
+            grid_code=household.grid_code,
+            head_name=head,
+            address=household.address,
+            members=household.members,
+            phone=phone,
+            tags=tuple(sorted(tags, key=order.__getitem__)),
+            last_visited="" if last_day is None else last_day.isoformat(),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class IncidentCard:
+    incident_id: str
+    grid_code: str
+    category: str
+    severity: str
+    state: str
+    level: str
+    channel: str
+    description: str
+    reported_at: str
+    deadline: str
+    alarm: str
+    lon: float
+    lat: float
+
+
+def load_incident_card(
+    session_factory: SessionFactory, *, scope: Scope, incident_id: str, at: dt.datetime
+) -> IncidentCard:
+    with session_factory() as session:
+        incident = session.get(Incident, (scope.county_code, incident_id))
+        if incident is None or not scope.allows(incident.grid_code):
+            raise UnknownItemError("事件", incident_id)
+        row = {c: getattr(incident, c) for c in (*INCIDENT_TIMES, "limit_hours")}
+    frame = pd.DataFrame([row])
+    for column in INCIDENT_TIMES:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    alarm = (
+        "已超期"
+        if rules.is_overdue(frame, at).iloc[0]
+        else "临期"
+        if rules.is_at_risk(frame, at).iloc[0]
+        else "核实超时"
+        if rules.is_validation_overdue(frame, at).iloc[0]
+        else ""
+    )
+    return IncidentCard(
+        incident_id=incident.incident_id,
+        grid_code=incident.grid_code,
+        category=f"{incident.category}/{incident.subcategory or ''}",
+        severity=SEVERITY_NAMES[incident.severity],
+        state=STATE_NAMES[incident.state],
+        level=LEVEL_NAMES[incident.level],
+        channel=CHANNEL_NAMES.get(incident.channel, incident.channel),
+        description=incident.description,
+        reported_at=_local(frame["reported_at"]).iloc[0],
+        deadline=_local(rules.deadline(frame)).iloc[0],
+        alarm=alarm,
+        lon=incident.lon,
+        lat=incident.lat,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerCard:
+    worker_id: str
+    name: str
+    role: str
+    on_duty: bool
+    phone: str
+    grid_codes: tuple[str, ...]
+    last_seen: str
+
+
+def load_worker_card(session_factory: SessionFactory, *, scope: Scope, worker_id: str, at: dt.datetime) -> WorkerCard:
+    county = scope.county_code
+    with session_factory() as session:
+        worker = session.get(Worker, (county, worker_id))
+        grids = session.scalars(
+            select(WorkerGrid.grid_code)
+            .where(WorkerGrid.county_code == county, WorkerGrid.worker_id == worker_id)
+            .order_by(WorkerGrid.grid_code)
+        ).all()
+        if worker is None or not any(scope.allows(g) for g in grids):
+            raise UnknownItemError("网格员", worker_id)
+        last = session.scalar(
+            select(func.max(PatrolFix.ts)).where(
+                PatrolFix.county_code == county, PatrolFix.worker_id == worker_id, PatrolFix.ts <= at
+            )
+        )
+        return WorkerCard(
+            worker_id=worker.worker_id,
+            name=worker.name,
+            role=ROLE_NAMES.get(worker.role, worker.role),
+            on_duty=bool(worker.on_duty),
+            phone=worker.phone or "",
+            grid_codes=tuple(grids),
+            last_seen="" if last is None else _local(pd.Series([last])).iloc[0],
+        )
