@@ -31,11 +31,10 @@ from geo.geojson import points_json, shapes_json
 MAP_CSS = """
 <style>
 .leaflet-container { background: #f1f5f9; font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
-.area-label { background: transparent; border: 0; box-shadow: none; padding: 0; font-weight: 600;
-  color: #0f172a; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
-.area-label.township { font-size: 15px; }
-.area-label.child { font-size: 12px; color: #1e3a8a; }
-.area-label::before { display: none; }
+.area-label span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; font-weight: 600;
+  color: #0f172a; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+.area-label.township span { font-size: 15px; }
+.area-label.child span { font-size: 12px; color: #1e3a8a; }
 .map-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px; line-height: 18px;
   font-size: 12px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
 .map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: -1px;
@@ -105,10 +104,20 @@ var {{ this.get_name() }}_v = {{ this.values_json }};
 var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
   interactive: {{ this.interactive|tojson }},
   style: function (f) { return ({{ this.style_js }})(f.properties, {{ this.get_name() }}_v); },
-  pointToLayer: function (f, latlng) { return L.circleMarker(latlng); },
+  pointToLayer: function (f, latlng) {
+    {%- if this.label_class %}
+    var text = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}_v);
+    return L.marker(latlng, {interactive: false, keyboard: false, icon: L.divIcon(
+      {className: 'area-label {{ this.label_class }}', html: '<span>' + text + '</span>', iconSize: null})});
+    {%- else %}
+    return L.circleMarker(latlng);
+    {%- endif %}
+  },
   onEachFeature: function (f, layer) {
+    {%- if not this.label_class %}
     var tip = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}_v);
-    if (tip) { layer.bindTooltip(tip, {{ this.tooltip_options|tojson }}); }
+    if (tip) { layer.bindTooltip(tip, {sticky: true}); }
+    {%- endif %}
   }
 }).addTo({{ this._parent.get_name() }});
 {% endmacro %}
@@ -134,11 +143,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
         self.tip_js = tip_js
         self.values_json = json.dumps(values or {}, ensure_ascii=False, separators=(",", ":"))
         self.interactive = interactive
-        self.tooltip_options = (
-            {"permanent": True, "direction": "center", "className": f"area-label {label_class}", "interactive": False}
-            if label_class
-            else {"sticky": True}
-        )
+        self.label_class = label_class  # points drawn as text labels (names of areas), not dots
 
 
 class Legend(MacroElement):
@@ -184,9 +189,6 @@ class AreaShapes:
         return {"county": self.county, "township": self.townships, "village": self.villages, "grid": self.grids}[level]
 
 
-LABEL_POINT_STYLE_JS = "function () { return {radius: 0, opacity: 0, fillOpacity: 0}; }"
-
-
 def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> GeoJsonLayer:
     """Area names as permanent labels on a point inside each area (a polygon's own tooltip sits
     at its bounding-box centre, which for a crescent-shaped township lies outside it)."""
@@ -197,7 +199,7 @@ def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> Ge
     return GeoJsonLayer(
         data,
         name=name,
-        style_js=LABEL_POINT_STYLE_JS,
+        style_js="function () { return {}; }",
         tip_js=NAME_TIP_JS,
         interactive=False,
         label_class=label_class,
