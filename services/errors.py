@@ -21,3 +21,28 @@ class UnknownAreaError(DomainError):
 
 class InvalidArgumentError(DomainError):
     pass
+
+
+class UnknownItemError(DomainError):
+    def __init__(self, kind: str, item_id: str) -> None:
+        super().__init__(f"{kind} {item_id} 不存在或不在您的管辖范围内")
+
+
+class TransitionNotAllowedError(DomainError):
+    """The action is not allowed from the incident's current state."""
+
+
+class StaleIncidentError(DomainError):
+    """Someone else changed the incident since the caller read it."""
+
+
+class MissingInputError(DomainError):
+    """A required note, photo, reason or choice is missing or unusable."""
+
+
+class PointOutsideGridsError(DomainError):
+    pass
+
+
+class NotAcceptedCategoryError(DomainError):
+    pass

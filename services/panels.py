@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, select
 
 from services import rules
 from services.domain import CHANNELS, CODE_LENGTHS, INCIDENT_TIMES, LEVEL_NAMES, LOCAL_TZ, STATE_NAMES
-from services.errors import DomainError
+from services.errors import UnknownItemError
 from services.map_data import SEVERITY_NAMES, load_open_incidents
 from services.privacy import Clearance, shown_names, shown_phones
 from services.scope import Scope
@@ -22,11 +22,6 @@ from services.store.models import Area, Household, HouseholdTag, Incident, Patro
 
 CHANNEL_NAMES = dict(zip(CHANNELS, ("网格员巡查", "群众上报", "热线", "APP"), strict=True))
 ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
-
-
-class UnknownItemError(DomainError):
-    def __init__(self, kind: str, item_id: str) -> None:
-        super().__init__(f"{kind} {item_id} 不存在或不在您的管辖范围内")
 
 
 def _local(times: pd.Series, pattern: str = "%Y-%m-%d %H:%M") -> pd.Series:

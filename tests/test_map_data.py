@@ -9,7 +9,7 @@ import pytest
 
 from geo.basemaps import make_basemap
 from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, build_base_map, build_overlays
-from services.errors import OutOfScopeError
+from services.errors import OutOfScopeError, UnknownItemError
 from services.figures import compute_grid_figures
 from services.map_data import (
     colour_grids,
@@ -19,7 +19,6 @@ from services.map_data import (
     load_worker_positions,
 )
 from services.panels import (
-    UnknownItemError,
     load_grid_panel,
     load_household_card,
     load_incident_card,

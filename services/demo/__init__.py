@@ -16,6 +16,7 @@ from services.demo.patrols import make_fixes
 from services.demo.people import make_departments, make_households, make_users, make_workers
 from services.demo.vocabulary import PATROL_NOTES
 from services.domain import LOCAL_TZ
+from services.limits import default_limit_rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +103,7 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         "patrol_logs": logs,
         "patrol_visits": visits.assign(county_code=code),
         "users": make_users(layout, code),
+        "handling_limits": default_limit_rows(code),
     }
     return DemoCounty(county_code=code, tables=tables)
 

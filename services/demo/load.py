@@ -7,6 +7,7 @@ from sqlalchemy import Engine, delete
 from services.demo import DemoCounty
 from services.store.bulk import insert_frame
 from services.store.models import Base
+from services.store.positions import refresh_last_positions
 
 TABLE_ORDER = (
     "areas",
@@ -22,6 +23,7 @@ TABLE_ORDER = (
     "patrol_logs",
     "patrol_visits",
     "users",
+    "handling_limits",
 )
 
 
@@ -34,6 +36,7 @@ def load_demo(engine: Engine, demo: DemoCounty) -> dict[str, int]:
             connection.execute(delete(table).where(table.c.county_code == demo.county_code))
         for name in TABLE_ORDER:
             written[name] = insert_frame(connection, Base.metadata.tables[name], demo.tables[name])
+        refresh_last_positions(connection, demo.county_code)
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")  # fresh statistics, so the planners pick the area-code indexes
     return written

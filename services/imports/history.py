@@ -20,6 +20,7 @@ from services.incident_history import events_from_stage_times, state_from_stage_
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
 from services.store.models import Household, Incident, IncidentEvent, PatrolFix, PatrolVisit, Worker
+from services.store.positions import refresh_last_positions
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
 # (later stage, the stage it must not precede)
@@ -152,6 +153,7 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     changes = find_changes(connection, PatrolFix.__table__, fixes, key)
     replace_rows(connection, PatrolFix.__table__, changes, key)
     visits = refresh_visits(connection, fixes)
+    refresh_last_positions(connection, fixes["county_code"].iloc[0])
     return {
         **changes.counts("fixes"),
         "visits": visits,

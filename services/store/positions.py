@@ -1,0 +1,29 @@
+"""Workers' last known position, derived from their fixes (kept on `workers` for fast reads)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import aliased
+
+from services.store.models import PatrolFix, Worker
+
+
+def refresh_last_positions(connection: Connection, county_code: str) -> None:
+    """Set each worker's last_lon/last_lat/last_fix_at from their latest fix (one index seek per
+    worker on the (county, worker, ts) key)."""
+    latest = aliased(PatrolFix)
+
+    def newest(column):  # type: ignore[no-untyped-def]
+        return (
+            select(column)
+            .where(latest.county_code == Worker.county_code, latest.worker_id == Worker.worker_id)
+            .order_by(latest.ts.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    connection.execute(
+        update(Worker)
+        .where(Worker.county_code == county_code)
+        .values(last_lon=newest(latest.lon), last_lat=newest(latest.lat), last_fix_at=newest(latest.ts))
+    )

@@ -1,0 +1,689 @@
+"""The incident workflow of DESIGN.md as services: one function per transition.
+
+Each transition, in one transaction: checks that the caller saw the current version of the case
+(a supervisor acting on a stale panel is told so, and nothing changes), that the action is allowed
+from the current state, and its own inputs; updates the case (the stage times are a projection of
+the events) and appends one event.  The version column makes two concurrent transitions on the
+same case end with exactly one winner on both engines: the loser's UPDATE matches no row.
+
+    reported ─validate─▶ registered ─dispatch─▶ dispatched ─accept─▶ in_progress ─handle─▶ handled ─verify─▶ closed
+       └─reject─▶ invalid    ▲  └─call_department─▶ dispatched            escalate ─▶ registered    └─reopen─▶ in_progress
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from geo.assign import NO_GRID, assign_grids
+from services.domain import CATEGORIES, CHANNELS, CLOSE_REASONS, LEVELS, LOCAL_TZ, SATISFACTION, SEVERITIES, STATE_NAMES
+from services.errors import (
+    InvalidArgumentError,
+    MissingInputError,
+    NotAcceptedCategoryError,
+    PointOutsideGridsError,
+    StaleIncidentError,
+    TransitionNotAllowedError,
+    UnknownItemError,
+)
+from services.limits import find_limit
+from services.scope import Scope
+from services.store.engine import SessionFactory
+from services.store.models import (
+    Area,
+    Department,
+    DepartmentCategory,
+    Incident,
+    IncidentEvent,
+    IncidentPhoto,
+    Worker,
+    WorkerGrid,
+)
+
+OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    name: str  # Chinese label of the action
+    from_states: tuple[str, ...]
+    to_state: str | None  # None: the state stays (escalate moves the level, not the stage)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "validate": Transition("立案", ("reported",), "registered"),
+    "reject": Transition("判为无效", ("reported",), "invalid"),
+    "dispatch": Transition("派遣", ("registered", "dispatched"), "dispatched"),
+    "call_department": Transition("吹哨报到", ("registered", "dispatched", "in_progress"), "dispatched"),
+    "accept": Transition("受理", ("dispatched",), "in_progress"),
+    "handle": Transition("处置完毕", ("in_progress",), "handled"),
+    "verify": Transition("核查结案", ("handled",), "closed"),
+    "reopen": Transition("重新处置", ("handled", "closed"), "in_progress"),
+    "close": Transition("不予处置结案", ("reported", "registered", "dispatched", "in_progress"), "closed"),
+    "mark_duplicate": Transition("合并为重复", ("reported", "registered"), "closed"),
+    "escalate": Transition("上报上级", ("registered", "dispatched", "in_progress"), "registered"),
+}
+NOT_FIXED_REASONS = tuple(r for r in CLOSE_REASONS if r not in ("fixed", "duplicate"))
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+MAX_PHOTO_BYTES = 10 * 2**20
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    username: str
+    display_name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.display_name}（{self.username}）"
+
+
+@dataclasses.dataclass(frozen=True)
+class Photo:
+    name: str
+    data: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class TransitionResult:
+    incident_id: str
+    state: str
+    version: int
+    warnings: tuple[str, ...] = ()
+
+
+def allowed_actions(state: str) -> tuple[str, ...]:
+    return tuple(action for action, t in TRANSITIONS.items() if state in t.from_states)
+
+
+def _require_text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise MissingInputError(f"请填写{what}")
+    return text
+
+
+@dataclasses.dataclass
+class _Step:
+    """What a transition writes besides the state: the event's note, level and photos."""
+
+    note: str | None = None
+    level: str | None = None
+    photos: Sequence[Photo] = ()
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+
+def _transition(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    action: str,
+    change: Callable[[Session, Incident, _Step], None],
+    photo_dir: Path | None = None,
+) -> TransitionResult:
+    if now.tzinfo is None:
+        raise InvalidArgumentError("时间必须带时区")
+    transition = TRANSITIONS[action]
+    written: list[Path] = []
+    try:
+        with session_factory.begin() as session:
+            incident = session.get(Incident, (scope.county_code, incident_id))
+            if incident is None or not scope.allows(incident.grid_code):
+                raise UnknownItemError("事件", incident_id)
+            if incident.version != expected_version:
+                raise StaleIncidentError(
+                    f"事件 {incident_id} 已被他人处理（当前状态：{STATE_NAMES[incident.state]}），请查看最新情况后再操作"
+                )
+            if incident.state not in transition.from_states:
+                raise TransitionNotAllowedError(
+                    f"事件 {incident_id} 当前为「{STATE_NAMES[incident.state]}」，不能{transition.name}"
+                )
+            from_state = incident.state
+            step = _Step()
+            change(session, incident, step)
+            if transition.to_state is not None:
+                incident.state = transition.to_state
+            session.flush()  # the version check: a concurrent winner leaves this UPDATE no row
+            seq = (
+                session.scalar(
+                    select(func.max(IncidentEvent.seq)).where(
+                        IncidentEvent.county_code == scope.county_code, IncidentEvent.incident_id == incident_id
+                    )
+                )
+                or 0
+            ) + 1
+            session.add(
+                IncidentEvent(
+                    county_code=scope.county_code,
+                    incident_id=incident_id,
+                    seq=seq,
+                    at=now,
+                    actor=actor.label,
+                    action=action,
+                    from_state=from_state,
+                    to_state=incident.state,
+                    level=step.level or incident.level,
+                    note=step.note,
+                )
+            )
+            session.flush()
+            for photo in step.photos:
+                written.append(_save_photo(session, photo_dir, scope.county_code, incident_id, seq, photo))
+            result = TransitionResult(incident_id, incident.state, incident.version, tuple(step.warnings))
+    except (StaleDataError, IntegrityError) as error:
+        _remove(written)
+        raise StaleIncidentError(f"事件 {incident_id} 刚刚被他人处理，本次操作未生效，请查看最新情况") from error
+    except BaseException:
+        _remove(written)
+        raise
+    return result
+
+
+def _save_photo(
+    session: Session, photo_dir: Path | None, county: str, incident_id: str, seq: int, photo: Photo
+) -> Path:
+    if photo_dir is None:
+        raise InvalidArgumentError("未配置照片目录")
+    photo_id = str(uuid.uuid4())
+    relative = Path(county) / incident_id / f"{photo_id}{Path(photo.name).suffix.lower()}"
+    target = photo_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(photo.data)
+    session.add(
+        IncidentPhoto(
+            county_code=county,
+            incident_id=incident_id,
+            photo_id=photo_id,
+            event_seq=seq,
+            path=relative.as_posix(),
+            original_name=photo.name[:128],
+        )
+    )
+    return target
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _check_photos(photos: Sequence[Photo]) -> None:
+    if not photos:
+        raise MissingInputError("处置完毕需要至少一张现场照片")
+    for photo in photos:
+        if Path(photo.name).suffix.lower() not in PHOTO_SUFFIXES:
+            raise MissingInputError(f"照片 {photo.name} 格式不支持，请上传 jpg、png 或 webp")
+        if not photo.data or len(photo.data) > MAX_PHOTO_BYTES:
+            raise MissingInputError(f"照片 {photo.name} 为空或超过 10 MB")
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def report_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    category: str,
+    subcategory: str,
+    severity: str,
+    lon: float,
+    lat: float,
+    description: str,
+    channel: str,
+    reporter: str | None = None,
+) -> TransitionResult:
+    """A new case at (lon, lat); its grid is the grid that contains the point."""
+    if subcategory not in CATEGORIES.get(category, ()):
+        raise InvalidArgumentError(f"事件类别 {category}/{subcategory} 不在分类目录中")
+    if severity not in SEVERITIES or channel not in CHANNELS:
+        raise InvalidArgumentError("紧急程度或来源渠道无效")
+    text = _require_text(description, "事件描述")
+    with session_factory.begin() as session:
+        grid_code = _grid_of_point(session, scope, lon, lat)
+        prefix = f"SJ{now.astimezone(LOCAL_TZ):%Y%m%d}"
+        last = session.scalar(
+            select(func.max(Incident.incident_id)).where(
+                Incident.county_code == scope.county_code, Incident.incident_id.like(f"{prefix}%")
+            )
+        )
+        incident_id = f"{prefix}{(int(last[len(prefix) :]) if last else 0) + 1:04d}"
+        limit = find_limit(session, scope.county_code, category, severity, "handling")
+        session.add(
+            Incident(
+                county_code=scope.county_code,
+                incident_id=incident_id,
+                grid_code=grid_code,
+                category=category,
+                subcategory=subcategory,
+                severity=severity,
+                lon=lon,
+                lat=lat,
+                description=text,
+                channel=channel,
+                reporter=reporter or actor.label,
+                state="reported",
+                level="grid",
+                limit_hours=limit.hours,
+                reported_at=now,
+            )
+        )
+        session.flush()
+        session.add(
+            IncidentEvent(
+                county_code=scope.county_code,
+                incident_id=incident_id,
+                seq=1,
+                at=now,
+                actor=actor.label,
+                action="report",
+                from_state=None,
+                to_state="reported",
+                level="grid",
+                note=text,
+            )
+        )
+    return TransitionResult(incident_id, "reported", 1)
+
+
+def _grid_of_point(session: Session, scope: Scope, lon: float, lat: float) -> str:
+    rows = session.execute(
+        select(Area.code, Area.geom).where(
+            Area.county_code == scope.county_code, Area.level == "grid", scope.filter(Area.code)
+        )
+    ).all()
+    codes = np.array([r.code for r in rows], dtype=object)
+    hit = assign_grids(shapely.points([lon], [lat]), np.array([r.geom for r in rows], dtype=object), codes)[0]
+    if not rows or hit == NO_GRID:
+        raise PointOutsideGridsError(f"位置（{lon:.5f}, {lat:.5f}）不在您管辖的任何网格内")
+    return str(codes[hit])
+
+
+# --- transitions -----------------------------------------------------------------------------
+
+
+def validate_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    note: str | None = None,
+) -> TransitionResult:
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        incident.validated_at = now
+        step.note = (note or "").strip() or None
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="validate",
+        change=change,
+    )
+
+
+def reject_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    reason: str,
+) -> TransitionResult:
+    text = _require_text(reason, "判为无效的理由")
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        incident.rejected_at = now
+        step.note = text
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="reject",
+        change=change,
+    )
+
+
+def dispatch_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    worker_id: str,
+    note: str | None = None,
+) -> TransitionResult:
+    """To a worker; a worker neither responsible for the case's grid nor on duty is allowed, with
+    a warning (the supervisor may know better)."""
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        worker = session.get(Worker, (scope.county_code, worker_id))
+        if worker is None:
+            raise UnknownItemError("网格员", worker_id)
+        responsible = session.get(WorkerGrid, (scope.county_code, worker_id, incident.grid_code)) is not None
+        if not responsible and not worker.on_duty:
+            step.warnings.append(f"{worker.name} 不负责网格 {incident.grid_code}，且当前不在岗")
+        incident.assignee_worker_id = worker_id
+        incident.assignee_department_id = None
+        if incident.dispatched_at is None:  # reassigning does not restart the citizen's clock
+            incident.dispatched_at = now
+        step.note = "派给 " + worker.name + (f"：{note.strip()}" if note and note.strip() else "")
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="dispatch",
+        change=change,
+    )
+
+
+def call_department(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    department_id: str,
+    note: str | None = None,
+) -> TransitionResult:
+    """吹哨报到: the department becomes the assignee; it must accept the case's category."""
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        department = session.get(Department, (scope.county_code, department_id))
+        if department is None:
+            raise UnknownItemError("部门", department_id)
+        if session.get(DepartmentCategory, (scope.county_code, department_id, incident.category)) is None:
+            raise NotAcceptedCategoryError(f"{department.name} 不受理「{incident.category}」类事件")
+        incident.assignee_department_id = department_id
+        incident.assignee_worker_id = None
+        if incident.dispatched_at is None:
+            incident.dispatched_at = now
+        step.note = "吹哨 " + department.name + (f"：{note.strip()}" if note and note.strip() else "")
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="call_department",
+        change=change,
+    )
+
+
+def accept_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+) -> TransitionResult:
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        incident.accepted_at = now
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="accept",
+        change=change,
+    )
+
+
+def handle_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    note: str,
+    photos: Sequence[Photo],
+    photo_dir: Path,
+) -> TransitionResult:
+    text = _require_text(note, "处置情况说明")
+    _check_photos(photos)
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        incident.handled_at = now
+        step.note = text
+        step.photos = photos
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="handle",
+        change=change,
+        photo_dir=photo_dir,
+    )
+
+
+def verify_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    satisfaction: str | None = None,
+    note: str | None = None,
+) -> TransitionResult:
+    """核查结案 by someone other than the one who recorded the handling; closed as fixed."""
+    if satisfaction is not None and satisfaction not in SATISFACTION:
+        raise InvalidArgumentError(f"满意度只能是 {'、'.join(SATISFACTION)}")
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        handler = session.scalar(
+            select(IncidentEvent.actor)
+            .where(
+                IncidentEvent.county_code == scope.county_code,
+                IncidentEvent.incident_id == incident_id,
+                IncidentEvent.action == "handle",
+            )
+            .order_by(IncidentEvent.seq.desc())
+            .limit(1)
+        )
+        if handler == actor.label:
+            raise TransitionNotAllowedError("核查须由处置人以外的人员进行")
+        incident.closed_at = now
+        incident.close_reason = "fixed"
+        incident.satisfaction = satisfaction
+        step.note = (
+            "；".join(x for x in ((f"满意度：{satisfaction}" if satisfaction else ""), (note or "").strip()) if x)
+            or None
+        )
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="verify",
+        change=change,
+    )
+
+
+def reopen_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    reason: str,
+) -> TransitionResult:
+    """Back to in progress (verification failed, or a closed case came back)."""
+    text = _require_text(reason, "重新处置的理由")
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        incident.handled_at = None
+        incident.closed_at = None
+        incident.close_reason = None
+        incident.satisfaction = None
+        step.note = text
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="reopen",
+        change=change,
+    )
+
+
+def close_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    reason: str,
+    note: str,
+) -> TransitionResult:
+    """Closed without a fix: not our responsibility, or no action needed (figures keep these apart
+    from fixed closures)."""
+    if reason not in NOT_FIXED_REASONS:
+        raise InvalidArgumentError(f"结案原因只能是 {', '.join(NOT_FIXED_REASONS)}（重复事件请用“合并为重复”）")
+    text = _require_text(note, "结案说明")
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        incident.closed_at = now
+        incident.close_reason = reason
+        step.note = text
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="close",
+        change=change,
+    )
+
+
+def mark_duplicate(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    original_id: str,
+) -> TransitionResult:
+    """Closed as a duplicate of an earlier case, and linked to it."""
+    if original_id == incident_id:
+        raise InvalidArgumentError("不能把事件标为它自己的重复")
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        original = session.get(Incident, (scope.county_code, original_id))
+        if original is None or not scope.allows(original.grid_code):
+            raise UnknownItemError("事件", original_id)
+        incident.closed_at = now
+        incident.close_reason = "duplicate"
+        incident.duplicate_of = original_id
+        step.note = f"与 {original_id} 重复"
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="mark_duplicate",
+        change=change,
+    )
+
+
+def escalate_incident(
+    session_factory: SessionFactory,
+    *,
+    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
+    incident_id: str,
+    expected_version: int,
+    reason: str,
+) -> TransitionResult:
+    """One rung up the ladder (网格 → 村居 → 乡镇 → 县级); the case waits for dispatch there."""
+    text = _require_text(reason, "上报上级的理由")
+
+    def change(session: Session, incident: Incident, step: _Step) -> None:
+        rung = LEVELS.index(incident.level)
+        if rung + 1 >= len(LEVELS):
+            raise TransitionNotAllowedError(f"事件 {incident_id} 已在县级会诊，无法再上报")
+        incident.level = LEVELS[rung + 1]
+        incident.assignee_worker_id = None
+        incident.assignee_department_id = None
+        step.level = incident.level
+        step.note = text
+
+    return _transition(
+        session_factory,
+        scope=scope,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        expected_version=expected_version,
+        action="escalate",
+        change=change,
+    )

@@ -1,0 +1,489 @@
+"""The incident workflow on both stores: every transition allowed and forbidden, inputs, the event
+log, limits, escalation, duplicates and two supervisors acting at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from services import rules
+from services.domain import STATES
+from services.errors import (
+    InvalidArgumentError,
+    MissingInputError,
+    NotAcceptedCategoryError,
+    PointOutsideGridsError,
+    StaleIncidentError,
+    TransitionNotAllowedError,
+    UnknownItemError,
+)
+from services.figures import compute_area_figures
+from services.scope import Scope
+from services.store.models import (
+    Department,
+    DepartmentCategory,
+    HandlingLimit,
+    Incident,
+    IncidentEvent,
+    IncidentPhoto,
+    Worker,
+    WorkerGrid,
+)
+from services.workflow import (
+    TRANSITIONS,
+    Actor,
+    Photo,
+    accept_incident,
+    allowed_actions,
+    call_department,
+    close_incident,
+    dispatch_incident,
+    escalate_incident,
+    handle_incident,
+    mark_duplicate,
+    reject_incident,
+    reopen_incident,
+    report_incident,
+    validate_incident,
+    verify_incident,
+)
+from tests.factories import COUNTY, GRID_A, GRID_B, T, incident, seed_areas
+
+WHOLE = Scope.whole_county(COUNTY)
+SUPERVISOR = Actor("supervisor", "网格长")
+OPERATOR = Actor("operator", "值班员")
+PHOTO = Photo("现场.jpg", b"\xff\xd8\xff fake jpeg")
+H = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+def desk(store):
+    """Two grids, a responsible on-duty worker in A, an off-duty one in B, a department that
+    accepts 环境卫生 only."""
+    seed_areas(store)
+    with store.session_factory.begin() as session:
+        session.add_all(
+            [
+                Worker(county_code=COUNTY, worker_id="w1", name="赵一", phone="1", role="worker", on_duty=True),
+                Worker(county_code=COUNTY, worker_id="w2", name="钱二", phone="2", role="worker", on_duty=False),
+                WorkerGrid(county_code=COUNTY, worker_id="w1", grid_code=GRID_A),
+                WorkerGrid(county_code=COUNTY, worker_id="w2", grid_code=GRID_B),
+                Department(county_code=COUNTY, department_id="d1", name="县城管局", kind="城管"),
+                DepartmentCategory(county_code=COUNTY, department_id="d1", category="环境卫生"),
+            ]
+        )
+    return store
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    return folder
+
+
+def report(store, **fields) -> str:
+    values = dict(
+        category="环境卫生",
+        subcategory="垃圾堆放",
+        severity="normal",
+        lon=115.005,
+        lat=37.005,
+        description="路口垃圾堆积",
+        channel="hotline",
+    )
+    values.update(fields)
+    return report_incident(store.session_factory, scope=WHOLE, actor=OPERATOR, now=T, **values).incident_id
+
+
+def current(store, incident_id: str) -> Incident:
+    with store.session_factory() as session:
+        return session.get(Incident, (COUNTY, incident_id))
+
+
+def events(store, incident_id: str) -> list[tuple]:
+    with store.session_factory() as session:
+        rows = session.execute(
+            select(
+                IncidentEvent.seq,
+                IncidentEvent.action,
+                IncidentEvent.from_state,
+                IncidentEvent.to_state,
+                IncidentEvent.actor,
+            )
+            .where(IncidentEvent.incident_id == incident_id)
+            .order_by(IncidentEvent.seq)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_a_report_from_the_desk_is_placed_in_the_grid_that_contains_its_point(desk) -> None:
+    first, second = report(desk), report(desk, lon=115.015)
+    assert (first, second) == ("SJ202611200001", "SJ202611200002")
+    case = current(desk, second)
+    assert (case.grid_code, case.state, case.level, case.limit_hours, case.version) == (
+        GRID_B,
+        "reported",
+        "grid",
+        72.0,
+        1,
+    )
+    assert events(desk, second) == [(1, "report", None, "reported", OPERATOR.label)]
+
+
+def test_a_report_outside_every_grid_or_with_an_unknown_category_is_refused_and_nothing_written(desk) -> None:
+    with pytest.raises(PointOutsideGridsError, match="不在"):
+        report(desk, lon=116.5)
+    with pytest.raises(InvalidArgumentError, match="分类目录"):
+        report(desk, subcategory="飞碟")
+    with pytest.raises(MissingInputError, match="事件描述"):
+        report(desk, description="  ")
+    with desk.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_case_goes_from_report_to_closure_with_every_step_on_record(desk, photos) -> None:
+    case_id = report(desk)
+    sf, at = desk.session_factory, T
+
+    def step(function, version, **kwargs):
+        nonlocal at
+        at += H
+        return function(sf, scope=WHOLE, now=at, incident_id=case_id, expected_version=version, **kwargs)
+
+    assert step(validate_incident, 1, actor=SUPERVISOR).state == "registered"
+    assert step(dispatch_incident, 2, actor=SUPERVISOR, worker_id="w1").warnings == ()
+    assert step(accept_incident, 3, actor=Actor("w1", "赵一")).state == "in_progress"
+    handled = step(handle_incident, 4, actor=Actor("w1", "赵一"), note="已清运", photos=[PHOTO], photo_dir=photos)
+    assert handled.state == "handled"
+    closed = step(verify_incident, 5, actor=SUPERVISOR, satisfaction="满意")
+    assert (closed.state, closed.version) == ("closed", 6)
+    case = current(desk, case_id)
+    assert (case.close_reason, case.satisfaction, case.assignee_worker_id) == ("fixed", "满意", "w1")
+    assert [case.validated_at, case.dispatched_at, case.accepted_at, case.handled_at, case.closed_at] == [
+        T + i * H for i in range(1, 6)
+    ]
+    assert [(e[1], e[2], e[3]) for e in events(desk, case_id)] == [
+        ("report", None, "reported"),
+        ("validate", "reported", "registered"),
+        ("dispatch", "registered", "dispatched"),
+        ("accept", "dispatched", "in_progress"),
+        ("handle", "in_progress", "handled"),
+        ("verify", "handled", "closed"),
+    ]
+    with desk.session_factory() as session:
+        photo = session.scalars(select(IncidentPhoto)).one()
+    assert photo.event_seq == 5 and (photos / photo.path).read_bytes() == PHOTO.data
+
+
+# --- the state machine, exhaustively ---------------------------------------------------------
+
+ARGUMENTS = {
+    "validate": (validate_incident, {}),
+    "reject": (reject_incident, {"reason": "重复来电，非本辖区"}),
+    "dispatch": (dispatch_incident, {"worker_id": "w1"}),
+    "call_department": (call_department, {"department_id": "d1"}),
+    "accept": (accept_incident, {}),
+    "handle": (handle_incident, {"note": "已处理", "photos": [PHOTO]}),
+    "verify": (verify_incident, {}),
+    "reopen": (reopen_incident, {"reason": "群众反映仍未解决"}),
+    "close": (close_incident, {"reason": "no_action_needed", "note": "经核实无需处置"}),
+    "mark_duplicate": (mark_duplicate, {"original_id": "SJ-original"}),
+    "escalate": (escalate_incident, {"reason": "需村委会协调"}),
+}
+EXPECTED = {  # DESIGN.md workflow: (action, from) → to
+    ("validate", "reported"): "registered",
+    ("reject", "reported"): "invalid",
+    ("dispatch", "registered"): "dispatched",
+    ("dispatch", "dispatched"): "dispatched",
+    ("call_department", "registered"): "dispatched",
+    ("call_department", "dispatched"): "dispatched",
+    ("call_department", "in_progress"): "dispatched",
+    ("accept", "dispatched"): "in_progress",
+    ("handle", "in_progress"): "handled",
+    ("verify", "handled"): "closed",
+    ("reopen", "handled"): "in_progress",
+    ("reopen", "closed"): "in_progress",
+    ("close", "reported"): "closed",
+    ("close", "registered"): "closed",
+    ("close", "dispatched"): "closed",
+    ("close", "in_progress"): "closed",
+    ("mark_duplicate", "reported"): "closed",
+    ("mark_duplicate", "registered"): "closed",
+    ("escalate", "registered"): "registered",
+    ("escalate", "dispatched"): "registered",
+    ("escalate", "in_progress"): "registered",
+}
+
+
+def test_the_transition_table_is_the_design() -> None:
+    table = {(a, s): t.to_state for a, t in TRANSITIONS.items() for s in t.from_states}
+    assert table == EXPECTED
+    assert allowed_actions("invalid") == () and "verify" in allowed_actions("handled")
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("action", list(ARGUMENTS))
+def test_every_action_is_applied_from_its_states_and_refused_from_the_others(desk, photos, state, action) -> None:
+    with desk.session_factory.begin() as session:
+        session.add(incident("SJ-original", reported_at=T - 5 * H))
+        session.add(
+            incident(
+                "SJ-case", state=state, reported_at=T - 2 * H, dispatched_at=T - H if state != "reported" else None
+            )
+        )
+    function, kwargs = ARGUMENTS[action]
+    extra = {"photo_dir": photos} if action == "handle" else {}
+    call = lambda: function(  # noqa: E731
+        desk.session_factory,
+        scope=WHOLE,
+        actor=SUPERVISOR,
+        now=T,
+        incident_id="SJ-case",
+        expected_version=1,
+        **kwargs,
+        **extra,
+    )
+    expected = EXPECTED.get((action, state))
+    if expected is None:
+        with pytest.raises(TransitionNotAllowedError):
+            call()
+        assert current(desk, "SJ-case").version == 1 and events(desk, "SJ-case") == []
+        assert list(photos.rglob("*")) == []
+    else:
+        result = call()
+        assert result.state == expected == current(desk, "SJ-case").state
+        assert [(e[1], e[2], e[3]) for e in events(desk, "SJ-case")] == [(action, state, expected)]
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def registered(desk, case_id: str = "SJ-1", **fields) -> str:
+    with desk.session_factory.begin() as session:
+        values = {"state": "registered", "reported_at": T - 3 * H, "validated_at": T - 2 * H, **fields}
+        session.add(incident(case_id, **values))
+    return case_id
+
+
+def test_missing_notes_photos_and_unknown_targets_are_refused_and_change_nothing(desk, photos) -> None:
+    sf = desk.session_factory
+    case = registered(desk)
+    common = dict(scope=WHOLE, actor=SUPERVISOR, now=T, incident_id=case, expected_version=1)
+    with pytest.raises(UnknownItemError, match="w9"):
+        dispatch_incident(sf, **common, worker_id="w9")
+    with pytest.raises(UnknownItemError, match="SJ-9"):
+        validate_incident(sf, **{**common, "incident_id": "SJ-9"})
+    with pytest.raises(MissingInputError, match="理由"):
+        reject_incident(sf, **common, reason=" ")
+    with pytest.raises(InvalidArgumentError):
+        close_incident(sf, **common, reason="fixed", note="x")
+    with desk.session_factory.begin() as session:
+        session.get(Incident, (COUNTY, case)).state = "in_progress"
+    common["expected_version"] = 2
+    with pytest.raises(MissingInputError, match="照片"):
+        handle_incident(sf, **common, note="已处理", photos=[], photo_dir=photos)
+    with pytest.raises(MissingInputError, match="格式"):
+        handle_incident(sf, **common, note="已处理", photos=[Photo("a.exe", b"x")], photo_dir=photos)
+    with pytest.raises(MissingInputError, match="说明"):
+        handle_incident(sf, **common, note="", photos=[PHOTO], photo_dir=photos)
+    assert events(desk, case) == [] and list(photos.rglob("*")) == []
+    assert current(desk, case).version == 2
+
+
+def test_a_department_must_accept_the_category(desk) -> None:
+    case = registered(desk, category="治安")
+    with pytest.raises(NotAcceptedCategoryError, match="县城管局"):
+        call_department(
+            desk.session_factory,
+            scope=WHOLE,
+            actor=SUPERVISOR,
+            now=T,
+            incident_id=case,
+            expected_version=1,
+            department_id="d1",
+        )
+    other = registered(desk, "SJ-2")
+    result = call_department(
+        desk.session_factory,
+        scope=WHOLE,
+        actor=SUPERVISOR,
+        now=T,
+        incident_id=other,
+        expected_version=1,
+        department_id="d1",
+    )
+    assert result.state == "dispatched" and current(desk, other).assignee_department_id == "d1"
+
+
+def test_dispatching_to_an_off_duty_worker_of_another_grid_warns_but_is_done(desk) -> None:
+    case = registered(desk)
+    result = dispatch_incident(
+        desk.session_factory, scope=WHOLE, actor=SUPERVISOR, now=T, incident_id=case, expected_version=1, worker_id="w2"
+    )
+    assert result.state == "dispatched" and "不在岗" in result.warnings[0]
+    assert current(desk, case).assignee_worker_id == "w2"
+
+
+def test_the_handler_cannot_verify_their_own_work(desk, photos) -> None:
+    case = registered(desk, state="in_progress")
+    handle_incident(
+        desk.session_factory,
+        scope=WHOLE,
+        actor=SUPERVISOR,
+        now=T,
+        incident_id=case,
+        expected_version=1,
+        note="已处理",
+        photos=[PHOTO],
+        photo_dir=photos,
+    )
+    with pytest.raises(TransitionNotAllowedError, match="处置人以外"):
+        verify_incident(
+            desk.session_factory, scope=WHOLE, actor=SUPERVISOR, now=T + H, incident_id=case, expected_version=2
+        )
+    assert (
+        verify_incident(
+            desk.session_factory, scope=WHOLE, actor=OPERATOR, now=T + H, incident_id=case, expected_version=2
+        ).state
+        == "closed"
+    )
+
+
+def test_a_stale_panel_is_told_and_nothing_changes(desk) -> None:
+    case = registered(desk)
+    validate_args = dict(scope=WHOLE, actor=SUPERVISOR, now=T, incident_id=case)
+    dispatch_incident(desk.session_factory, **validate_args, expected_version=1, worker_id="w1")
+    with pytest.raises(StaleIncidentError, match="已派遣"):
+        dispatch_incident(desk.session_factory, **validate_args, expected_version=1, worker_id="w2")
+    assert current(desk, case).assignee_worker_id == "w1" and len(events(desk, case)) == 1
+
+
+def test_escalation_climbs_one_rung_at_a_time_and_stops_at_the_county(desk) -> None:
+    case = registered(desk)
+    levels = []
+    for version in (1, 2, 3):
+        escalate_incident(
+            desk.session_factory,
+            scope=WHOLE,
+            actor=SUPERVISOR,
+            now=T,
+            incident_id=case,
+            expected_version=version,
+            reason="协调",
+        )
+        levels.append(current(desk, case).level)
+    assert levels == ["village", "township", "county"]
+    with pytest.raises(TransitionNotAllowedError, match="县级"):
+        escalate_incident(
+            desk.session_factory,
+            scope=WHOLE,
+            actor=SUPERVISOR,
+            now=T,
+            incident_id=case,
+            expected_version=4,
+            reason="协调",
+        )
+    with desk.session_factory() as session:
+        assert session.scalars(select(IncidentEvent.level).order_by(IncidentEvent.seq)).all() == levels
+
+
+def test_a_duplicate_is_closed_not_fixed_and_figures_tell_it_from_fixed_closures(desk) -> None:
+    original, copy = registered(desk, "SJ-1"), registered(desk, "SJ-2")
+    mark_duplicate(
+        desk.session_factory,
+        scope=WHOLE,
+        actor=SUPERVISOR,
+        now=T,
+        incident_id=copy,
+        expected_version=1,
+        original_id=original,
+    )
+    case = current(desk, copy)
+    assert (case.state, case.close_reason, case.duplicate_of) == ("closed", "duplicate", original)
+    figures = compute_area_figures(desk.session_factory, scope=WHOLE, area_code=COUNTY, at=T + H, days=7)
+    assert (figures.reported, figures.closed, figures.closed_fixed, figures.open) == (2, 1, 0, 1)
+
+
+def test_the_limit_table_overrides_the_default_for_its_category_and_severity(desk) -> None:
+    with desk.session_factory.begin() as session:
+        session.add(
+            HandlingLimit(county_code=COUNTY, category="安全隐患", severity="urgent", stage="handling", hours=4.0)
+        )
+    hazard = report(desk, category="安全隐患", subcategory="燃气安全", severity="urgent")
+    litter = report(desk, severity="urgent")
+    assert (current(desk, hazard).limit_hours, current(desk, litter).limit_hours) == (4.0, 24.0)
+
+
+def test_deadline_at_risk_and_overdue_at_their_boundaries() -> None:
+    import pandas as pd
+
+    dispatched = pd.Timestamp(T)
+    frame = pd.DataFrame(
+        {
+            "reported_at": [dispatched - pd.Timedelta(hours=1)],
+            "validated_at": [dispatched],
+            "rejected_at": [pd.NaT],
+            "dispatched_at": [dispatched],
+            "accepted_at": [pd.NaT],
+            "handled_at": [pd.NaT],
+            "closed_at": [pd.NaT],
+            "limit_hours": [72.0],
+        }
+    )
+    for column in frame.columns[:-1]:
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    tick = dt.timedelta(microseconds=1)
+    warn, due = T + dt.timedelta(hours=72 * 0.8), T + dt.timedelta(hours=72)
+    assert rules.deadline(frame).iloc[0] == pd.Timestamp(due)
+    assert [bool(rules.is_at_risk(frame, t).iloc[0]) for t in (warn, warn + tick, due, due + tick)] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert [bool(rules.is_overdue(frame, t).iloc[0]) for t in (due, due + tick)] == [False, True]
+    unvalidated = frame.assign(validated_at=pd.NaT, dispatched_at=pd.NaT)
+    unvalidated["validated_at"] = pd.to_datetime(unvalidated["validated_at"], utc=True)
+    limit = frame["reported_at"].iloc[0] + pd.Timedelta(hours=24)
+    assert [
+        bool(rules.is_validation_overdue(unvalidated, t).iloc[0]) for t in (limit, limit + pd.Timedelta(microseconds=1))
+    ] == [False, True]
+
+
+# --- two supervisors at once -----------------------------------------------------------------
+
+
+def test_two_supervisors_dispatching_the_same_case_at_once_make_exactly_one_winner(desk) -> None:
+    for round_ in range(5):
+        case = registered(desk, f"SJ-race-{round_}")
+        barrier = threading.Barrier(2)
+        outcomes: dict[str, object] = {}
+
+        def act(worker_id: str, barrier=barrier, outcomes=outcomes, case=case) -> None:
+            barrier.wait()
+            try:
+                outcomes[worker_id] = dispatch_incident(
+                    desk.session_factory,
+                    scope=WHOLE,
+                    actor=SUPERVISOR,
+                    now=T,
+                    incident_id=case,
+                    expected_version=1,
+                    worker_id=worker_id,
+                )
+            except StaleIncidentError as error:
+                outcomes[worker_id] = error
+
+        threads = [threading.Thread(target=act, args=(w,)) for w in ("w1", "w2")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        winners = [w for w, o in outcomes.items() if not isinstance(o, Exception)]
+        assert len(outcomes) == 2 and len(winners) == 1, outcomes
+        assert current(desk, case).assignee_worker_id == winners[0]
+        assert current(desk, case).version == 2 and len(events(desk, case)) == 1
