@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 
 from services import rules
-from services.domain import CHANNELS, CODE_LENGTHS, INCIDENT_TIMES, LEVEL_NAMES, LOCAL_TZ, STATE_NAMES
+from services.domain import CHANNELS, CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, STATE_NAMES
 from services.errors import UnknownItemError
 from services.map_data import SEVERITY_NAMES, load_open_incidents
 from services.privacy import Clearance, shown_names, shown_phones
@@ -201,60 +201,6 @@ def load_household_card(
             tags=tuple(sorted(tags, key=order.__getitem__)),
             last_visited="" if last_day is None else last_day.isoformat(),
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class IncidentCard:
-    incident_id: str
-    grid_code: str
-    category: str
-    severity: str
-    state: str
-    level: str
-    channel: str
-    description: str
-    reported_at: str
-    deadline: str
-    alarm: str
-    lon: float
-    lat: float
-
-
-def load_incident_card(
-    session_factory: SessionFactory, *, scope: Scope, incident_id: str, at: dt.datetime
-) -> IncidentCard:
-    with session_factory() as session:
-        incident = session.get(Incident, (scope.county_code, incident_id))
-        if incident is None or not scope.allows(incident.grid_code):
-            raise UnknownItemError("事件", incident_id)
-        row = {c: getattr(incident, c) for c in (*INCIDENT_TIMES, "limit_hours")}
-    frame = pd.DataFrame([row])
-    for column in INCIDENT_TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    alarm = (
-        "已超期"
-        if rules.is_overdue(frame, at).iloc[0]
-        else "临期"
-        if rules.is_at_risk(frame, at).iloc[0]
-        else "核实超时"
-        if rules.is_validation_overdue(frame, at).iloc[0]
-        else ""
-    )
-    return IncidentCard(
-        incident_id=incident.incident_id,
-        grid_code=incident.grid_code,
-        category=f"{incident.category}/{incident.subcategory or ''}",
-        severity=SEVERITY_NAMES[incident.severity],
-        state=STATE_NAMES[incident.state],
-        level=LEVEL_NAMES[incident.level],
-        channel=CHANNEL_NAMES.get(incident.channel, incident.channel),
-        description=incident.description,
-        reported_at=_local(frame["reported_at"]).iloc[0],
-        deadline=_local(rules.deadline(frame)).iloc[0],
-        alarm=alarm,
-        lon=incident.lon,
-        lat=incident.lat,
-    )
 
 
 @dataclasses.dataclass(frozen=True)

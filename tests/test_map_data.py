@@ -11,6 +11,7 @@ from geo.basemaps import make_basemap
 from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, build_base_map, build_overlays
 from services.errors import OutOfScopeError, UnknownItemError
 from services.figures import compute_grid_figures
+from services.incident_detail import load_incident_detail
 from services.map_data import (
     colour_grids,
     load_area_shapes,
@@ -21,7 +22,6 @@ from services.map_data import (
 from services.panels import (
     load_grid_panel,
     load_household_card,
-    load_incident_card,
     load_worker_card,
     summarise_children,
 )
@@ -153,14 +153,15 @@ def test_the_grid_panel_lists_its_people_and_cases_with_residents_masked(village
 def test_cards_show_one_item_and_refuse_unknown_or_out_of_scope_ones(village) -> None:
     card = load_household_card(village.session_factory, scope=WHOLE, clearance=MASKED, household_id="h1", at=T)
     assert (card.head_name, card.phone, card.tags, card.grid_code) == ("张*", "138****0000", ("独居老人",), GRID_A)
-    case = load_incident_card(village.session_factory, scope=WHOLE, incident_id="SJ-late", at=T)
-    assert (case.state, case.alarm, case.severity) == ("已派遣", "已超期", "一般")
+    case = load_incident_detail(village.session_factory, scope=WHOLE, incident_id="SJ-late", at=T)
+    assert (case.state_name, case.alarm, case.severity, case.actions[0]) == ("已派遣", "已超期", "一般", "dispatch")
+    assert case.remaining == (T - 80 * H + 72 * H) - T and case.limit.describe() == "处置时限 72 小时（默认时限）"
     worker = load_worker_card(village.session_factory, scope=WHOLE, worker_id="w1", at=T)
     assert (worker.name, worker.role, worker.grid_codes) == ("赵网格", "网格长", (GRID_A,))
     with pytest.raises(UnknownItemError, match="h9"):
         load_household_card(village.session_factory, scope=WHOLE, clearance=MASKED, household_id="h9", at=T)
     with pytest.raises(UnknownItemError):
-        load_incident_card(village.session_factory, scope=Scope(COUNTY, (GRID_B,)), incident_id="SJ-late", at=T)
+        load_incident_detail(village.session_factory, scope=Scope(COUNTY, (GRID_B,)), incident_id="SJ-late", at=T)
     with pytest.raises(OutOfScopeError):
         load_grid_panel(
             village.session_factory, scope=Scope(COUNTY, (GRID_B,)), clearance=MASKED, grid_code=GRID_A, at=T

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services import rules
+from services.dispatch import find_possible_duplicates, suggest_departments, suggest_workers
 from services.domain import STATES
 from services.errors import (
     InvalidArgumentError,
@@ -21,6 +22,7 @@ from services.errors import (
     UnknownItemError,
 )
 from services.figures import compute_area_figures
+from services.queue import load_queue
 from services.scope import Scope
 from services.store.models import (
     Department,
@@ -487,3 +489,100 @@ def test_two_supervisors_dispatching_the_same_case_at_once_make_exactly_one_winn
         assert len(outcomes) == 2 and len(winners) == 1, outcomes
         assert current(desk, case).assignee_worker_id == winners[0]
         assert current(desk, case).version == 2 and len(events(desk, case)) == 1
+
+
+# --- read models of the dispatch panel and the queue -----------------------------------------
+
+
+def test_suggestions_put_the_grids_own_workers_first_then_on_duty_workers_by_distance(desk) -> None:
+    with desk.session_factory.begin() as session:
+        session.add(
+            Worker(
+                county_code=COUNTY,
+                worker_id="w3",
+                name="孙三",
+                phone="3",
+                role="worker",
+                on_duty=True,
+                last_lon=115.0155,
+                last_lat=37.005,
+            )
+        )
+        session.add(
+            Worker(
+                county_code=COUNTY,
+                worker_id="w4",
+                name="李四",
+                phone="4",
+                role="worker",
+                on_duty=True,
+                last_lon=115.0060,
+                last_lat=37.005,
+            )
+        )
+        session.add(
+            Worker(
+                county_code=COUNTY,
+                worker_id="w5",
+                name="周五",
+                phone="5",
+                role="worker",
+                on_duty=False,
+                last_lon=115.0051,
+                last_lat=37.005,
+            )
+        )
+        session.get(Worker, (COUNTY, "w1")).last_lon, session.get(Worker, (COUNTY, "w1")).last_lat = 115.019, 37.009
+    case = registered(desk, lon=115.005, lat=37.005)
+    suggested = suggest_workers(desk.session_factory, scope=WHOLE, incident_id=case)
+    assert suggested["worker_id"].tolist() == ["w1", "w4", "w3"]  # w2 off duty elsewhere, w5 off duty
+    assert suggested["responsible"].tolist() == [True, False, False]
+    assert suggested.loc[1, "distance_m"] == pytest.approx(89, abs=2)  # 0.001° of longitude at 37°N
+    departments = suggest_departments(desk.session_factory, scope=WHOLE, category="环境卫生")
+    assert departments["department_id"].tolist() == ["d1"]
+    assert suggest_departments(desk.session_factory, scope=WHOLE, category="治安").empty
+
+
+def test_possible_duplicates_are_open_cases_of_the_category_nearby_from_the_last_week(desk) -> None:
+    base = dict(category="安全隐患", subcategory="用电安全", reported_at=T - H)
+    with desk.session_factory.begin() as session:
+        session.add_all(
+            [
+                incident("SJ-0", lon=115.0050, lat=37.0050, **base),
+                incident("SJ-near", lon=115.0058, lat=37.0050, **base),  # ~71 m
+                incident("SJ-far", lon=115.0065, lat=37.0050, **base),  # ~133 m
+                incident("SJ-other", lon=115.0051, lat=37.0050, category="环境卫生", reported_at=T - H),
+                incident("SJ-old", lon=115.0051, lat=37.0050, **{**base, "reported_at": T - 8 * 24 * H}),
+                incident("SJ-closed", lon=115.0051, lat=37.0050, state="closed", closed_at=T - H, **base),
+            ]
+        )
+    found = find_possible_duplicates(desk.session_factory, scope=WHOLE, incident_id="SJ-0", at=T)
+    assert found["incident_id"].tolist() == ["SJ-near"]
+    assert found.loc[0, "distance_m"] == pytest.approx(71, abs=2)
+
+
+def test_the_queue_lists_what_needs_action_most_pressing_first(desk) -> None:
+    with desk.session_factory.begin() as session:
+        session.add_all(
+            [
+                incident("Q-new", reported_at=T - H),
+                incident("Q-stale", reported_at=T - 30 * H),
+                incident("Q-todo", state="registered", reported_at=T - 5 * H, validated_at=T - 4 * H),
+                incident("Q-late", validated_at=T - 100 * H, state="dispatched", reported_at=T - 90 * H, dispatched_at=T - 80 * H),
+                incident("Q-risk", validated_at=T - 100 * H, state="in_progress", reported_at=T - 70 * H, dispatched_at=T - 60 * H),
+                incident("Q-fine", validated_at=T - 100 * H, state="in_progress", reported_at=T - 5 * H, dispatched_at=T - 4 * H),
+                incident("Q-check", validated_at=T - 100 * H, state="handled", reported_at=T - 9 * H, dispatched_at=T - 8 * H, handled_at=T - H),
+                incident("Q-done", state="closed", reported_at=T - 9 * H, closed_at=T - H),
+            ]
+        )
+    queue = load_queue(desk.session_factory, scope=WHOLE, area_code=COUNTY, at=T)
+    assert list(zip(queue["incident_id"], queue["need"], strict=True)) == [
+        ("Q-late", "超期"),
+        ("Q-stale", "核实超时"),
+        ("Q-risk", "临期"),
+        ("Q-new", "待核实"),
+        ("Q-todo", "待派遣"),
+        ("Q-check", "待核查"),
+    ]
+    assert queue.set_index("incident_id").loc["Q-late", "hours_left"] == -8.0
+    assert load_queue(desk.session_factory, scope=WHOLE, area_code=GRID_B, at=T).empty
