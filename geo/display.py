@@ -8,7 +8,7 @@ import numpy as np
 import shapely
 
 from geo.crs import WGS84, metric_crs_for
-from geo.gcj02 import wgs84_to_gcj02
+from geo.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 
 DISPLAY_PRECISION_DEG = 1e-5  # ≈ 1 m: finer digits only cost bytes in the browser
 GRID_TOLERANCE_M = 8.0  # below what a grid supervisor can see at village zoom
@@ -42,3 +42,19 @@ def to_gcj02(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return np.column_stack([lon, lat])
 
     return frame.set_geometry(shapely.transform(frame.geometry.values, shift))
+
+
+def display_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    """A stored WGS84 point as drawn over tiles in `crs`."""
+    if crs != "gcj02":
+        return lon, lat
+    shifted_lon, shifted_lat = wgs84_to_gcj02([lon], [lat])
+    return float(shifted_lon[0]), float(shifted_lat[0])
+
+
+def stored_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    """A point clicked over tiles in `crs`, back in WGS84 for storage."""
+    if crs != "gcj02":
+        return lon, lat
+    wgs_lon, wgs_lat = gcj02_to_wgs84([lon], [lat])
+    return float(wgs_lon[0]), float(wgs_lat[0])

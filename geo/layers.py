@@ -323,3 +323,53 @@ def build_overlays(
         style_js=INCIDENT_STYLE_JS,
     ).add_to(incident_group)
     return [*groups, incident_group]
+
+
+def build_focus_layer(
+    *, incident: tuple[float, float] | None, assignee: tuple[float, float] | None, draft: tuple[float, float] | None
+) -> folium.FeatureGroup:
+    """The selected case ringed, a dashed line to the worker it was sent to, and the point of a
+    case being reported ((lon, lat) each, already in display coordinates)."""
+    group = folium.FeatureGroup(name="当前事件", control=False)
+    if incident is not None:
+        folium.CircleMarker(
+            [incident[1], incident[0]],
+            radius=15,
+            color="#f59e0b",
+            weight=4,
+            fill=False,
+            interactive=False,
+            class_name="focus-incident",
+        ).add_to(group)
+        if assignee is not None:
+            folium.PolyLine(
+                [[incident[1], incident[0]], [assignee[1], assignee[0]]],
+                color="#047857",
+                weight=2.5,
+                dash_array="6 6",
+                interactive=False,
+            ).add_to(group)
+            folium.CircleMarker(
+                [assignee[1], assignee[0]],
+                radius=10,
+                color="#047857",
+                weight=3,
+                fill=True,
+                fill_color="#34d399",
+                fill_opacity=1,
+                tooltip="承办网格员",
+                class_name="focus-assignee",
+            ).add_to(group)
+    if draft is not None:
+        folium.CircleMarker(
+            [draft[1], draft[0]],
+            radius=9,
+            color="#dc2626",
+            weight=3,
+            fill=True,
+            fill_color="#fecaca",
+            fill_opacity=1,
+            tooltip="新事件位置",
+            class_name="draft-incident",
+        ).add_to(group)
+    return group

@@ -15,6 +15,8 @@ from services.bootstrap import Store, county_is_empty, open_store
 from services.privacy import Clearance
 from services.scope import Scope
 from services.settings import Settings
+from services.users import list_actors
+from services.workflow import Actor
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -45,6 +47,32 @@ def current_clearance() -> Clearance:
     """What the caller may see of personal data.  Until sign-in (issue 8) the dashboard acts as
     the county command centre: cleared for key-person tags, not for residents' names and phones."""
     return Clearance(personal_data=False, key_persons=True)
+
+
+def photo_dir() -> Path:
+    return settings().data_dir / "photos"
+
+
+def current_actor() -> Actor:
+    """Who acts: picked in the sidebar until sign-in arrives (issue 8)."""
+    actors = _actors(settings().database_url, settings().county_code)
+    if not actors:
+        return Actor("desk", "值班员")
+    by_name = {a.username: a for a in actors}
+    default = "supervisor" if "supervisor" in by_name else actors[0].username
+    chosen = st.sidebar.selectbox(
+        "当前操作人（登录功能上线前）",
+        list(by_name),
+        index=list(by_name).index(default),
+        format_func=lambda u: by_name[u].label,
+        key="actor",
+    )
+    return by_name[chosen]
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _actors(url: str, county_code: str) -> list[Actor]:
+    return list_actors(store().session_factory, county_code=county_code)
 
 
 def current_minute() -> dt.datetime:

@@ -7,12 +7,14 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.layers import build_base_map, build_overlays
+from geo.display import display_point, stored_point
+from geo.layers import build_base_map, build_focus_layer, build_overlays
 from geo.view import fit_view
-from pages import map_panels, map_reads
+from pages import incident_panel, map_panels, map_reads
 from pages.components import (
     SYNTHETIC_NOTE,
     compact_metrics,
+    current_actor,
     current_clearance,
     current_minute,
     current_scope,
@@ -21,6 +23,7 @@ from pages.components import (
     store,
 )
 from services.errors import DomainError
+from services.incident_detail import load_incident_detail
 from services.map_data import MAP_METRICS, colour_grids
 from services.search import search_map
 from services.selection import Selection
@@ -42,9 +45,16 @@ def go_to(selection: Selection) -> None:
 
 
 def on_map_click() -> None:
+    """A click on a feature moves the selection; a click on the map itself places a new case
+    while 新建事件 is on.  A feature click moves the click counter, a map click does not."""
     value = st.session_state.get("map") or {}
-    drawing = value.get("last_active_drawing") or {}
-    go_to(current_selection().after_click(drawing.get("properties") or {}))
+    count = value.get("last_object_clicked_count")
+    drawing = value.get("last_active_drawing")
+    if drawing and count != st.session_state.get("map.click_count"):
+        st.session_state["map.click_count"] = count
+        go_to(current_selection().after_click(drawing.get("properties") or {}))
+    elif st.session_state.get("map.new") and value.get("last_clicked"):
+        st.session_state["map.draft"] = (value["last_clicked"]["lng"], value["last_clicked"]["lat"])
 
 
 st.title("民情地图")
@@ -58,12 +68,15 @@ scope = current_scope()
 clearance = current_clearance()
 now = current_minute()
 selection = current_selection()
+actor = current_actor()
 
 with st.sidebar:
     metric = st.selectbox("网格着色", list(MAP_METRICS), format_func=lambda k: MAP_METRICS[k].label, key="map.metric")
     basemaps = {b.kind: b for b in config.basemaps}
     basemap = basemaps[st.selectbox("底图", list(basemaps), format_func=lambda k: basemaps[k].label, key="map.basemap")]
     st.caption("县级视图只显示超期、临期和紧急事件，进入乡镇后显示全部在办事件与网格员位置；住户在村和网格视图显示。")
+    if not st.toggle("新建事件（在地图上点选位置）", key="map.new"):
+        st.session_state.pop("map.draft", None)
 
 shapes = map_reads.area_shapes(url, scope, basemap.crs)
 names = {
@@ -105,6 +118,18 @@ households = (
     map_reads.household_points(url, scope, clearance, points_area, basemap.crs) if selection.shows_households else None
 )
 workers = map_reads.worker_positions(url, scope, points_area, now, basemap.crs) if selection.shows_workers else None
+detail = None
+if selection.item_kind == "incident":
+    try:
+        detail = load_incident_detail(store().session_factory, scope=scope, incident_id=selection.item_id, at=now)
+    except DomainError as error:
+        st.error(str(error))
+draft = st.session_state.get("map.draft")
+focus = build_focus_layer(
+    incident=display_point(detail.lon, detail.lat, basemap.crs) if detail else None,
+    assignee=display_point(*detail.assignee_position, basemap.crs) if detail and detail.assignee_position else None,
+    draft=draft,
+)
 chosen = shapes.of_level(level)
 centre, zoom = fit_view(
     tuple(chosen[chosen["code"] == selection.area_code].total_bounds), width_px=MAP_WIDTH_GUESS, height_px=MAP_HEIGHT
@@ -117,7 +142,7 @@ with map_column:
         key="map",
         height=MAP_HEIGHT,
         use_container_width=True,
-        returned_objects=["last_active_drawing", "last_object_clicked_count"],
+        returned_objects=["last_active_drawing", "last_object_clicked_count", "last_clicked"],
         center=centre,
         zoom=zoom,
         feature_group_to_add=build_overlays(
@@ -128,7 +153,8 @@ with map_column:
             incidents=incidents,
             households=households,
             workers=workers,
-        ),
+        )
+        + [focus],
         layer_control=folium.LayerControl(collapsed=True),
         on_change=on_map_click,
     )
@@ -136,7 +162,11 @@ with map_column:
 
 with panel_column:
     try:
-        if selection.item_kind:
+        if draft is not None:
+            incident_panel.show_report_form(scope, actor, stored_point(*draft, basemap.crs), go_to)
+        if detail is not None:
+            incident_panel.show_incident_panel(detail, scope, actor)
+        elif selection.item_kind:
             map_panels.show_item_card(scope, clearance, selection, now)
         st.subheader(f"{map_panels.LEVEL_TITLES[level]} · {names[selection.area_code]}")
         map_panels.show_figures(map_reads.area_figures(url, scope, selection.area_code, now))

@@ -14,7 +14,6 @@ from services.panels import (
     GridPanel,
     load_grid_panel,
     load_household_card,
-    load_incident_card,
     load_worker_card,
     summarise_children,
 )
@@ -173,7 +172,7 @@ def show_grid_panel(
 
 
 def show_item_card(scope: Scope, clearance: Clearance, selection: Selection, at: dt.datetime) -> None:
-    """The card of the selected household, incident or worker, above the area's panel."""
+    """The card of the selected household or worker, above the area's panel."""
     factory = store().session_factory
     with st.container(border=True, key="map-card"):
         if selection.item_kind == "household":
@@ -183,14 +182,6 @@ def show_item_card(scope: Scope, clearance: Clearance, selection: Selection, at:
             st.markdown(f"**地址** {card.address}")
             st.markdown("**标签** " + ("、".join(card.tags) if card.tags else "无"))
             st.caption(f"最近一次巡查走访：{card.last_visited or '近期无记录'}　所在网格 {card.grid_code}")
-        elif selection.item_kind == "incident":
-            card = load_incident_card(factory, scope=scope, incident_id=selection.item_id, at=at)
-            st.markdown(f"#### 事件 {card.incident_id}" + (f"　:red[{card.alarm}]" if card.alarm else ""))
-            st.markdown(f"**{card.category}**　{card.severity}　**状态** {card.state}　**处置层级** {card.level}")
-            st.markdown(card.description or "（无描述）")
-            st.caption(
-                f"{card.channel} · 上报 {card.reported_at} · 处置时限 {card.deadline or '派遣后起算'} · 网格 {card.grid_code}"
-            )
         elif selection.item_kind == "worker":
             card = load_worker_card(factory, scope=scope, worker_id=selection.item_id, at=at)
             st.markdown(f"#### {card.role} {card.name}")

@@ -67,3 +67,9 @@ def household_points(url: str, scope: Scope, clearance: Clearance, area_code: st
 def worker_positions(url: str, scope: Scope, area_code: str, at: dt.datetime, crs: str) -> pd.DataFrame:
     frame = load_worker_positions(store().session_factory, scope=scope, area_code=area_code, at=at)
     return _shift_points(frame, crs)
+
+
+def forget_incidents() -> None:
+    """After a case changed: its colour, counts and figures must show the change at once."""
+    for cached in (open_incidents, grid_figures, area_figures):
+        cached.clear()

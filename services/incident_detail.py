@@ -48,6 +48,7 @@ class IncidentDetail:
     lat: float
     assignee: str  # worker or department name, "" when none
     assignee_worker_id: str | None
+    assignee_position: tuple[float, float] | None  # (lon, lat) of the assigned worker's last fix
     close_reason: str
     satisfaction: str
     duplicate_of: str | None
@@ -72,10 +73,12 @@ def load_incident_detail(
         limit = find_limit(session, scope.county_code, incident.category, incident.severity, stage)
         if stage == "handling":  # the limit fixed when the case was reported (figures use the same)
             limit = Limit("handling", incident.limit_hours, from_table=limit.from_table)
-        assignee = ""
+        assignee, position = "", None
         if incident.assignee_worker_id:
             worker = session.get(Worker, (scope.county_code, incident.assignee_worker_id))
             assignee = f"网格员 {worker.name}" if worker else incident.assignee_worker_id
+            if worker is not None and worker.last_lon is not None:
+                position = (worker.last_lon, worker.last_lat)
         elif incident.assignee_department_id:
             department = session.get(Department, (scope.county_code, incident.assignee_department_id))
             assignee = department.name if department else incident.assignee_department_id
@@ -167,6 +170,7 @@ def load_incident_detail(
         lat=fields["lat"],
         assignee=assignee,
         assignee_worker_id=fields["assignee_worker_id"],
+        assignee_position=position,
         close_reason=CLOSE_REASON_NAMES.get(fields["close_reason"] or "", ""),
         satisfaction=fields["satisfaction"] or "",
         duplicate_of=fields["duplicate_of"],

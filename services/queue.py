@@ -26,7 +26,18 @@ def load_queue(session_factory: SessionFactory, *, scope: Scope, area_code: str,
     (one of NEEDS), reported_at, deadline, hours_left (negative when overdue), lon, lat; most
     pressing need first, then oldest."""
     scope.require(area_code)
-    columns = ("incident_id", "grid_code", "category", "subcategory", "severity", "state", "lon", "lat", *INCIDENT_TIMES, "limit_hours")
+    columns = (
+        "incident_id",
+        "grid_code",
+        "category",
+        "subcategory",
+        "severity",
+        "state",
+        "lon",
+        "lat",
+        *INCIDENT_TIMES,
+        "limit_hours",
+    )
     with session_factory() as session:
         frame = query_frame(
             session,

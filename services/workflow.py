@@ -100,6 +100,7 @@ class TransitionResult:
     state: str
     version: int
     warnings: tuple[str, ...] = ()
+    grid_code: str = ""
 
 
 def allowed_actions(state: str) -> tuple[str, ...]:
@@ -299,7 +300,7 @@ def report_incident(
                 note=text,
             )
         )
-    return TransitionResult(incident_id, "reported", 1)
+    return TransitionResult(incident_id, "reported", 1, grid_code=grid_code)
 
 
 def _grid_of_point(session: Session, scope: Scope, lon: float, lat: float) -> str:

@@ -1,0 +1,311 @@
+"""The dispatch panel of one case (layout only): details, time left, possible duplicates, the
+actions its state allows, the timeline and photos.  Each button calls one workflow service."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import streamlit as st
+
+from pages import map_reads
+from pages.components import photo_dir, store
+from services.dispatch import find_possible_duplicates, suggest_departments, suggest_workers
+from services.domain import CATEGORIES, CHANNELS, SATISFACTION, SEVERITIES, STATE_NAMES
+from services.errors import DomainError
+from services.incident_detail import CHANNEL_NAMES, CLOSE_REASON_NAMES, SEVERITY_NAMES, IncidentDetail
+from services.scope import Scope
+from services.selection import Selection
+from services.workflow import (
+    NOT_FIXED_REASONS,
+    Actor,
+    Photo,
+    accept_incident,
+    call_department,
+    close_incident,
+    dispatch_incident,
+    escalate_incident,
+    handle_incident,
+    mark_duplicate,
+    reject_incident,
+    reopen_incident,
+    report_incident,
+    validate_incident,
+    verify_incident,
+)
+
+RESULT_KEY = "incident.result"
+
+
+class Widget(str):
+    """A keyword argument read from a widget's state when the button is clicked (a value bound
+    when the button was drawn would miss what was typed just before the click)."""
+
+
+def _time_left(detail: IncidentDetail) -> str:
+    if detail.remaining is None:
+        return ""
+    minutes = int(abs(detail.remaining).total_seconds() // 60)
+    text = (
+        f"{minutes // 1440} 天 {minutes % 1440 // 60} 小时"
+        if minutes >= 1440
+        else f"{minutes // 60} 小时 {minutes % 60} 分"
+    )
+    return f"已超过时限 {text}" if detail.remaining.total_seconds() < 0 else f"剩余 {text}"
+
+
+def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, scope: Scope, **kwargs: object) -> None:
+    """Apply one transition; the outcome is shown after the rerun (success, warnings or why not)."""
+    values = {name: st.session_state.get(v) if isinstance(v, Widget) else v for name, v in kwargs.items()}
+    try:
+        result = action(
+            store().session_factory,
+            scope=scope,
+            actor=actor,
+            now=dt.datetime.now(dt.UTC),
+            incident_id=detail.incident_id,
+            expected_version=detail.version,
+            **values,
+        )
+    except DomainError as error:
+        st.session_state[RESULT_KEY] = ("error", str(error))
+        return
+    map_reads.forget_incidents()
+    warnings = getattr(result, "warnings", ())
+    done = f"操作成功，当前状态：{STATE_NAMES[result.state]}"
+    st.session_state[RESULT_KEY] = (
+        ("warning", f"{done}。注意：{'；'.join(warnings)}") if warnings else ("success", done)
+    )
+
+
+def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor) -> None:
+    with st.container(border=True, key="incident-panel"):
+        st.markdown(f"#### 事件 {detail.incident_id}")
+        badge = f"**{detail.state_name}**" + (f"　:red[**{detail.alarm}**]" if detail.alarm else "")
+        st.markdown(f"{badge}　{detail.category}/{detail.subcategory} · {detail.severity} · 处置层级 {detail.level}")
+        st.markdown(detail.description or "（无描述）")
+        st.caption(
+            f"{detail.channel} · 上报人 {detail.reporter or '—'} · 网格 {detail.grid_code}"
+            + (f" · 承办 {detail.assignee}" if detail.assignee else "")
+            + (f" · 结案原因 {detail.close_reason}" if detail.close_reason else "")
+            + (f" · 满意度 {detail.satisfaction}" if detail.satisfaction else "")
+            + (f" · 重复于 {detail.duplicate_of}" if detail.duplicate_of else "")
+        )
+        if detail.remaining is not None:
+            st.markdown(
+                f"⏱ {detail.limit.describe()}，截止 {detail.deadline.astimezone(dt.timezone(dt.timedelta(hours=8))):%m-%d %H:%M}，**{_time_left(detail)}**"
+            )
+        outcome = st.session_state.pop(RESULT_KEY, None)
+        if outcome:
+            getattr(st, outcome[0])(outcome[1])
+        _show_actions(detail, actor, scope)
+        st.markdown("**办理记录**")
+        st.dataframe(
+            detail.timeline.drop(columns="seq").rename(
+                columns={
+                    "at": "时间",
+                    "actor": "操作人",
+                    "action": "动作",
+                    "change": "状态",
+                    "level": "层级",
+                    "note": "说明",
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key=f"timeline-{detail.incident_id}-{detail.version}",
+        )
+        if detail.photos:
+            st.image(
+                [str(photo_dir() / path) for path, _ in detail.photos],
+                caption=[name for _, name in detail.photos],
+                width=160,
+            )
+    return detail
+
+
+def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope) -> None:
+    actions, key = detail.actions, f"act-{detail.incident_id}-{detail.version}"
+    if not actions:
+        return
+    if "validate" in actions:
+        left, right = st.columns(2)
+        left.button(
+            "立案（有效）",
+            key=f"{key}-validate",
+            type="primary",
+            on_click=_run,
+            args=(validate_incident, detail, actor, scope),
+        )
+        with right.popover("判为无效"):
+            reason = Widget(f"{key}-reject-reason")
+            st.text_input("理由", key=reason)
+            st.button(
+                "确认无效",
+                key=f"{key}-reject",
+                on_click=_run,
+                args=(reject_incident, detail, actor, scope),
+                kwargs={"reason": reason},
+            )
+    if "mark_duplicate" in actions:
+        duplicates = find_possible_duplicates(
+            store().session_factory, scope=scope, incident_id=detail.incident_id, at=dt.datetime.now(dt.UTC)
+        )
+        if not duplicates.empty:
+            st.markdown(f"**可能重复**（同类、{len(duplicates)} 件、近 7 日、附近）")
+            for row in duplicates.itertuples():
+                st.button(
+                    f"与 {row.incident_id} 重复（相距 {row.distance_m:.0f} 米）",
+                    key=f"{key}-dup-{row.incident_id}",
+                    on_click=_run,
+                    args=(mark_duplicate, detail, actor, scope),
+                    kwargs={"original_id": row.incident_id},
+                )
+    if "dispatch" in actions:
+        # A new case gets the list in full; a dispatched one can be reassigned from a popover.
+        holder = st.container() if detail.state == "registered" else st.popover("改派")
+        with holder:
+            suggestions = suggest_workers(store().session_factory, scope=scope, incident_id=detail.incident_id)
+            st.markdown("**派遣给网格员**（本网格责任人优先，其余在岗人员按距离）")
+            for row in suggestions.itertuples():
+                tag = "本网格" if row.responsible else f"{row.distance_m / 1000:.1f} km"
+                duty = "" if row.on_duty else "·不在岗"
+                st.button(
+                    f"派给 {row.name}（{tag}{duty}）",
+                    key=f"{key}-dispatch-{row.worker_id}",
+                    type="primary" if row.Index == 0 else "secondary",
+                    on_click=_run,
+                    args=(dispatch_incident, detail, actor, scope),
+                    kwargs={"worker_id": row.worker_id},
+                )
+    if "call_department" in actions:
+        departments = suggest_departments(store().session_factory, scope=scope, category=detail.category)
+        if not departments.empty:
+            with st.popover("吹哨报到（派给部门）"):
+                names = dict(zip(departments["department_id"], departments["name"], strict=True))
+                chosen = Widget(f"{key}-dept")
+                st.selectbox("部门", list(names), format_func=names.get, key=chosen)
+                note = Widget(f"{key}-dept-note")
+                st.text_input("说明", key=note)
+                st.button(
+                    "吹哨",
+                    key=f"{key}-call",
+                    on_click=_run,
+                    args=(call_department, detail, actor, scope),
+                    kwargs={"department_id": chosen, "note": note},
+                )
+    if "accept" in actions:
+        st.button(
+            "受理", key=f"{key}-accept", type="primary", on_click=_run, args=(accept_incident, detail, actor, scope)
+        )
+    if "handle" in actions:
+        with st.form(f"{key}-handle-form", clear_on_submit=True, border=True):
+            note = st.text_area("处置情况", height=70)
+            uploads = st.file_uploader(
+                "现场照片（至少一张）", type=["jpg", "jpeg", "png", "webp"], accept_multiple_files=True
+            )
+            if st.form_submit_button("处置完毕", type="primary"):
+                photos = [Photo(u.name, u.getvalue()) for u in uploads or []]
+                _run(handle_incident, detail, actor, scope, note=note, photos=photos, photo_dir=photo_dir())
+                st.rerun()
+    if "verify" in actions:
+        left, right = st.columns(2)
+        with left.popover("核查结案", type="primary"):
+            satisfaction = Widget(f"{key}-satisfaction")
+            st.radio("群众满意度", SATISFACTION, horizontal=True, key=satisfaction)
+            st.button(
+                "确认结案",
+                key=f"{key}-verify",
+                on_click=_run,
+                args=(verify_incident, detail, actor, scope),
+                kwargs={"satisfaction": satisfaction},
+            )
+        with right.popover("退回重办"):
+            reason = Widget(f"{key}-reopen-reason")
+            st.text_input("理由", key=reason)
+            st.button(
+                "确认退回",
+                key=f"{key}-reopen",
+                on_click=_run,
+                args=(reopen_incident, detail, actor, scope),
+                kwargs={"reason": reason},
+            )
+    elif "reopen" in actions:
+        with st.popover("重新处置"):
+            reason = Widget(f"{key}-reopen-reason")
+            st.text_input("理由", key=reason)
+            st.button(
+                "确认重新处置",
+                key=f"{key}-reopen",
+                on_click=_run,
+                args=(reopen_incident, detail, actor, scope),
+                kwargs={"reason": reason},
+            )
+    if "escalate" in actions or "close" in actions:
+        left, right = st.columns(2)
+        if "escalate" in actions:
+            with left.popover("上报上级"):
+                reason = Widget(f"{key}-escalate-reason")
+                st.text_input("理由", key=reason)
+                st.button(
+                    "确认上报",
+                    key=f"{key}-escalate",
+                    on_click=_run,
+                    args=(escalate_incident, detail, actor, scope),
+                    kwargs={"reason": reason},
+                )
+        if "close" in actions:
+            with right.popover("不予处置结案"):
+                reason = Widget(f"{key}-close-reason")
+                st.selectbox("原因", NOT_FIXED_REASONS, format_func=CLOSE_REASON_NAMES.get, key=reason)
+                note = Widget(f"{key}-close-note")
+                st.text_input("说明", key=note)
+                st.button(
+                    "确认结案",
+                    key=f"{key}-close",
+                    on_click=_run,
+                    args=(close_incident, detail, actor, scope),
+                    kwargs={"reason": reason, "note": note},
+                )
+
+
+def show_report_form(
+    scope: Scope, actor: Actor, point: tuple[float, float], go_to: Callable[[Selection], None]
+) -> None:
+    """A new case at the clicked point (a hotline operator taking a call)."""
+    with st.container(border=True, key="report-form"):
+        st.markdown(f"#### 新建事件　<small>位置 {point[0]:.5f}, {point[1]:.5f}</small>", unsafe_allow_html=True)
+        category = st.selectbox("类别", list(CATEGORIES), key="report.category")
+        subcategory = st.selectbox("小类", CATEGORIES[category], key="report.subcategory")
+        severity = st.radio(
+            "紧急程度", SEVERITIES, format_func=SEVERITY_NAMES.get, horizontal=True, key="report.severity"
+        )
+        channel = st.selectbox(
+            "来源", CHANNELS, index=CHANNELS.index("hotline"), format_func=CHANNEL_NAMES.get, key="report.channel"
+        )
+        reporter = st.text_input("反映人（可不填）", key="report.reporter")
+        description = st.text_area("事件描述", height=80, key="report.description")
+        if st.button("提交上报", type="primary", key="report.submit"):
+            try:
+                result = report_incident(
+                    store().session_factory,
+                    scope=scope,
+                    actor=actor,
+                    now=dt.datetime.now(dt.UTC),
+                    category=category,
+                    subcategory=subcategory,
+                    severity=severity,
+                    lon=point[0],
+                    lat=point[1],
+                    description=description,
+                    channel=channel,
+                    reporter=reporter or None,
+                )
+            except DomainError as error:
+                st.error(str(error))
+                return
+            map_reads.forget_incidents()
+            st.session_state.pop("map.draft", None)
+            st.session_state["map.new"] = False
+            go_to(Selection(result.grid_code, "incident", result.incident_id))
+            st.rerun()
