@@ -54,6 +54,15 @@ def _time_left(detail: IncidentDetail) -> str:
     return f"已超过时限 {text}" if detail.remaining.total_seconds() < 0 else f"剩余 {text}"
 
 
+def _timeline_lines(detail: IncidentDetail) -> list[str]:
+    return [
+        f"- **{row.at}** {row.action}（{row.change}）· {row.actor}"
+        + (f" · {row.level}" if row.level else "")
+        + (f"：{row.note}" if row.note else "")
+        for row in detail.timeline.itertuples()
+    ]
+
+
 def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, scope: Scope, **kwargs: object) -> None:
     """Apply one transition; the outcome is shown after the rerun (success, warnings or why not)."""
     values = {name: st.session_state.get(v) if isinstance(v, Widget) else v for name, v in kwargs.items()}
@@ -93,28 +102,14 @@ def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor) -> N
         )
         if detail.remaining is not None:
             st.markdown(
-                f"⏱ {detail.limit.describe()}，截止 {detail.deadline.astimezone(dt.timezone(dt.timedelta(hours=8))):%m-%d %H:%M}，**{_time_left(detail)}**"
+                f"**时限** {detail.limit.describe()}，截止 {detail.deadline.astimezone(dt.timezone(dt.timedelta(hours=8))):%m-%d %H:%M}，**{_time_left(detail)}**"
             )
         outcome = st.session_state.pop(RESULT_KEY, None)
         if outcome:
             getattr(st, outcome[0])(outcome[1])
         _show_actions(detail, actor, scope)
         st.markdown("**办理记录**")
-        st.dataframe(
-            detail.timeline.drop(columns="seq").rename(
-                columns={
-                    "at": "时间",
-                    "actor": "操作人",
-                    "action": "动作",
-                    "change": "状态",
-                    "level": "层级",
-                    "note": "说明",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            key=f"timeline-{detail.incident_id}-{detail.version}",
-        )
+        st.markdown("\n".join(_timeline_lines(detail)))
         if detail.photos:
             st.image(
                 [str(photo_dir() / path) for path, _ in detail.photos],
@@ -276,36 +271,44 @@ def show_report_form(
     with st.container(border=True, key="report-form"):
         st.markdown(f"#### 新建事件　<small>位置 {point[0]:.5f}, {point[1]:.5f}</small>", unsafe_allow_html=True)
         category = st.selectbox("类别", list(CATEGORIES), key="report.category")
-        subcategory = st.selectbox("小类", CATEGORIES[category], key="report.subcategory")
-        severity = st.radio(
-            "紧急程度", SEVERITIES, format_func=SEVERITY_NAMES.get, horizontal=True, key="report.severity"
-        )
-        channel = st.selectbox(
+        st.selectbox("小类", CATEGORIES[category], key="report.subcategory")
+        st.radio("紧急程度", SEVERITIES, format_func=SEVERITY_NAMES.get, horizontal=True, key="report.severity")
+        st.selectbox(
             "来源", CHANNELS, index=CHANNELS.index("hotline"), format_func=CHANNEL_NAMES.get, key="report.channel"
         )
-        reporter = st.text_input("反映人（可不填）", key="report.reporter")
-        description = st.text_area("事件描述", height=80, key="report.description")
-        if st.button("提交上报", type="primary", key="report.submit"):
-            try:
-                result = report_incident(
-                    store().session_factory,
-                    scope=scope,
-                    actor=actor,
-                    now=dt.datetime.now(dt.UTC),
-                    category=category,
-                    subcategory=subcategory,
-                    severity=severity,
-                    lon=point[0],
-                    lat=point[1],
-                    description=description,
-                    channel=channel,
-                    reporter=reporter or None,
-                )
-            except DomainError as error:
-                st.error(str(error))
-                return
-            map_reads.forget_incidents()
-            st.session_state.pop("map.draft", None)
-            st.session_state["map.new"] = False
-            go_to(Selection(result.grid_code, "incident", result.incident_id))
-            st.rerun()
+        st.text_input("反映人（可不填）", key="report.reporter")
+        st.text_area("事件描述", height=80, key="report.description")
+        error = st.session_state.pop("report.error", None)
+        if error:
+            st.error(error)
+        st.button(
+            "提交上报", type="primary", key="report.submit", on_click=_submit_report, args=(scope, actor, point, go_to)
+        )
+
+
+def _submit_report(scope: Scope, actor: Actor, point: tuple[float, float], go_to: Callable[[Selection], None]) -> None:
+    state = st.session_state
+    try:
+        result = report_incident(
+            store().session_factory,
+            scope=scope,
+            actor=actor,
+            now=dt.datetime.now(dt.UTC),
+            category=state["report.category"],
+            subcategory=state["report.subcategory"],
+            severity=state["report.severity"],
+            lon=point[0],
+            lat=point[1],
+            description=state.get("report.description", ""),
+            channel=state["report.channel"],
+            reporter=state.get("report.reporter") or None,
+        )
+    except DomainError as error:
+        state["report.error"] = str(error)
+        return
+    map_reads.forget_incidents()
+    state.pop("map.draft", None)
+    state["map.new"] = False
+    for key in ("report.description", "report.reporter"):
+        state.pop(key, None)
+    go_to(Selection(result.grid_code, "incident", result.incident_id))

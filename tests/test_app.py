@@ -9,8 +9,10 @@ import streamlit as st
 import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
+from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
 from services.figures import compute_grid_figures
+from services.queue import load_queue
 from services.scope import Scope
 from services.settings import Settings
 
@@ -91,7 +93,7 @@ def test_a_link_to_a_grid_opens_its_panel_with_the_figures_of_the_kpi_service(mo
 
 def test_clicking_the_map_drills_into_the_township_and_the_breadcrumb_goes_back(monkeypatch, demo_database) -> None:
     code, _ = grid_with_households(demo_database)
-    clicks = [{"last_active_drawing": {"properties": {"kind": "grid", "id": code}}}]
+    clicks = [{"last_active_drawing": {"properties": {"kind": "grid", "id": code}}, "last_object_clicked_count": 3}]
 
     def fake_st_folium(fig, *, key, on_change=None, **kwargs):  # what the component does on a click
         if clicks:
@@ -123,3 +125,71 @@ def test_search_lists_hits_and_a_hit_opens_its_area(monkeypatch, demo_database) 
     hits[0].click().run()
     assert app.query_params["area"] == code
     assert app.subheader[0].value.startswith("网格 · ")
+
+
+def a_case_to_validate(url: str) -> tuple[str, str]:
+    store = open_store(Settings.from_env({"DATABASE_URL": url}))
+    queue = load_queue(
+        store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=dt.datetime.now(dt.UTC)
+    )
+    store.engine.dispose()
+    row = queue[queue["state"] == "待核实"].iloc[0]
+    return row["incident_id"], row["grid_code"]
+
+
+def test_a_supervisor_validates_and_dispatches_a_case_from_its_panel(monkeypatch, demo_database) -> None:
+    incident_id, grid_code = a_case_to_validate(demo_database)
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.query_params["area"] = grid_code
+    app.query_params["incident"] = incident_id
+    app.run()
+    assert not app.exception
+    assert any(f"事件 {incident_id}" in m.value for m in app.markdown)
+    app.button(key=next(b.key for b in app.button if b.label == "立案（有效）")).click().run()
+    assert app.success[0].value == "操作成功，当前状态：待派遣"
+    first = next(b for b in app.button if b.label.startswith("派给 "))
+    first.click().run()
+    assert app.success[0].value == "操作成功，当前状态：已派遣"
+    timeline = next(m.value for m in app.markdown if m.value.startswith("- **")).splitlines()
+    assert "立案（待核实 → 待派遣）· 网格长（supervisor）" in timeline[-2]
+    assert timeline[-1].endswith(
+        "派遣（待派遣 → 已派遣）· 网格长（supervisor） · 网格：派给 " + first.label.removeprefix("派给 ").split("（")[0]
+    )
+
+
+def test_an_operator_reports_a_case_by_clicking_the_map(monkeypatch, demo_database) -> None:
+    store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
+    grid = load_areas(store.session_factory, scope=Scope.whole_county("130532"), levels=("grid",)).iloc[3]
+    store.engine.dispose()
+    inside = grid.geometry.representative_point()
+    clicks = [
+        {
+            "last_active_drawing": None,
+            "last_object_clicked_count": 0,
+            "last_clicked": {"lng": inside.x, "lat": inside.y},
+        }
+    ]
+
+    def fake_st_folium(fig, *, key, on_change=None, **kwargs):
+        if clicks and st.session_state.get("map.new"):
+            st.session_state[key] = clicks.pop()
+            on_change()
+        return {}
+
+    monkeypatch.setattr(streamlit_folium, "st_folium", fake_st_folium)
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.toggle(key="map.new").set_value(True).run()
+    app.run()
+    app.selectbox(key="report.category").select("安全隐患").run()
+    app.selectbox(key="report.subcategory").select("燃气安全").run()
+    app.button(key="report.submit").click().run()
+    assert "请填写事件描述" in app.error[0].value
+    app.text_area(key="report.description").input("张庄村西头液化气罐漏气，有异味").run()
+    app.button(key="report.submit").click().run()
+    assert not app.exception
+    assert app.query_params["area"] == grid["code"]
+    assert app.query_params["incident"].startswith("SJ")
+    assert any("张庄村西头液化气罐漏气" in m.value for m in app.markdown)

@@ -18,6 +18,7 @@ from playwright.sync_api import sync_playwright
 
 from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
+from services.queue import load_queue
 from services.scope import Scope
 from services.settings import Settings
 
@@ -141,6 +142,39 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         assert map_frame.locator("path.household").count() == 0  # the county view ships no households
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "county_view.png"))
+        browser.close()
+
+
+@pytest.mark.browser
+def test_a_supervisor_clicks_a_case_on_the_map_and_dispatches_it_to_the_first_suggestion(app_url, e2e_database) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = open_store(Settings.from_env({"DATABASE_URL": e2e_database[0]}))
+    queue = load_queue(
+        store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=dt.datetime.now(dt.UTC)
+    )
+    store.engine.dispose()
+    case = queue[queue["state"] == "待核实"].iloc[-1]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.goto(f"{app_url}?area={case['grid_code']}")
+        marker = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(
+            f"path.incident-{case['incident_id']}"
+        )
+        marker.wait_for(state="attached", timeout=60_000)
+        marker.dispatch_event("click")
+        page.get_by_role("heading", name=f"事件 {case['incident_id']}").wait_for(timeout=30_000)
+        page.get_by_role("button", name="立案（有效）").click()
+        page.get_by_text("操作成功，当前状态：待派遣").wait_for(timeout=30_000)
+        first = page.get_by_role("button", name=re.compile("^派给 ")).first
+        worker = first.inner_text().removeprefix("派给 ").split("（")[0]
+        first.click()
+        page.get_by_text("操作成功，当前状态：已派遣").wait_for(timeout=30_000)
+        timeline = page.locator('[data-testid="stMarkdownContainer"] li')
+        timeline.filter(has_text=f"派给 {worker}").wait_for(timeout=30_000)
+        assert timeline.filter(has_text="派遣（待派遣 → 已派遣）").count() == 1
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "dispatched.png"))
         browser.close()
 
 
