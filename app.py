@@ -9,7 +9,10 @@ store()  # create the engine and bring the schema up to date once, before any pa
 
 navigation = st.navigation(
     {
-        "": [st.Page("pages/map_page.py", title="民情地图", url_path="map", default=True)],
+        "": [
+            st.Page("pages/map_page.py", title="民情地图", url_path="map", default=True),
+            st.Page("pages/queue_page.py", title="案件队列", url_path="queue"),
+        ],
         "管理": [st.Page("pages/import_page.py", title="数据导入", url_path="import")],
     }
 )

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import foundation, imports, map_page
+from bench import foundation, imports, map_page, workflow
 
 if __name__ == "__main__":
     import sys
@@ -10,3 +10,4 @@ if __name__ == "__main__":
     imports.main()
     sys.argv = [sys.argv[0]]
     map_page.main()
+    workflow.main()

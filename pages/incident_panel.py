@@ -11,9 +11,18 @@ import streamlit as st
 from pages import map_reads
 from pages.components import photo_dir, store
 from services.dispatch import find_possible_duplicates, suggest_departments, suggest_workers
-from services.domain import CATEGORIES, CHANNELS, SATISFACTION, SEVERITIES, STATE_NAMES
+from services.domain import (
+    CATEGORIES,
+    CHANNEL_NAMES,
+    CHANNELS,
+    CLOSE_REASON_NAMES,
+    SATISFACTION,
+    SEVERITIES,
+    SEVERITY_NAMES,
+    STATE_NAMES,
+)
 from services.errors import DomainError
-from services.incident_detail import CHANNEL_NAMES, CLOSE_REASON_NAMES, SEVERITY_NAMES, IncidentDetail
+from services.incident_detail import IncidentDetail
 from services.scope import Scope
 from services.selection import Selection
 from services.workflow import (

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import and_, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
+from services.domain import OPEN_STATES
 from services.errors import UnknownItemError
 from services.scope import Scope
 from services.store.engine import SessionFactory
@@ -21,7 +22,6 @@ DEFAULT_DUPLICATE_RADIUS_M = 100.0
 # Problems that cover ground (smoke from burning straw, dumped rubbish) are reported from further apart.
 DUPLICATE_RADIUS_M = {"环境卫生": 200.0}
 DUPLICATE_WINDOW = dt.timedelta(days=7)
-OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
 
 
 def _incident(session, scope: Scope, incident_id: str) -> Incident:  # type: ignore[no-untyped-def]

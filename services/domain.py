@@ -30,6 +30,7 @@ STATE_NAMES = {
     "handled": "待核查",
     "closed": "已结案",
 }
+OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
 # Stage times of an incident, in workflow order (NULL/NaT where the stage was not reached).
 INCIDENT_TIMES = (
     "reported_at",
@@ -43,7 +44,15 @@ INCIDENT_TIMES = (
 CLOSE_REASONS = ("fixed", "duplicate", "not_our_responsibility", "no_action_needed")
 SATISFACTION = ("满意", "基本满意", "不满意")
 SEVERITIES = ("normal", "urgent")
+SEVERITY_NAMES = {"normal": "一般", "urgent": "紧急"}
 CHANNELS = ("patrol", "resident", "hotline", "app")
+CHANNEL_NAMES = {"patrol": "网格员巡查", "resident": "群众上报", "hotline": "热线", "app": "APP"}
+CLOSE_REASON_NAMES = {
+    "fixed": "已解决",
+    "duplicate": "重复事件",
+    "not_our_responsibility": "非本部门职责",
+    "no_action_needed": "无需处置",
+}
 
 SERVICE_TAGS = ("独居老人", "留守儿童", "残疾人", "低保户", "特困供养", "党员户", "退役军人")
 # GB/T 31000-2015 key persons: visible only to roles cleared for them (issue 8).

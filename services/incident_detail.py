@@ -10,7 +10,15 @@ import pandas as pd
 from sqlalchemy import select
 
 from services import rules
-from services.domain import CHANNELS, INCIDENT_TIMES, LEVEL_NAMES, LOCAL_TZ, STATE_NAMES
+from services.domain import (
+    CHANNEL_NAMES,
+    CLOSE_REASON_NAMES,
+    INCIDENT_TIMES,
+    LEVEL_NAMES,
+    LOCAL_TZ,
+    SEVERITY_NAMES,
+    STATE_NAMES,
+)
 from services.errors import UnknownItemError
 from services.limits import Limit, find_limit
 from services.scope import Scope
@@ -19,14 +27,6 @@ from services.store.frames import query_frame
 from services.store.models import Department, Incident, IncidentEvent, IncidentPhoto, Worker
 from services.workflow import TRANSITIONS, allowed_actions
 
-CHANNEL_NAMES = dict(zip(CHANNELS, ("网格员巡查", "群众上报", "热线", "APP"), strict=True))
-SEVERITY_NAMES = {"normal": "一般", "urgent": "紧急"}
-CLOSE_REASON_NAMES = {
-    "fixed": "已解决",
-    "duplicate": "重复事件",
-    "not_our_responsibility": "非本部门职责",
-    "no_action_needed": "无需处置",
-}
 ACTION_NAMES = {"report": "上报", **{action: t.name for action, t in TRANSITIONS.items()}}
 
 

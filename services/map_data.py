@@ -15,15 +15,12 @@ from geo.display import dissolve_by_prefix, simplify_grids
 from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, legend_html
 from services import rules
 from services.areas import load_areas
-from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, STATE_NAMES
+from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
 from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
-
-SEVERITY_NAMES = {"normal": "一般", "urgent": "紧急"}
-OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
 
 
 def load_area_shapes(session_factory: SessionFactory, *, scope: Scope) -> AreaShapes:

@@ -11,16 +11,15 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 
 from services import rules
-from services.domain import CHANNELS, CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, STATE_NAMES
+from services.domain import CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, SEVERITY_NAMES, STATE_NAMES
 from services.errors import UnknownItemError
-from services.map_data import SEVERITY_NAMES, load_open_incidents
+from services.map_data import load_open_incidents
 from services.privacy import Clearance, shown_names, shown_phones
 from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, PatrolVisit, Worker, WorkerGrid
 
-CHANNEL_NAMES = dict(zip(CHANNELS, ("网格员巡查", "群众上报", "热线", "APP"), strict=True))
 ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
 
 

@@ -9,14 +9,12 @@ import pandas as pd
 from sqlalchemy import select
 
 from services import rules
-from services.domain import INCIDENT_TIMES, LOCAL_TZ, STATE_NAMES
-from services.incident_detail import SEVERITY_NAMES
+from services.domain import INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Incident
 
-OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
 # Most pressing first.
 NEEDS = ("超期", "核实超时", "临期", "待核实", "待派遣", "待核查")
 

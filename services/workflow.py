@@ -50,8 +50,6 @@ from services.store.models import (
     WorkerGrid,
 )
 
-OPEN_STATES = ("reported", "registered", "dispatched", "in_progress", "handled")
-
 
 @dataclasses.dataclass(frozen=True)
 class Transition:

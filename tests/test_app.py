@@ -193,3 +193,23 @@ def test_an_operator_reports_a_case_by_clicking_the_map(monkeypatch, demo_databa
     assert app.query_params["area"] == grid["code"]
     assert app.query_params["incident"].startswith("SJ")
     assert any("张庄村西头液化气罐漏气" in m.value for m in app.markdown)
+
+
+def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_database) -> None:
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../pages/queue_page.py", default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "案件队列"
+    store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
+    queue = load_queue(
+        store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=dt.datetime.now(dt.UTC)
+    )
+    store.engine.dispose()
+    metrics = {m.label: int(m.value) for m in app.metric}
+    assert metrics == {need: int((queue["need"] == need).sum()) for need in metrics}
+    assert sum(metrics.values()) == len(queue) > 0
+    need = queue["need"].iloc[-1]
+    app.multiselect(key="queue.needs").set_value([need]).run()
+    table = app.dataframe[0].value
+    assert table["待办"].unique().tolist() == [need] and len(table) == metrics[need]
