@@ -10,15 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
-import time
 from pathlib import Path
 
 import folium
 import streamlit_folium
 from playwright.sync_api import sync_playwright
 
-from bench.foundation import NOW, RESULTS
+from bench.foundation import NOW, RESULTS, timed
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from geo.assets import install_assets
 from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_overlays
@@ -38,27 +37,8 @@ from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CLEARANCE = Clearance(personal_data=False, key_persons=True)
 NAIVE_DRAW_TIMEOUT_S = 180
-
-
-def timed(function, repeat: int = 1):
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def component_payload(fmap: folium.Map, overlays: list[folium.FeatureGroup]) -> dict[str, str]:
@@ -99,7 +79,7 @@ def draw_seconds(html: str, name: str, timeout_s: float = 60) -> dict:
     path = RESULTS / f"{name}.html"
     path.write_text(html, encoding="utf-8")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 800})
         try:
             page.goto(path.as_uri(), timeout=timeout_s * 1000, wait_until="commit")

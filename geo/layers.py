@@ -326,11 +326,28 @@ def build_overlays(
 
 
 def build_focus_layer(
-    *, incident: tuple[float, float] | None, assignee: tuple[float, float] | None, draft: tuple[float, float] | None
+    *,
+    incident: tuple[float, float] | None,
+    assignee: tuple[float, float] | None,
+    draft: tuple[float, float] | None,
+    duplicates: list[tuple[float, float]] = (),  # type: ignore[assignment]
 ) -> folium.FeatureGroup:
-    """The selected case ringed, a dashed line to the worker it was sent to, and the point of a
-    case being reported ((lon, lat) each, already in display coordinates)."""
+    """The selected case ringed, a dashed line to the worker it was sent to, its possible
+    duplicates ringed in purple, and the point of a case being reported ((lon, lat) each, already
+    in display coordinates)."""
     group = folium.FeatureGroup(name="当前事件", control=False)
+    for lon, lat in duplicates:
+        folium.CircleMarker(
+            [lat, lon],
+            radius=12,
+            color="#7c3aed",
+            weight=3,
+            dash_array="4 3",
+            fill=False,
+            interactive=False,
+            tooltip="可能重复",
+            class_name="focus-duplicate",
+        ).add_to(group)
     if incident is not None:
         folium.CircleMarker(
             [incident[1], incident[0]],

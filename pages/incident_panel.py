@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from pages import map_reads
 from pages.components import photo_dir, store
-from services.dispatch import find_possible_duplicates, suggest_departments, suggest_workers
+from services.dispatch import suggest_departments, suggest_workers
 from services.domain import (
     CATEGORIES,
     CHANNEL_NAMES,
@@ -96,7 +97,7 @@ def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, sc
     )
 
 
-def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor) -> None:
+def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor, duplicates: pd.DataFrame | None) -> None:
     with st.container(border=True, key="incident-panel"):
         st.markdown(f"#### 事件 {detail.incident_id}")
         badge = f"**{detail.state_name}**" + (f"　:red[**{detail.alarm}**]" if detail.alarm else "")
@@ -116,7 +117,7 @@ def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor) -> N
         outcome = st.session_state.pop(RESULT_KEY, None)
         if outcome:
             getattr(st, outcome[0])(outcome[1])
-        _show_actions(detail, actor, scope)
+        _show_actions(detail, actor, scope, duplicates)
         st.markdown("**办理记录**")
         st.markdown("\n".join(_timeline_lines(detail)))
         if detail.photos:
@@ -128,7 +129,7 @@ def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor) -> N
     return detail
 
 
-def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope) -> None:
+def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates: pd.DataFrame | None) -> None:
     actions, key = detail.actions, f"act-{detail.incident_id}-{detail.version}"
     if not actions:
         return
@@ -151,20 +152,16 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope) -> None:
                 args=(reject_incident, detail, actor, scope),
                 kwargs={"reason": reason},
             )
-    if "mark_duplicate" in actions:
-        duplicates = find_possible_duplicates(
-            store().session_factory, scope=scope, incident_id=detail.incident_id, at=dt.datetime.now(dt.UTC)
-        )
-        if not duplicates.empty:
-            st.markdown(f"**可能重复**（同类、{len(duplicates)} 件、近 7 日、附近）")
-            for row in duplicates.itertuples():
-                st.button(
-                    f"与 {row.incident_id} 重复（相距 {row.distance_m:.0f} 米）",
-                    key=f"{key}-dup-{row.incident_id}",
-                    on_click=_run,
-                    args=(mark_duplicate, detail, actor, scope),
-                    kwargs={"original_id": row.incident_id},
-                )
+    if duplicates is not None and not duplicates.empty:
+        st.markdown(f"**可能重复**（同类、{len(duplicates)} 件、近 7 日、附近）")
+        for row in duplicates.itertuples():
+            st.button(
+                f"与 {row.incident_id} 重复（相距 {row.distance_m:.0f} 米）",
+                key=f"{key}-dup-{row.incident_id}",
+                on_click=_run,
+                args=(mark_duplicate, detail, actor, scope),
+                kwargs={"original_id": row.incident_id},
+            )
     if "dispatch" in actions:
         # A new case gets the list in full; a dispatched one can be reassigned from a popover.
         holder = st.container() if detail.state == "registered" else st.popover("改派")

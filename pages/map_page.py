@@ -22,6 +22,7 @@ from pages.components import (
     settings,
     store,
 )
+from services.dispatch import find_possible_duplicates
 from services.errors import DomainError
 from services.incident_detail import load_incident_detail
 from services.map_data import MAP_METRICS, colour_grids
@@ -124,11 +125,19 @@ if selection.item_kind == "incident":
         detail = load_incident_detail(store().session_factory, scope=scope, incident_id=selection.item_id, at=now)
     except DomainError as error:
         st.error(str(error))
+duplicates = (
+    find_possible_duplicates(store().session_factory, scope=scope, incident_id=detail.incident_id, at=now)
+    if detail is not None and "mark_duplicate" in detail.actions
+    else None
+)
 draft = st.session_state.get("map.draft")
 focus = build_focus_layer(
     incident=display_point(detail.lon, detail.lat, basemap.crs) if detail else None,
     assignee=display_point(*detail.assignee_position, basemap.crs) if detail and detail.assignee_position else None,
     draft=draft,
+    duplicates=[]
+    if duplicates is None
+    else [display_point(x, y, basemap.crs) for x, y in zip(duplicates["lon"], duplicates["lat"], strict=True)],
 )
 chosen = shapes.of_level(level)
 centre, zoom = fit_view(
@@ -165,7 +174,7 @@ with panel_column:
         if draft is not None:
             incident_panel.show_report_form(scope, actor, stored_point(*draft, basemap.crs), go_to)
         if detail is not None:
-            incident_panel.show_incident_panel(detail, scope, actor)
+            incident_panel.show_incident_panel(detail, scope, actor, duplicates)
         elif selection.item_kind:
             map_panels.show_item_card(scope, clearance, selection, now)
         st.subheader(f"{map_panels.LEVEL_TITLES[level]} · {names[selection.area_code]}")

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from geo.choropleth import classify_counts, classify_shares
 from geo.display import dissolve_by_prefix, simplify_grids
@@ -102,22 +102,7 @@ def load_household_points(
             .where(Household.county_code == county, code_within(Household.grid_code, area_code))
             .order_by(Household.household_id),
         )
-        tags = query_frame(
-            session,
-            select(HouseholdTag.household_id, HouseholdTag.tag)
-            .join(
-                Household,
-                and_(
-                    Household.county_code == HouseholdTag.county_code,
-                    Household.household_id == HouseholdTag.household_id,
-                ),
-            )
-            .where(
-                HouseholdTag.county_code == county,
-                code_within(Household.grid_code, area_code),
-                HouseholdTag.tag.in_(clearance.visible_tags()),
-            ),
-        )
+        tags = load_visible_tags(session, county, area_code, clearance)
     # `tags` holds only the tags this viewer may see, so key persons are marked for cleared viewers only.
     family = pd.Series(0, index=households["household_id"])
     family.loc[tags.loc[tags["tag"].isin(SPECIAL_GROUP_TAGS), "household_id"].unique()] = 1
@@ -129,6 +114,25 @@ def load_household_points(
     return households.assign(family=family.to_numpy(), label=label)[
         ["household_id", "grid_code", "lon", "lat", "family", "label"]
     ]
+
+
+def load_visible_tags(session: Session, county_code: str, area_code: str, clearance: Clearance) -> pd.DataFrame:
+    """household_id, tag of the households in the area, only the tags `clearance` may see."""
+    return query_frame(
+        session,
+        select(HouseholdTag.household_id, HouseholdTag.tag)
+        .join(
+            Household,
+            and_(
+                Household.county_code == HouseholdTag.county_code, Household.household_id == HouseholdTag.household_id
+            ),
+        )
+        .where(
+            HouseholdTag.county_code == county_code,
+            code_within(Household.grid_code, area_code),
+            HouseholdTag.tag.in_(clearance.visible_tags()),
+        ),
+    )
 
 
 def load_worker_positions(

@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, select
 from services import rules
 from services.domain import CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, SEVERITY_NAMES, STATE_NAMES
 from services.errors import UnknownItemError
-from services.map_data import load_open_incidents
+from services.map_data import load_open_incidents, load_visible_tags
 from services.privacy import Clearance, shown_names, shown_phones
 from services.scope import Scope
 from services.store.engine import SessionFactory
@@ -79,22 +79,7 @@ def load_grid_panel(
             .where(Household.county_code == county, Household.grid_code == grid_code)
             .order_by(Household.household_id),
         )
-        tags = query_frame(
-            session,
-            select(HouseholdTag.household_id, HouseholdTag.tag)
-            .join(
-                Household,
-                and_(
-                    Household.county_code == HouseholdTag.county_code,
-                    Household.household_id == HouseholdTag.household_id,
-                ),
-            )
-            .where(
-                HouseholdTag.county_code == county,
-                Household.grid_code == grid_code,
-                HouseholdTag.tag.in_(clearance.visible_tags()),
-            ),
-        )
+        tags = load_visible_tags(session, county, grid_code, clearance)
     # Work phones of grid staff are public (网格公示牌); residents' personal data is masked.
     workers = workers.assign(
         role=workers["role"].map(ROLE_NAMES).fillna(workers["role"]),

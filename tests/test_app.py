@@ -202,9 +202,8 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
     assert not app.exception
     assert app.title[0].value == "案件队列"
     store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
-    queue = load_queue(
-        store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=dt.datetime.now(dt.UTC)
-    )
+    minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # the page counts at the current minute
+    queue = load_queue(store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=minute)
     store.engine.dispose()
     metrics = {m.label: int(m.value) for m in app.metric}
     assert metrics == {need: int((queue["need"] == need).sum()) for need in metrics}

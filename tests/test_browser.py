@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
 from services.queue import load_queue
@@ -24,17 +25,6 @@ from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
