@@ -18,6 +18,7 @@ import json
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
@@ -40,6 +41,9 @@ MAP_CSS = """
 .map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: -1px;
   border: 1px solid #94a3b8; }
 .map-legend .dot { border-radius: 50%; }
+.track-arrow { width: 0; height: 0; border-left: 5px solid transparent; border-right: 5px solid transparent;
+  border-bottom: 11px solid #1d4ed8; }
+.area-label.time span { font-size: 11px; font-weight: 500; color: #1e3a8a; }
 </style>
 """
 
@@ -388,5 +392,101 @@ def build_focus_layer(
             fill_opacity=1,
             tooltip="新事件位置",
             class_name="draft-incident",
+        ).add_to(group)
+    return group
+
+
+VISITED_STYLE_JS = (
+    "function () { return {radius: 4, color: '#065f46', weight: 1, fillColor: '#34d399', fillOpacity: 1, "
+    "className: 'visited'}; }"
+)
+WAITING_STYLE_JS = (
+    "function () { return {radius: 6, color: '#7f1d1d', weight: 2, fillColor: '#f87171', fillOpacity: 1, "
+    "className: 'waiting'}; }"
+)
+
+
+class ArrowLayer(MacroElement):
+    """Small arrows along a track, pointing the way the worker walked, with the time on hover."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+{{ this.arrows_json }}.forEach(function (a) {
+  L.marker([a[0], a[1]], {interactive: true, keyboard: false, icon: L.divIcon({className: '', iconSize: [10, 11],
+    iconAnchor: [5, 5], html: '<div class="track-arrow" style="transform: rotate(' + a[2] + 'deg)"></div>'})})
+   .bindTooltip(a[3]).addTo({{ this._parent.get_name() }});
+});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, arrows: list[list[object]]) -> None:
+        super().__init__()
+        self._name = "ArrowLayer"
+        self.arrows_json = json.dumps(arrows, ensure_ascii=False)
+
+
+def bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Degrees clockwise from north from each point to the next (the last repeats its predecessor)."""
+    dx = np.diff(lon) * np.cos(np.radians(lat[:-1]))
+    dy = np.diff(lat)
+    heading = np.degrees(np.arctan2(dx, dy)) % 360
+    return np.r_[heading, heading[-1:]] if len(heading) else np.zeros(len(lon))
+
+
+def build_track_layer(
+    track: pd.DataFrame, stops: pd.DataFrame, visited: pd.DataFrame, waiting: pd.DataFrame, *, arrow_every: int = 12
+) -> folium.FeatureGroup:
+    """One worker's day: the route (a line per stretch without a gap), arrows with times, start
+    and end labels, stops, the households it reached (green) and the special-group households
+    still waiting for a visit (red).  `track`: lon, lat, label (time), line; `stops`: lon, lat,
+    label; `visited`/`waiting`: household_id, lon, lat, label (display coordinates)."""
+    group = folium.FeatureGroup(name="巡查轨迹", control=True)
+    if not track.empty:
+        lines = [list(zip(part["lat"], part["lon"], strict=True)) for _, part in track.groupby("line", sort=True)]
+        folium.PolyLine(lines, color="#1d4ed8", weight=3.5, opacity=0.85, interactive=False, class_name="track").add_to(
+            group
+        )
+        heading = bearings(track["lon"].to_numpy(), track["lat"].to_numpy())
+        picks = np.arange(0, len(track), arrow_every)
+        ArrowLayer(
+            [
+                [
+                    float(track["lat"].iat[i]),
+                    float(track["lon"].iat[i]),
+                    round(float(heading[i])),
+                    track["label"].iat[i],
+                ]
+                for i in picks
+            ]
+        ).add_to(group)
+        ends = track.iloc[[0, -1]].assign(name=["起 " + track["label"].iat[0], "止 " + track["label"].iat[-1]])
+        _labels_layer(
+            gpd.GeoDataFrame(ends[["name"]], geometry=gpd.points_from_xy(ends["lon"], ends["lat"])),
+            name="起止",
+            label_class="time",
+        ).add_to(group)
+    for frame, kind, style in ((visited, "household", VISITED_STYLE_JS), (waiting, "household", WAITING_STYLE_JS)):
+        if not frame.empty:
+            _points_layer(
+                frame.assign(grid_code=""),
+                name="走访",
+                kind=kind,
+                id_column="household_id",
+                columns={"grid_code": "g", "label": "label"},
+                style_js=style,
+            ).add_to(group)
+    for row in stops.itertuples():
+        folium.CircleMarker(
+            [row.lat, row.lon],
+            radius=9,
+            color="#c2410c",
+            weight=2,
+            fill=True,
+            fill_color="#fdba74",
+            fill_opacity=0.9,
+            tooltip=row.label,
+            class_name="stop",
         ).add_to(group)
     return group

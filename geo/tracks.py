@@ -67,6 +67,8 @@ def find_visits(segments: pd.DataFrame, household_xy: np.ndarray, radius_m: floa
     lines = shapely.linestrings(coords)
     households = shapely.points(household_xy)
     hh_idx, seg_idx = shapely.STRtree(lines).query(households, predicate="dwithin", distance=radius_m)
+    if len(hh_idx) == 0:
+        return pd.DataFrame(columns=columns)
     worker = pd.factorize(segments["worker_id"].to_numpy()[seg_idx])[0]
     day = pd.factorize(segments["day"].to_numpy()[seg_idx])[0]
     start = segments["start_ts"].astype("int64").to_numpy()[seg_idx]  # integers: sorting objects is slow
@@ -90,3 +92,165 @@ def find_visits(segments: pd.DataFrame, household_xy: np.ndarray, radius_m: floa
             "last_end": pick("end_ts", last),
         }
     )
+
+
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+MAX_SPEED_KMH = 120.0
+STOP_RADIUS_M = 30.0
+STOP_MINUTES = 3.0
+STILL_RADIUS_M = 30.0  # 90% of a day's fixes this close to its median point: the phone never moved
+REGULAR_SHARE = 0.9  # phones' fix intervals jitter by seconds; this share of identical intervals is a replay
+MIN_FIXES_FOR_FLAGS = 20
+OUTSIDE_SHARE_FLAG = 0.5
+
+
+def find_jumps(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH) -> pd.Series:
+    """True for fixes that imply a speed over `max_speed_kmh` (GPS spikes).
+
+    `fixes`: worker_id, ts, x, y (metres).  Two passes: first the spikes (fast in *and* fast
+    out: one bad fix between good ones), then, among the rest, fixes reached too fast from the
+    previous kept fix (a jump that stays away).  Index-aligned with `fixes`.
+    """
+    limit = max_speed_kmh / 3.6
+    dropped = pd.Series(False, index=fixes.index)
+    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
+    for spike_pass in (True, False):
+        kept = ordered[~dropped[ordered.index]]
+        same = kept["worker_id"].to_numpy()
+        step = np.hypot(np.diff(kept["x"].to_numpy()), np.diff(kept["y"].to_numpy()))
+        seconds = np.diff(kept["ts"].to_numpy()).astype("timedelta64[us]").astype(float) / 1e6
+        fast = (same[1:] == same[:-1]) & (step > limit * np.maximum(seconds, 1e-3))
+        fast_in = np.r_[False, fast]
+        fast_out = np.r_[fast, False]
+        bad = fast_in & fast_out if spike_pass else fast_in
+        dropped[kept.index[bad]] = True
+    return dropped
+
+
+def find_stops(fixes: pd.DataFrame, radius_m: float = STOP_RADIUS_M, minutes: float = STOP_MINUTES) -> pd.DataFrame:
+    """Stops: a worker staying within ~`radius_m` for at least `minutes`.
+
+    A fix ends a stay when the fixes of the `minutes` before it (at least four, spanning two
+    thirds of the window) fit in a box whose half-diagonal is within `radius_m`; a run of such
+    fixes is one stop, from the start of its first window to its last fix.  Vectorised with
+    time-based rolling windows per worker and day.  Returns worker_id, day, start_ts, end_ts,
+    x, y, minutes.
+    """
+    columns = ["worker_id", "day", "start_ts", "end_ts", "x", "y", "minutes"]
+    if fixes.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable").reset_index(drop=True)
+    ordered["day"] = ordered["ts"].dt.tz_convert(LOCAL_TZ).dt.date
+    window = f"{int(minutes * 60)}s"
+    rolled = ordered.groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")
+    stats = pd.DataFrame(
+        {
+            "xmin": rolled["x"].min().to_numpy(),
+            "xmax": rolled["x"].max().to_numpy(),
+            "ymin": rolled["y"].min().to_numpy(),
+            "ymax": rolled["y"].max().to_numpy(),
+            "n": rolled["x"].count().to_numpy(),
+        }
+    )
+    seconds = (ordered["ts"] - EPOCH).dt.total_seconds()
+    first_s = (
+        ordered.assign(t=seconds).groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")["t"].min()
+    ).to_numpy()
+    span_s = seconds.to_numpy() - first_s
+    half_diagonal = np.hypot(stats["xmax"] - stats["xmin"], stats["ymax"] - stats["ymin"]).to_numpy() / 2
+    staying = (half_diagonal <= radius_m) & (stats["n"].to_numpy() >= 4) & (span_s >= minutes * 60 * 2 / 3)
+    group = (ordered["worker_id"] + "|" + ordered["day"].astype(str)).to_numpy()
+    run_start = staying & ~np.r_[False, staying[:-1] & (group[1:] == group[:-1])]
+    run_id = np.cumsum(run_start)
+    flagged = ordered[staying].assign(
+        run=run_id[staying], window_start=EPOCH + pd.to_timedelta(first_s[staying], unit="s")
+    )
+    if flagged.empty:
+        return pd.DataFrame(columns=columns)
+    stops = flagged.groupby("run").agg(
+        worker_id=("worker_id", "first"),
+        day=("day", "first"),
+        start_ts=("window_start", "first"),
+        end_ts=("ts", "last"),
+        x=("x", "mean"),
+        y=("y", "mean"),
+    )
+    stops["minutes"] = ((stops["end_ts"] - stops["start_ts"]).dt.total_seconds() / 60).round(1)
+    return stops.reset_index(drop=True)[columns]
+
+
+def summarise_days(
+    fixes: pd.DataFrame, segments: pd.DataFrame, outside: np.ndarray, stops: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per worker and local day: fixes, first_ts, last_ts, distance_m, patrol_s, stops,
+    outside_share (of the distance, outside the worker's grids) and flags (`still`: the phone
+    never moved; `outside`: more than half the distance outside the worker's grids; `regular`:
+    perfectly regular fix intervals, as a replayed or simulated track has).
+
+    `fixes`: worker_id, ts, x, y (cleaned); `segments`: from `build_segments`; `outside`: one
+    bool per segment; `stops`: from `find_stops`.
+    """
+    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
+    ordered = ordered.assign(day=ordered["ts"].dt.tz_convert(LOCAL_TZ).dt.date)
+    keys = ["worker_id", "day"]
+    interval = ordered.groupby(keys)["ts"].diff().dt.total_seconds()
+    interval = interval.where(interval <= MAX_GAP.total_seconds())  # within a line: gaps between sessions say nothing
+    per_fix = (
+        ordered.assign(interval=interval)
+        .groupby(keys)
+        .agg(
+            fixes=("ts", "size"),
+            first_ts=("ts", "min"),
+            last_ts=("ts", "max"),
+        )
+    )
+    # Robust to the odd spike or dropped fix: the 90th percentile of the distance from the day's
+    # median point, and the share of intervals equal to the day's most common one.
+    centre = ordered.groupby(keys)[["x", "y"]].transform("median")
+    spread = np.hypot(ordered["x"] - centre["x"], ordered["y"] - centre["y"])
+    per_fix["spread_m"] = spread.groupby([ordered["worker_id"], ordered["day"]]).quantile(0.9)
+    steps = pd.DataFrame({"worker_id": ordered["worker_id"], "day": ordered["day"], "step": interval.round(1)}).dropna()
+    step_counts = steps.groupby([*keys, "step"]).size()
+    per_fix["regular_share"] = step_counts.groupby(level=[0, 1]).max() / step_counts.groupby(level=[0, 1]).sum()
+    length = np.hypot(segments["x1"] - segments["x0"], segments["y1"] - segments["y0"])
+    seconds = (segments["end_ts"] - segments["start_ts"]).dt.total_seconds()
+    per_segment = (
+        pd.DataFrame(
+            {
+                "worker_id": segments["worker_id"],
+                "day": segments["day"],
+                "length": length,
+                "seconds": seconds,
+                "outside": np.where(outside, length, 0.0),
+            }
+        )
+        .groupby(keys)
+        .sum()
+    )
+    days = per_fix.join(per_segment, how="left").fillna({"length": 0.0, "seconds": 0.0, "outside": 0.0})
+    days = days.join(stops.groupby(keys).size().rename("stops"), how="left").fillna({"stops": 0})
+    outside_share = (days["outside"] / days["length"].where(days["length"] > 0)).fillna(0.0)
+    enough = days["fixes"] >= MIN_FIXES_FOR_FLAGS
+    flags = pd.DataFrame(
+        {
+            "still": enough & (days["spread_m"] <= STILL_RADIUS_M),
+            "outside": enough & (outside_share > OUTSIDE_SHARE_FLAG),
+            "regular": enough & (days["regular_share"].fillna(0) >= REGULAR_SHARE),
+        }
+    )
+    flag_text = pd.Series("", index=days.index)
+    for name in flags.columns:
+        flag_text = flag_text + np.where(flags[name], name + "|", "")
+    flag_text = flag_text.str.rstrip("|")
+    return pd.DataFrame(
+        {
+            "fixes": days["fixes"].astype(int),
+            "first_ts": days["first_ts"],
+            "last_ts": days["last_ts"],
+            "distance_m": days["length"].round(1),
+            "patrol_s": days["seconds"].round().astype(int),
+            "stops": days["stops"].astype(int),
+            "outside_share": outside_share.round(3),
+            "flags": flag_text,
+        }
+    ).reset_index()

@@ -19,6 +19,9 @@ DETAIL_NAMES = {
     "events": "生成事件记录",
     "visits": "重算走访记录",
     "exact_duplicates": "丢弃的重复定位点",
+    "inaccurate": "丢弃的低精度定位点（>100 米）",
+    "jumps": "丢弃的漂移点（>120 km/h）",
+    "patrol_days": "重算的巡查日",
 }
 CRS_NAMES = {"wgs84": "WGS84 / CGCS2000（GPS、天地图）", "gcj02": "GCJ-02（高德、腾讯）"}
 

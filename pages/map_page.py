@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 from geo.display import display_point, stored_point
 from geo.layers import build_base_map, build_focus_layer, build_overlays
 from geo.view import fit_view
-from pages import incident_panel, map_panels, map_reads
+from pages import incident_panel, map_panels, map_reads, patrol_panel
 from pages.components import (
     SYNTHETIC_NOTE,
     compact_metrics,
@@ -26,6 +26,7 @@ from services.dispatch import find_possible_duplicates
 from services.errors import DomainError
 from services.incident_detail import load_incident_detail
 from services.map_data import MAP_METRICS, colour_grids
+from services.patrols import patrol_days_of
 from services.search import search_map
 from services.selection import Selection
 
@@ -125,6 +126,12 @@ if selection.item_kind == "incident":
         detail = load_incident_detail(store().session_factory, scope=scope, incident_id=selection.item_id, at=now)
     except DomainError as error:
         st.error(str(error))
+patrol = None
+if selection.item_kind == "worker":
+    patrol_days = patrol_days_of(store().session_factory, scope=scope, worker_id=selection.item_id)
+    if patrol_days:
+        day = st.session_state.get(f"patrol.day.{selection.item_id}", patrol_days[0])
+        patrol = map_reads.worker_day(url, scope, clearance, selection.item_id, day, basemap.crs)
 duplicates = (
     find_possible_duplicates(store().session_factory, scope=scope, incident_id=detail.incident_id, at=now)
     if detail is not None and "mark_duplicate" in detail.actions
@@ -140,9 +147,11 @@ focus = build_focus_layer(
     else [display_point(x, y, basemap.crs) for x, y in zip(duplicates["lon"], duplicates["lat"], strict=True)],
 )
 chosen = shapes.of_level(level)
-centre, zoom = fit_view(
-    tuple(chosen[chosen["code"] == selection.area_code].total_bounds), width_px=MAP_WIDTH_GUESS, height_px=MAP_HEIGHT
-)
+view_box = tuple(chosen[chosen["code"] == selection.area_code].total_bounds)
+if patrol is not None and not patrol.track.empty:  # a worker's day: fit the route, and let it stand out
+    view_box = (patrol.track["lon"].min(), patrol.track["lat"].min(), patrol.track["lon"].max(), patrol.track["lat"].max())
+    households = None
+centre, zoom = fit_view(view_box, width_px=MAP_WIDTH_GUESS, height_px=MAP_HEIGHT, max_zoom=17)
 
 map_column, panel_column = st.columns([2.2, 1], gap="medium")
 with map_column:
@@ -163,7 +172,8 @@ with map_column:
             households=households,
             workers=workers,
         )
-        + [focus],
+        + [focus]
+        + ([] if patrol is None else [patrol_panel.track_layer(patrol)]),
         layer_control=folium.LayerControl(collapsed=True),
         on_change=on_map_click,
     )
@@ -177,6 +187,8 @@ with panel_column:
             incident_panel.show_incident_panel(detail, scope, actor, duplicates)
         elif selection.item_kind:
             map_panels.show_item_card(scope, clearance, selection, now)
+        if selection.item_kind == "worker":
+            patrol_panel.show_patrol(selection.item_id, patrol_days, patrol)
         st.subheader(f"{map_panels.LEVEL_TITLES[level]} · {names[selection.area_code]}")
         map_panels.show_figures(map_reads.area_figures(url, scope, selection.area_code, now))
         if level == "grid":

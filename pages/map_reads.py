@@ -3,6 +3,7 @@ Each wrapper calls one service; arguments are the cache key (settings name the d
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ from geo.layers import AreaShapes
 from pages.components import store
 from services.figures import AreaFigures, compute_area_figures, compute_grid_figures
 from services.map_data import load_area_shapes, load_household_points, load_open_incidents, load_worker_positions
+from services.patrols import WorkerDay, load_worker_day
 from services.privacy import Clearance
 from services.scope import Scope
 
@@ -73,3 +75,15 @@ def forget_incidents() -> None:
     """After a case changed: its colour, counts and figures must show the change at once."""
     for cached in (open_incidents, grid_figures, area_figures):
         cached.clear()
+
+
+@st.cache_data(ttl=300, show_spinner="正在生成巡查轨迹…")
+def worker_day(url: str, scope: Scope, clearance: Clearance, worker_id: str, day: dt.date, crs: str) -> WorkerDay:
+    found = load_worker_day(store().session_factory, scope=scope, clearance=clearance, worker_id=worker_id, day=day)
+    return dataclasses.replace(
+        found,
+        track=_shift_points(found.track, crs),
+        stops=_shift_points(found.stops, crs),
+        visited=_shift_points(found.visited, crs),
+        waiting=_shift_points(found.waiting, crs),
+    )

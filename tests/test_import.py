@@ -21,7 +21,17 @@ from geo.gcj02 import wgs84_to_gcj02
 from services.imports.problems import ImportFileError
 from services.imports.service import check_import, import_file
 from services.scope import Scope
-from services.store.models import Area, Household, HouseholdTag, Incident, IncidentEvent, PatrolFix, PatrolVisit, Worker
+from services.store.models import (
+    Area,
+    Household,
+    HouseholdTag,
+    Incident,
+    IncidentEvent,
+    PatrolDay,
+    PatrolFix,
+    PatrolVisit,
+    Worker,
+)
 from tests.factories import COUNTY, GRID_A, GRID_B, VILLAGE, seed_areas
 
 SCOPE = Scope.whole_county(COUNTY)
@@ -326,8 +336,27 @@ def test_fixes_import_records_visits_and_drops_exact_duplicates(grids_store, tmp
         dict(worker_id="W1", ts="2026-11-20 09:00:30", lon=115.0052, lat=37.005, accuracy_m=8),
     ]
     summary = run(grids_store, "fixes", write_csv(tmp_path / "fixes.csv", fixes))
-    assert summary.written["fixes_inserted"] == 2 and summary.dropped == {"exact_duplicates": 1}
-    assert summary.written["visits"] == 1
+    assert summary.written["fixes_inserted"] == 2
+    assert summary.dropped == {"exact_duplicates": 1, "inaccurate": 0, "jumps": 0}
+    assert summary.written["visits"] == 1 and summary.written["patrol_days"] == 1
+
+
+def test_fixes_import_drops_inaccurate_fixes_and_gps_spikes_and_says_how_many(grids_store, tmp_path) -> None:
+    run(grids_store, "households", write_csv(tmp_path / "h.csv", [household("H1", 115.005, 37.005)]))
+    run(grids_store, "workers", write_csv(tmp_path / "w.csv", [worker("W1")]))
+    fixes = [
+        dict(worker_id="W1", ts=f"2026-11-20 09:{m:02d}:00", lon=115.001 + m * 0.0003, lat=37.005, accuracy_m=8)
+        for m in range(10)
+    ]
+    fixes[3]["accuracy_m"] = 250  # a poor fix
+    fixes[6]["lon"] = 115.3  # 26 km away for one minute
+    summary = run(grids_store, "fixes", write_csv(tmp_path / "fixes.csv", fixes))
+    assert summary.dropped == {"exact_duplicates": 0, "inaccurate": 1, "jumps": 1}
+    assert summary.written["fixes_inserted"] == 8
+    with grids_store.session_factory() as session:
+        day = session.scalars(select(PatrolDay)).one()
+    assert (day.worker_id, day.fixes, day.flags) == ("W1", 8, "")
+    assert day.distance_m == pytest.approx(9 * 0.0003 * 88_800, rel=0.02)  # 9 minutes of walking east
 
 
 def test_check_import_reports_problems_and_writes_nothing(grids_store, tmp_path) -> None:

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import WGS84, transform_xy
-from geo.tracks import build_segments, drop_inaccurate, find_visits
 from services.demo.incidents import make_incidents
 from services.demo.layout import build_layout, read_county_source
 from services.demo.patrols import make_fixes
@@ -17,6 +16,7 @@ from services.demo.people import make_departments, make_households, make_users, 
 from services.demo.vocabulary import PATROL_NOTES
 from services.domain import LOCAL_TZ
 from services.limits import default_limit_rows
+from services.patrol_results import compute_patrol_results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,8 +87,20 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
     )
     lon, lat = transform_xy(fixes_xy["x"], fixes_xy["y"], layout.crs_metric, WGS84)
     fixes = fixes_xy.drop(columns=["x", "y"]).assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
-    visits = _visits(fixes_xy, households, hh_xy)
-    logs = _patrol_logs(fixes_xy, visits, worker_grids, code, rng)
+    grids_metric = areas[areas["level"] == "grid"].set_geometry("geom").to_crs(layout.crs_metric)
+    visits, patrol_days = compute_patrol_results(
+        fixes_xy,
+        households.assign(x=hh_xy[:, 0], y=hh_xy[:, 1]),
+        grids_metric[["code", "geom"]],
+        worker_grids,
+    )
+    logs = pd.concat(
+        [
+            _earlier_logs(worker_grids, code, now, first_day=spec.patrol_days, last_day=spec.incident_days, rng=rng),
+            _patrol_logs(fixes_xy, visits, worker_grids, code, rng),
+        ],
+        ignore_index=True,
+    )
     tables = {
         "areas": pd.DataFrame(areas.drop(columns="geom")).assign(geom=areas.geometry.values),
         "households": households,
@@ -102,18 +114,43 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         "patrol_fixes": fixes,
         "patrol_logs": logs,
         "patrol_visits": visits.assign(county_code=code),
+        "patrol_days": patrol_days.assign(county_code=code),
         "users": make_users(layout, code),
         "handling_limits": default_limit_rows(code),
     }
     return DemoCounty(county_code=code, tables=tables)
 
 
-def _visits(fixes_xy: pd.DataFrame, households: pd.DataFrame, hh_xy: np.ndarray) -> pd.DataFrame:
-    segments = build_segments(drop_inaccurate(fixes_xy))
-    visits = find_visits(segments, hh_xy)
-    hh = households.iloc[visits["household_idx"].to_numpy()]
-    return visits.drop(columns="household_idx").assign(
-        household_id=hh["household_id"].to_numpy(), grid_code=hh["grid_code"].to_numpy()
+def _earlier_logs(
+    worker_grids: pd.DataFrame,
+    county_code: str,
+    now: dt.datetime,
+    *,
+    first_day: int,
+    last_day: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Written patrol logs of the days before the GPS window (the demo keeps fixes for a week
+    only), so that monthly log counts look like a working county: most workers log on most days."""
+    first_grid = worker_grids.groupby("worker_id")["grid_code"].first()
+    today = pd.Timestamp(now.astimezone(LOCAL_TZ).date())
+    back = np.arange(first_day, last_day)
+    worker = np.repeat(first_grid.index.to_numpy(), len(back))
+    days_back = np.tile(back, len(first_grid))
+    logged = rng.random(len(worker)) < rng.beta(6, 2, len(first_grid)).repeat(len(back))
+    minutes = rng.integers(16 * 60, 19 * 60, logged.sum())
+    local = today - pd.to_timedelta(days_back[logged], unit="D") + pd.to_timedelta(minutes, unit="m")
+    visited = rng.poisson(25, logged.sum())
+    notes = np.array(PATROL_NOTES, dtype=object)[rng.integers(0, len(PATROL_NOTES), logged.sum())]
+    return pd.DataFrame(
+        {
+            "county_code": county_code,
+            "worker_id": worker[logged],
+            "logged_at": local.tz_localize(LOCAL_TZ).tz_convert("UTC"),
+            "grid_code": first_grid.reindex(worker[logged]).to_numpy(),
+            "text": [note.format(n=int(k)) for note, k in zip(notes, visited, strict=True)],
+            "households_visited": visited,
+        }
     )
 
 

@@ -142,6 +142,7 @@ def make_incidents(
         dtype=object,
     )
     levels = np.array(list(LEVEL_SHARES))
+    channel = rng.choice(np.array(list(CHANNEL_SHARES)), n, p=np.array(list(CHANNEL_SHARES.values())))
     incidents = pd.DataFrame(
         {
             "county_code": county_code,
@@ -153,8 +154,8 @@ def make_incidents(
             "lon": lon,
             "lat": lat,
             "description": description,
-            "channel": rng.choice(np.array(list(CHANNEL_SHARES)), n, p=np.array(list(CHANNEL_SHARES.values()))),
-            "reporter": np.where(rng.random(n) < 0.6, assignee, None),
+            "channel": channel,
+            "reporter": np.where(channel == "patrol", assignee, None),  # a worker's own patrol reports
             "state": "reported",  # set from the stage times below
             "level": levels[current_rung],
             "limit_hours": limit_hours,

@@ -22,6 +22,7 @@ TABLE_ORDER = (
     "patrol_fixes",
     "patrol_logs",
     "patrol_visits",
+    "patrol_days",
     "users",
     "handling_limits",
 )

@@ -3,7 +3,8 @@
 A patrol session walks from household to household of the worker's grids (in a loop around the
 grid), pausing a few minutes at some doors, at 1.0–1.4 m/s, with phone-GPS noise; about 1% of
 fixes are poor (accuracy > 100 m) as on real phones.  Two sessions a day, morning and afternoon,
-about 4 h in all.
+about 4 h in all.  About 1% of sessions are a phone left in one place and 1% a replayed track
+with perfectly regular fixes, for the compliance flags to find.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def make_fixes(
             if rng.random() > diligence:
                 continue  # not every worker patrols every day
             day = today - dt.timedelta(days=back)
+            faked = rng.random()  # a few faked days, as supervisors meet them: a phone left at home, a replay
             for start_h, duration_h in SESSIONS_LOCAL:
                 start = dt.datetime.combine(day, dt.time(), LOCAL_TZ) + dt.timedelta(
                     hours=start_h + rng.normal(0, 0.25)
@@ -81,6 +83,10 @@ def make_fixes(
                     rng.random(len(route)) < 0.5, rng.uniform(300, 900, len(route)), rng.uniform(0, 60, len(route))
                 )
                 walk = _walk(route, dwell, rng.uniform(1.0, 1.4), duration_h * 3600 * rng.uniform(0.85, 1.0), rng)
+                if faked < 0.01:
+                    walk[:, :2] = route[0]
+                elif faked < 0.02:
+                    walk[:, 2] = np.arange(len(walk)) * FIX_INTERVAL_S
                 ts = pd.Timestamp(start).tz_convert("UTC") + pd.to_timedelta(walk[:, 2], unit="s")
                 keep = ts <= pd.Timestamp(now)
                 accuracy = rng.exponential(9.0, len(walk)) + 3.0

@@ -8,18 +8,28 @@ from sqlalchemy import Connection, and_, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
 from geo.tracks import LOCAL_TZ as TRACK_TZ
-from geo.tracks import build_segments, drop_inaccurate, find_visits
 from services.domain import CATEGORIES, CHANNELS, LEVELS, SATISFACTION, SEVERITIES, handling_limit_hours
 from services.formats import FIX_FIELDS, INCIDENT_FIELDS
 from services.imports.fields import check_choice, check_unique, parse_lon_lat, parse_times
+from services.imports.grids import stored_grids
 from services.imports.people import locate_in_grids
 from services.imports.problems import ProblemList
 from services.imports.readers import require_columns
 from services.imports.write import delete_keys, find_changes, replace_rows
 from services.incident_history import events_from_stage_times, state_from_stage_times
+from services.patrol_results import clean_fixes, compute_patrol_results
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
-from services.store.models import Household, Incident, IncidentEvent, PatrolFix, PatrolVisit, Worker
+from services.store.models import (
+    Household,
+    Incident,
+    IncidentEvent,
+    PatrolDay,
+    PatrolFix,
+    PatrolVisit,
+    Worker,
+    WorkerGrid,
+)
 from services.store.positions import refresh_last_positions
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
@@ -121,8 +131,9 @@ def write_incidents(connection: Connection, incidents: pd.DataFrame) -> dict[str
 
 def check_fixes(
     connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
-) -> tuple[pd.DataFrame, int]:
-    """Fixes ready to write and how many exact duplicates (same worker, same instant) were dropped."""
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Fixes ready to write, and how many were dropped and why: exact duplicates (same worker,
+    same instant), accuracy worse than 100 m, impossible jumps (over 120 km/h)."""
     require_columns(frame, FIX_FIELDS, filename)
     problems = ProblemList(filename)
     workers = _known_workers(connection, county_code)
@@ -145,23 +156,28 @@ def check_fixes(
         }
     )
     unique = fixes.drop_duplicates(["worker_id", "ts"])
-    return unique, len(fixes) - len(unique)
+    metric = metric_crs_for(float(np.nanmean(lon)))
+    x, y = transform_xy(unique["lon"], unique["lat"], WGS84, metric)
+    kept, dropped = clean_fixes(unique.assign(x=x, y=y))
+    return kept.drop(columns=["x", "y"]), {"exact_duplicates": len(fixes) - len(unique), **dropped}
 
 
 def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     key = ["county_code", "worker_id", "ts"]
     changes = find_changes(connection, PatrolFix.__table__, fixes, key)
     replace_rows(connection, PatrolFix.__table__, changes, key)
-    visits = refresh_visits(connection, fixes)
+    visits, days = refresh_patrol_results(connection, fixes)
     refresh_last_positions(connection, fixes["county_code"].iloc[0])
     return {
         **changes.counts("fixes"),
         "visits": visits,
+        "patrol_days": days,
     }
 
 
-def refresh_visits(connection: Connection, fixes: pd.DataFrame) -> int:
-    """Recompute the stored visits of every worker-day the fixes touch, from all its fixes."""
+def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple[int, int]:
+    """Recompute the stored visits and day summaries of every worker-day the fixes touch, from
+    all its fixes; returns (visit rows, day rows) written."""
     county = fixes["county_code"].iloc[0]
     days = fixes["ts"].dt.tz_convert(TRACK_TZ).dt.date
     worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": days}).drop_duplicates()
@@ -178,26 +194,26 @@ def refresh_visits(connection: Connection, fixes: pd.DataFrame) -> int:
     stored["ts"] = pd.to_datetime(stored["ts"], utc=True)
     stored["day"] = stored["ts"].dt.tz_convert(TRACK_TZ).dt.date
     stored = stored.merge(worker_days, on=["worker_id", "day"])
-    households = pd.DataFrame(
-        connection.execute(
-            select(Household.household_id, Household.grid_code, Household.lon, Household.lat).where(
-                Household.county_code == county
-            )
-        ).all(),
-        columns=["household_id", "grid_code", "lon", "lat"],
+    households = query_frame(
+        connection,
+        select(Household.household_id, Household.grid_code, Household.lon, Household.lat).where(
+            Household.county_code == county
+        ),
     )
-    delete_keys(
-        connection, PatrolVisit.__table__, worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
-    )
+    keys = worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
+    delete_keys(connection, PatrolVisit.__table__, keys)
+    delete_keys(connection, PatrolDay.__table__, keys)
     if households.empty or stored.empty:
-        return 0
+        return 0, 0
     crs = metric_crs_for(float(households["lon"].mean()))
     fx, fy = transform_xy(stored["lon"], stored["lat"], WGS84, crs)
     hx, hy = transform_xy(households["lon"], households["lat"], WGS84, crs)
-    segments = build_segments(drop_inaccurate(stored.assign(x=fx, y=fy)))
-    visits = find_visits(segments, np.column_stack([hx, hy]))
-    reached = households.iloc[visits["household_idx"].to_numpy()]
-    rows = visits.drop(columns="household_idx").assign(
-        county_code=county, household_id=reached["household_id"].to_numpy(), grid_code=reached["grid_code"].to_numpy()
+    grids = stored_grids(connection, county).to_crs(crs)
+    worker_grids = query_frame(
+        connection, select(WorkerGrid.worker_id, WorkerGrid.grid_code).where(WorkerGrid.county_code == county)
     )
-    return insert_frame(connection, PatrolVisit.__table__, rows)
+    visits, summaries = compute_patrol_results(
+        stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids
+    )
+    written = insert_frame(connection, PatrolVisit.__table__, visits.assign(county_code=county))
+    return written, insert_frame(connection, PatrolDay.__table__, summaries.assign(county_code=county))

@@ -83,8 +83,8 @@ def _prepare(
     if kind == "incidents":
         incidents = history.check_incidents(connection, table, filename, county_code=county_code, crs=crs)
         return len(table), incidents, {}, incidents
-    fixes, duplicates = history.check_fixes(connection, table, filename, county_code=county_code, crs=crs)
-    return len(table), fixes, {"exact_duplicates": duplicates}, fixes
+    fixes, dropped = history.check_fixes(connection, table, filename, county_code=county_code, crs=crs)
+    return len(table), fixes, dropped, fixes
 
 
 def _write(connection: Connection, kind: str, prepared) -> dict[str, int]:  # type: ignore[no-untyped-def]

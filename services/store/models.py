@@ -303,6 +303,27 @@ class PatrolVisit(Base):
     )
 
 
+class PatrolDay(Base):
+    """One worker's patrol on one local day, summarised from the day's track (see
+    `geo.tracks.summarise_days`); `flags` lists still | outside | regular, '|'-separated."""
+
+    __tablename__ = "patrol_days"
+
+    county_code: Mapped[str] = _county()
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    fixes: Mapped[int] = mapped_column(Integer)
+    first_ts: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_ts: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    distance_m: Mapped[float] = mapped_column(Float)
+    patrol_s: Mapped[int] = mapped_column(Integer)
+    stops: Mapped[int] = mapped_column(Integer)
+    outside_share: Mapped[float] = mapped_column(Float)
+    visited: Mapped[int] = mapped_column(Integer)
+    flags: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (Index(None, "county_code", "day"),)
+
+
 class User(Base):
     """A person who signs in; `area_code` bounds what they may see (their scope)."""
 

@@ -1,0 +1,58 @@
+"""巡查考核: each worker's month against the targets (≥ 20 patrol logs, ≥ 6 valid reports),
+with patrol days, distance, coverage of their grids and suspicious days; export as CSV/XLSX."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from pages.components import SYNTHETIC_NOTE, current_scope, require_data, store
+from services.domain import LOCAL_TZ
+from services.patrols import LOG_TARGET, REPORT_TARGET, compute_compliance
+from services.reports import table_as_csv, table_as_xlsx
+
+COLUMNS = {
+    "worker_id": "编号",
+    "name": "姓名",
+    "grids": "负责网格",
+    "logs": "巡查日志",
+    "valid_reports": "有效上报",
+    "patrol_days": "巡查天数",
+    "distance_km": "巡查里程(km)",
+    "coverage": "网格走访覆盖",
+    "flagged_days": "可疑天数",
+    "flags": "可疑情况",
+    "below_target": "未达标",
+}
+
+st.title("巡查考核")
+st.caption(
+    f"每名网格员每月巡查日志不少于 {LOG_TARGET} 篇、有效上报不少于 {REPORT_TARGET} 件；未达标者标红。" + SYNTHETIC_NOTE
+)
+require_data()
+scope = current_scope()
+today = dt.datetime.now(LOCAL_TZ).date()
+months = [(today.replace(day=1) - dt.timedelta(days=31 * i)).replace(day=1) for i in range(6)]
+month = st.selectbox("月份", months, format_func=lambda m: f"{m:%Y年%m月}", key="compliance.month")
+table = compute_compliance(store().session_factory, scope=scope, area_code=scope.area_codes[0], month=month)
+
+short = int(table["below_target"].sum())
+left, middle, right = st.columns(3)
+left.metric("网格员", len(table))
+middle.metric("未达标", short)
+right.metric("有可疑巡查天的网格员", int((table["flagged_days"] > 0).sum()))
+shown = table.rename(columns=COLUMNS)
+styled = shown.style.apply(
+    lambda row: ["background-color: #fee2e2" if row["未达标"] else ""] * len(row), axis=1
+).format({"网格走访覆盖": lambda v: "—" if v != v else f"{v:.0%}", "巡查里程(km)": "{:.1f}"})
+st.dataframe(styled, hide_index=True, width="stretch", height=560, key="compliance.table")
+name = f"巡查考核_{month:%Y%m}"
+left, right = st.columns(2)
+left.download_button("导出 CSV", table_as_csv(shown), file_name=f"{name}.csv", mime="text/csv")
+right.download_button(
+    "导出 Excel",
+    table_as_xlsx(shown, name),
+    file_name=f"{name}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)

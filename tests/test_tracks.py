@@ -1,0 +1,84 @@
+"""Cleaning, stops and day summaries of patrol tracks on small hand-made tracks, in metres."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.tracks import build_segments, find_jumps, find_stops, summarise_days
+
+START = pd.Timestamp("2026-11-20 00:30", tz="UTC")  # 08:30 in Shanghai
+
+
+def track(
+    xy: list[tuple[float, float]], *, seconds: float = 30.0, worker: str = "w1", jitter: bool = True
+) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    offsets = np.arange(len(xy)) * seconds + (rng.uniform(-3, 3, len(xy)) if jitter else 0)
+    return pd.DataFrame(
+        {
+            "worker_id": worker,
+            "ts": START + pd.to_timedelta(np.round(offsets), unit="s"),
+            "x": [p[0] for p in xy],
+            "y": [p[1] for p in xy],
+        }
+    )
+
+
+def walk(n: int, *, step: float = 36.0, start: tuple[float, float] = (0.0, 0.0)) -> list[tuple[float, float]]:
+    """n fixes 30 s apart at 1.2 m/s eastwards."""
+    return [(start[0] + i * step, start[1]) for i in range(n)]
+
+
+def test_a_spike_is_dropped_and_the_walk_around_it_is_kept() -> None:
+    points = walk(10)
+    points[5] = (points[5][0] + 5000, 0.0)  # 5 km away and back within a minute
+    fixes = track(points)
+    assert find_jumps(fixes).tolist() == [False] * 5 + [True] + [False] * 4
+
+
+def test_a_jump_that_stays_away_drops_its_first_fix_only_once() -> None:
+    fixes = track(walk(5) + walk(5, start=(9000.0, 0.0)))
+    dropped = find_jumps(fixes)
+    assert dropped.sum() == 1 and dropped.iloc[5]
+
+
+def test_walking_at_any_human_speed_is_never_a_jump() -> None:
+    fixes = track(walk(40, step=300.0))  # 36 km/h for 20 minutes: a worker on an e-bike
+    assert not find_jumps(fixes).any()
+
+
+def test_a_six_minute_stand_between_walks_is_one_stop_where_it_happened() -> None:
+    rng = np.random.default_rng(2)
+    standing = [(500 + rng.normal(0, 4), 20 + rng.normal(0, 4)) for _ in range(12)]  # 6 minutes
+    fixes = track(walk(10) + standing + walk(10, start=(540.0, 20.0)))
+    stops = find_stops(fixes)
+    assert len(stops) == 1
+    stop = stops.iloc[0]
+    assert (stop["x"], stop["y"]) == (pytest.approx(500, abs=8), pytest.approx(20, abs=8))
+    assert 4.5 <= stop["minutes"] <= 7.5
+    assert find_stops(track(walk(30))).empty  # walking never stops
+
+
+def test_a_day_is_summarised_with_its_distance_time_stops_and_flags() -> None:
+    walked = track(walk(41))  # 40 segments of 36 m
+    segments = build_segments(walked)
+    outside = np.arange(len(segments)) >= 10  # the last 30 segments outside the worker's grids
+    days = summarise_days(walked, segments, outside, find_stops(walked))
+    day = days.iloc[0]
+    assert (day["worker_id"], day["fixes"], day["stops"]) == ("w1", 41, 0)
+    assert day["distance_m"] == pytest.approx(40 * 36.0)
+    assert day["patrol_s"] == pytest.approx(1200, abs=6)
+    assert day["outside_share"] == pytest.approx(0.75) and day["flags"] == "outside"
+
+
+def test_a_phone_left_on_a_table_and_a_replayed_track_are_flagged() -> None:
+    rng = np.random.default_rng(3)
+    still = track([(rng.normal(0, 5), rng.normal(0, 5)) for _ in range(60)], worker="w2")
+    replay = track(walk(60), worker="w3", jitter=False)
+    fixes = pd.concat([still, replay], ignore_index=True)
+    segments = build_segments(fixes)
+    days = summarise_days(fixes, segments, np.zeros(len(segments), bool), find_stops(fixes)).set_index("worker_id")
+    assert days.loc["w2", "flags"] == "still"
+    assert days.loc["w3", "flags"] == "regular"
