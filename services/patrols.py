@@ -317,7 +317,7 @@ def compute_compliance(
         table["worker_id"].map(reached).fillna(0) / table["households"].where(table["households"] > 0)
     ).round(3)
     table["flagged_days"] = table["worker_id"].map(flagged.groupby("worker_id").size()).fillna(0).astype(int)
-    table["flags"] = table["worker_id"].map(flag_text).fillna("")
+    table["flags"] = [flag_text.get(w, "") for w in table["worker_id"]]
     table["below_target"] = (table["logs"] < LOG_TARGET) | (table["valid_reports"] < REPORT_TARGET)
     return (
         table.drop(columns="households")

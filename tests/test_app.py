@@ -212,3 +212,15 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
     app.multiselect(key="queue.needs").set_value([need]).run()
     table = app.dataframe[0].value
     assert table["待办"].unique().tolist() == [need] and len(table) == metrics[need]
+
+
+def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monkeypatch, demo_database) -> None:
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../pages/compliance_page.py", default_timeout=60)
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "巡查考核"
+    metrics = {m.label: int(m.value) for m in app.metric}
+    table = app.dataframe[0].value
+    assert metrics["网格员"] == len(table) > 0 and metrics["未达标"] == int(table["未达标"].sum())
+    assert {"巡查日志", "有效上报", "巡查里程(km)", "可疑情况"} <= set(table.columns)

@@ -168,6 +168,33 @@ def test_a_supervisor_clicks_a_case_on_the_map_and_dispatches_it_to_the_first_su
         browser.close()
 
 
+@pytest.mark.browser
+def test_clicking_a_worker_draws_the_days_route_and_the_households_it_reached(app_url, e2e_database) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = open_store(Settings.from_env({"DATABASE_URL": e2e_database[0]}))
+    with store.engine.connect() as connection:
+        village = connection.exec_driver_sql(
+            "SELECT substr(g.grid_code, 1, 12) FROM patrol_days d JOIN worker_grids g USING (county_code, worker_id) "
+            "ORDER BY d.visited DESC LIMIT 1"
+        ).scalar()
+    store.engine.dispose()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1100})
+        page.goto(f"{app_url}?area={village}")
+        map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        workers = map_frame.locator("path.worker")
+        workers.first.wait_for(state="attached", timeout=60_000)
+        workers.first.dispatch_event("click")
+        page.get_by_role("heading", name="巡查轨迹").wait_for(timeout=30_000)
+        map_frame.locator("path.track").wait_for(state="attached", timeout=30_000)
+        assert map_frame.locator("path.visited").count() > 0
+        assert page.get_by_text("走访住户").count() == 1
+        page.wait_for_timeout(4000)  # software rendering paints a route of hundreds of points slowly
+        page.screenshot(path=str(ARTIFACTS / "patrol_day.png"))
+        browser.close()
+
+
 def household_rows(lon: float, lat: float) -> str:
     header = "household_id,head_name,address,members,phone,lon,lat,tags\n"
     return header + f"HX0001,王秀兰,平乡镇测试地址1号,2,13800000000,{lon},{lat},独居老人\n"
