@@ -19,6 +19,8 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 # Start the dashboard on the embedded SQLite demo database (created and filled on first run).
 run: $(VENV)/.installed
 	$(PY) -m services.cli demo --if-empty
+	@if [ "$${SIMULATE:-0}" = 1 ]; then $(PY) -m services.cli simulate > data/simulator.log 2>&1 & SIM=$$!; fi; \
+	trap '[ -n "$$SIM" ] && kill $$SIM' EXIT; \
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $${HOST:-127.0.0.1}
 
 # System packages the tests need: PostGIS for the second store, Chromium and CJK fonts for the

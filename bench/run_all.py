@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import foundation, imports, map_page, workflow
+from bench import foundation, imports, map_page, patrols, workflow
 
 if __name__ == "__main__":
     import sys
@@ -11,3 +11,4 @@ if __name__ == "__main__":
     sys.argv = [sys.argv[0]]
     map_page.main()
     workflow.main()
+    patrols.main()

@@ -18,7 +18,7 @@ from services.bootstrap import Store, county_is_empty, create_demo, open_store
 from services.demo import generate_demo
 from services.demo.load import load_demo
 from services.dispatch import suggest_workers
-from services.domain import OPEN_STATES
+from services.domain import INCIDENT_TIMES, OPEN_STATES
 from services.queue import load_queue
 from services.scope import Scope
 from services.settings import Settings
@@ -46,15 +46,7 @@ def top_up_open_cases(store: Store) -> int:
         copy["incident_id"] = "BX" + str(round_) + copy["incident_id"].str[2:]
         copies.append(copy)
     extra = pd.concat(copies).head(OPEN_TARGET - open_count)
-    for column in (
-        "reported_at",
-        "validated_at",
-        "rejected_at",
-        "dispatched_at",
-        "accepted_at",
-        "handled_at",
-        "closed_at",
-    ):
+    for column in INCIDENT_TIMES:
         extra[column] = pd.to_datetime(extra[column], utc=True)
     with store.engine.begin() as connection:
         insert_frame(connection, Incident.__table__, extra)

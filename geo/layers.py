@@ -41,12 +41,24 @@ MAP_CSS = """
 .map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: -1px;
   border: 1px solid #94a3b8; }
 .map-legend .dot { border-radius: 50%; }
+@keyframes alarm-pulse { 0%, 100% { stroke-width: 3px; stroke-opacity: 1; } 50% { stroke-width: 11px; stroke-opacity: 0.35; } }
+path.alarm-overdue { animation: alarm-pulse 1.6s ease-in-out infinite; }
+@keyframes fresh-ring { 0% { stroke: #facc15; stroke-width: 16px; } 100% { stroke-width: 1.2px; } }
+path.fresh { animation: fresh-ring 2.5s ease-out 4; }
 .track-arrow { width: 0; height: 0; border-left: 5px solid transparent; border-right: 5px solid transparent;
   border-bottom: 11px solid #1d4ed8; }
 .area-label.time span { font-size: 11px; font-weight: 500; color: #1e3a8a; }
 </style>
 """
 
+DARK_MAP_CSS = """
+<style>
+.leaflet-container { background: #0b1220; }
+path.area-township, path.area-county { stroke: #e2e8f0; }
+.area-label span { color: #f8fafc; text-shadow: 0 0 4px #000, 0 0 4px #000; }
+.map-legend { display: none; }
+</style>
+"""
 GRID_STYLE_JS = """function (p, v) {
   var x = v[p.id];
   return {color: '#475569', weight: 0.5, fillColor: x ? x[0] : '#e5e7eb', fillOpacity: 0.72,
@@ -75,7 +87,8 @@ ALARM_OVERDUE, ALARM_AT_RISK = 2, 1
 INCIDENT_STYLE_JS = """function (p) {
   var c = STATE_COLOURS[p.s] || '#64748b';
   return {radius: p.u ? 8 : 6, color: p.a == 2 ? '#b91c1c' : (p.a == 1 ? '#f59e0b' : '#ffffff'),
-          weight: p.a ? 3 : 1.2, fillColor: c, fillOpacity: 0.95, className: 'incident incident-' + p.id};
+          weight: p.a ? 3 : 1.2, fillColor: c, fillOpacity: 0.95,
+          className: 'incident incident-' + p.id + (p.a == 2 ? ' alarm-overdue' : '') + (p.n ? ' fresh' : '')};
 }""".replace("STATE_COLOURS", json.dumps(STATE_COLOURS))
 # Household tag families: 0 none, 1 service (special groups), 2 key persons.
 HOUSEHOLD_STYLE_JS = """function (p) {
@@ -124,6 +137,9 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
     {%- endif %}
   }
 }).addTo({{ this._parent.get_name() }});
+{%- if this.global_name %}
+window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
+{%- endif %}
 {% endmacro %}
 """
     )
@@ -139,6 +155,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
         interactive: bool = True,
         label_class: str | None = None,
         control: bool = True,
+        global_name: str | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "GeoJsonLayer"
@@ -148,6 +165,40 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
         self.values_json = json.dumps(values or {}, ensure_ascii=False, separators=(",", ":"))
         self.interactive = interactive
         self.label_class = label_class  # points drawn as text labels (names of areas), not dots
+        self.global_name = global_name  # also reachable as window[global_name], to restyle in place
+
+
+GRID_LAYER = "gridLayer"
+
+
+class RecolourGrids(MacroElement):
+    """New choropleth colours for the grids already on the map (found as window.gridLayer): a
+    live page sends ~50 KB of colours each refresh instead of 2,000 polygons, and the map is not
+    rebuilt."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function () {
+  var layer = window[{{ this.layer|tojson }}], v = {{ this.values_json }};
+  if (!layer) { return; }
+  layer.eachLayer(function (l) {
+    var p = l.feature.properties, x = v[p.id];
+    l.setStyle({fillColor: x ? x[0] : '#e5e7eb'});
+    l.setTooltipContent(p.name + ' ' + p.id + (x ? '<br>' + x[1] : ''));
+  });
+})();
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, values: dict[str, tuple[str, str]], layer: str = GRID_LAYER) -> None:
+        super().__init__()
+        self._name = "RecolourGrids"
+        self.layer = layer
+        self.values_json = json.dumps(
+            {k: list(v) for k, v in values.items()}, ensure_ascii=False, separators=(",", ":")
+        )
 
 
 class Legend(MacroElement):
@@ -224,6 +275,7 @@ def build_base_map(
     legend: str,
     basemap: Basemap,
     height: int = 640,
+    dark: bool = False,
 ) -> folium.Map:
     """The part of the map that stays put: basemap tiles, the grids coloured by `grid_values`
     (code → (colour, text for the tooltip)), township and county boundaries with township
@@ -233,6 +285,8 @@ def build_base_map(
     fmap = folium.Map(tiles=None, height=height, control_scale=True, zoom_control=True, max_zoom=18)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     fmap.get_root().header.add_child(Element(MAP_CSS))
+    if dark:  # the wall screen: grids glow on a dark ground, boundaries in light lines
+        fmap.get_root().header.add_child(Element(DARK_MAP_CSS))
     for spec in basemap.tiles:
         folium.TileLayer(
             tiles=spec.url,
@@ -248,7 +302,9 @@ def build_base_map(
         grids.geometry.values, grids[["code", "name"]].rename(columns={"code": "id"}).assign(kind="grid")
     )
     values = {code: list(value) for code, value in grid_values.items()}
-    GeoJsonLayer(grid_data, name="网格", style_js=GRID_STYLE_JS, tip_js=GRID_TIP_JS, values=values).add_to(fmap)
+    GeoJsonLayer(
+        grid_data, name="网格", style_js=GRID_STYLE_JS, tip_js=GRID_TIP_JS, values=values, global_name=GRID_LAYER
+    ).add_to(fmap)
     GeoJsonLayer(
         _areas_json(shapes.townships), name="乡镇(街道)", style_js=TOWNSHIP_STYLE_JS, interactive=False
     ).add_to(fmap)
@@ -490,3 +546,19 @@ def build_track_layer(
             class_name="stop",
         ).add_to(group)
     return group
+
+
+def build_live_overlays(grid_values: dict[str, tuple[str, str]], incidents: pd.DataFrame) -> list[folium.FeatureGroup]:
+    """What a live page refreshes: the grid colours (in place) and the open incidents, overdue
+    ones pulsing and new ones (column `fresh`) ringed for a few seconds."""
+    group = folium.FeatureGroup(name="在办事件", control=False)
+    RecolourGrids(grid_values).add_to(group)
+    _points_layer(
+        incidents.assign(urgent=incidents["urgent"].astype(int), fresh=incidents["fresh"].astype(int)),
+        name="事件",
+        kind="incident",
+        id_column="incident_id",
+        columns={"state": "s", "urgent": "u", "alarm": "a", "fresh": "n", "label": "label"},
+        style_js=INCIDENT_STYLE_JS,
+    ).add_to(group)
+    return [group]

@@ -9,7 +9,11 @@ from pages.components import current_scope, store, uploaded_file
 from services.errors import DomainError
 from services.imports.service import CRS_CHOICES, KIND_NAMES, KINDS, check_import, import_file
 
-FORMATS = {"grids": ["geojson", "json", "gpkg", "zip"], "default": ["csv", "xlsx"]}
+FORMATS = {
+    "grids": ["geojson", "json", "gpkg", "zip"],
+    "fixes": ["csv", "xlsx", "gpx", "geojson", "json"],
+    "default": ["csv", "xlsx"],
+}
 DETAIL_NAMES = {
     "villages": "重算村（社区）边界",
     "townships": "重算乡镇边界",

@@ -149,7 +149,12 @@ focus = build_focus_layer(
 chosen = shapes.of_level(level)
 view_box = tuple(chosen[chosen["code"] == selection.area_code].total_bounds)
 if patrol is not None and not patrol.track.empty:  # a worker's day: fit the route, and let it stand out
-    view_box = (patrol.track["lon"].min(), patrol.track["lat"].min(), patrol.track["lon"].max(), patrol.track["lat"].max())
+    view_box = (
+        patrol.track["lon"].min(),
+        patrol.track["lat"].min(),
+        patrol.track["lon"].max(),
+        patrol.track["lat"].max(),
+    )
     households = None
 centre, zoom = fit_view(view_box, width_px=MAP_WIDTH_GUESS, height_px=MAP_HEIGHT, max_zoom=17)
 

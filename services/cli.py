@@ -17,6 +17,7 @@ from services.imports.problems import ImportFileError
 from services.imports.service import CRS_CHOICES, KINDS, import_file
 from services.scope import Scope
 from services.settings import Settings
+from services.simulator import Simulator, run_simulator
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -53,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     kpi.add_argument("--at", type=parse_time, default=None, help="moment T (default: now)")
     kpi.add_argument("--days", type=int, default=30, help="length of the period P = (T − days, T]")
     kpi.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+
+    simulate = commands.add_parser("simulate", help="keep the demo alive: new reports, cases moving, workers walking")
+    simulate.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
+    simulate.add_argument("--reports-per-hour", type=float, default=60.0, help="mean rate of new reports")
+    simulate.add_argument("--cycles", type=int, default=None, help="stop after this many ticks (default: never)")
     return parser
 
 
@@ -94,6 +100,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in figures.as_dict().items():
                     print(f"{key:24} {value}")
+        elif args.command == "simulate":
+            simulator = Simulator(
+                store.session_factory,
+                scope=Scope.whole_county(settings.county_code),
+                photo_dir=settings.data_dir / "photos",
+                reports_per_hour=args.reports_per_hour,
+            )
+            run_simulator(
+                simulator, interval_s=args.interval, cycles=args.cycles, echo=lambda line: print(line, flush=True)
+            )
+    except KeyboardInterrupt:
+        return 0
     except ImportFileError as error:
         print(error, file=sys.stderr)
         return 1

@@ -74,6 +74,61 @@ def _share(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
 
+@dataclasses.dataclass(frozen=True)
+class IncidentFigures:
+    """The incident part of the DESIGN.md figures (AreaFigures adds households and coverage)."""
+
+    open: int
+    overdue: int
+    at_risk: int
+    validation_overdue: int
+    reported: int
+    closed: int
+    closed_fixed: int
+    closure_rate: float | None
+    fixed_closure_rate: float | None
+    closed_in_period_fixed: int
+    on_time_rate: float | None
+    level_share: dict[str, float | None]
+
+
+def summarise_incidents(incidents: pd.DataFrame, at: dt.datetime, days: int) -> IncidentFigures:
+    """The figures of a set of incident rows (as `load_incident_rows` returns them) at `at` over
+    the `days` before it: pure, so that the big screen computes every area from one read."""
+    reported_in_p = rules.in_period(incidents["reported_at"], at, days) & ~(incidents["rejected_at"] <= at)
+    fixed = incidents["close_reason"] == "fixed"
+    closed = reported_in_p & (incidents["closed_at"] <= at)
+    reported, closed_any, closed_fixed = int(reported_in_p.sum()), int(closed.sum()), int((closed & fixed).sum())
+    closed_in_p_fixed = rules.in_period(incidents["closed_at"], at, days) & fixed
+    on_time = closed_in_p_fixed & (incidents["handled_at"] <= rules.deadline(incidents))
+    denominator = int(closed_in_p_fixed.sum())
+    level_counts = incidents.loc[closed_in_p_fixed, "level"].value_counts()
+    return IncidentFigures(
+        open=int(rules.is_open(incidents, at).sum()),
+        overdue=int(rules.is_overdue(incidents, at).sum()),
+        at_risk=int(rules.is_at_risk(incidents, at).sum()),
+        validation_overdue=int(rules.is_validation_overdue(incidents, at).sum()),
+        reported=reported,
+        closed=closed_any,
+        closed_fixed=closed_fixed,
+        closure_rate=_share(closed_any, reported),
+        fixed_closure_rate=_share(closed_fixed, reported),
+        closed_in_period_fixed=denominator,
+        on_time_rate=_share(int(on_time.sum()), denominator),
+        level_share={level: _share(int(level_counts.get(level, 0)), denominator) for level in LEVELS},
+    )
+
+
+def load_incident_rows(
+    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, days: int
+) -> pd.DataFrame:
+    """The incident rows `summarise_incidents` needs for the area over `days` before `at`."""
+    _check_arguments(at, days)
+    scope.require(area_code)
+    with session_factory() as session:
+        return _load_incidents(session, scope.county_code, area_code, at, days)
+
+
 def compute_area_figures(
     session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, days: int
 ) -> AreaFigures:
@@ -92,14 +147,7 @@ def compute_area_figures(
         incidents = _load_incidents(session, scope.county_code, area_code, at, days)
         visited = _count_visited(session, scope.county_code, area_code, at, days)
 
-    reported_in_p = rules.in_period(incidents["reported_at"], at, days) & ~(incidents["rejected_at"] <= at)
-    fixed = incidents["close_reason"] == "fixed"
-    closed = reported_in_p & (incidents["closed_at"] <= at)
-    reported, closed_any, closed_fixed = int(reported_in_p.sum()), int(closed.sum()), int((closed & fixed).sum())
-    closed_in_p_fixed = rules.in_period(incidents["closed_at"], at, days) & fixed
-    on_time = closed_in_p_fixed & (incidents["handled_at"] <= rules.deadline(incidents))
-    denominator = int(closed_in_p_fixed.sum())
-    level_counts = incidents.loc[closed_in_p_fixed, "level"].value_counts()
+    counted = summarise_incidents(incidents, at, days)
     return AreaFigures(
         area_code=area.code,
         area_name=area.name,
@@ -107,18 +155,7 @@ def compute_area_figures(
         at=at,
         days=days,
         households=households,
-        open=int(rules.is_open(incidents, at).sum()),
-        overdue=int(rules.is_overdue(incidents, at).sum()),
-        at_risk=int(rules.is_at_risk(incidents, at).sum()),
-        validation_overdue=int(rules.is_validation_overdue(incidents, at).sum()),
-        reported=reported,
-        closed=closed_any,
-        closed_fixed=closed_fixed,
-        closure_rate=_share(closed_any, reported),
-        fixed_closure_rate=_share(closed_fixed, reported),
-        closed_in_period_fixed=denominator,
-        on_time_rate=_share(int(on_time.sum()), denominator),
-        level_share={level: _share(int(level_counts.get(level, 0)), denominator) for level in LEVELS},
+        **dataclasses.asdict(counted),
         visited=visited,
         coverage=_share(visited, households),
     )

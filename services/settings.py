@@ -51,6 +51,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BASEMAP_URL", "", "Tile URL of the `xyz` basemap, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png`."),
     Setting("TIANDITU_KEY", "", "Browser key (`tk`) for the `tianditu` basemap."),
+    Setting("SCREEN_REFRESH_S", "15", "Seconds between refreshes of the 指挥大屏 page."),
+    Setting(
+        "SIMULATE",
+        "0",
+        "`1`: `make run` also starts the simulator (`python -m services.cli simulate`), so the demo stays alive.",
+    ),
     Setting(
         "LOCAL_TILES_DIR",
         "",
@@ -68,6 +74,8 @@ class Settings:
     county_code: str
     basemaps: tuple[Basemap, ...]
     local_tiles_dir: Path | None
+    screen_refresh_s: float
+    simulate: bool
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,4 +99,6 @@ class Settings:
                 if kind.strip()
             ),
             local_tiles_dir=Path(raw["LOCAL_TILES_DIR"]) if raw["LOCAL_TILES_DIR"] else None,
+            screen_refresh_s=float(raw["SCREEN_REFRESH_S"]),
+            simulate=raw["SIMULATE"] == "1",
         )

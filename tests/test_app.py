@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 import streamlit as st
 import streamlit_folium
+from sqlalchemy.exc import OperationalError
 from streamlit.testing.v1 import AppTest
 
+import services.screen
 from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
 from services.figures import compute_grid_figures
@@ -224,3 +226,23 @@ def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monke
     table = app.dataframe[0].value
     assert metrics["网格员"] == len(table) > 0 and metrics["未达标"] == int(table["未达标"].sum())
     assert {"巡查日志", "有效上报", "巡查里程(km)", "可疑情况"} <= set(table.columns)
+
+
+def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(monkeypatch, demo_database) -> None:
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.query_params["view"] = "screen"
+    app.run()
+    assert not app.exception
+    html = " ".join(m.value for m in app.markdown)
+    assert "平乡县网格化综合指挥中心" in html and "今日上报" in html and "告警：超期与紧急" in html
+    assert "数据更新中断" not in html
+
+    def lost(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(services.screen, "load_screen", lost)
+    app.run()
+    assert not app.exception
+    html = " ".join(m.value for m in app.markdown)
+    assert "数据更新中断" in html and "今日上报" in html  # the last good figures stay on screen

@@ -22,6 +22,7 @@ from services.bootstrap import create_demo, open_store
 from services.queue import load_queue
 from services.scope import Scope
 from services.settings import Settings
+from services.workflow import Actor, report_incident
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -65,7 +66,7 @@ def app_url(e2e_database) -> Iterator[str]:
             "true",
         ],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
+        env={**os.environ, "DATABASE_URL": url, "SCREEN_REFRESH_S": "2"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -192,6 +193,47 @@ def test_clicking_a_worker_draws_the_days_route_and_the_households_it_reached(ap
         assert page.get_by_text("走访住户").count() == 1
         page.wait_for_timeout(4000)  # software rendering paints a route of hundreds of points slowly
         page.screenshot(path=str(ARTIFACTS / "patrol_day.png"))
+        browser.close()
+
+
+@pytest.mark.browser
+def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(app_url, e2e_database) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.goto(f"{app_url}?view=screen")
+        page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
+        map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        map_frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
+        page.evaluate("window.__sameDocument = true")
+        store = open_store(Settings.from_env({"DATABASE_URL": e2e_database[0]}))
+        lon, lat = e2e_database[1]
+        case = report_incident(
+            store.session_factory,
+            scope=Scope.whole_county("130532"),
+            actor=Actor("hotline", "热线"),
+            now=dt.datetime.now(dt.UTC),
+            category="安全隐患",
+            subcategory="燃气安全",
+            severity="urgent",
+            lon=lon,
+            lat=lat,
+            description="液化气泄漏",
+            channel="hotline",
+        ).incident_id
+        store.engine.dispose()
+        map_frame.locator(f"path.incident-{case}").wait_for(state="attached", timeout=20_000)
+        page.get_by_text(case[-8:]).first.wait_for(timeout=20_000)  # in the alarm list, as an urgent case
+        assert page.evaluate("window.__sameDocument") is True  # no reload
+        page.wait_for_timeout(2500)
+        page.screenshot(path=str(ARTIFACTS / "screen_1920x1080.png"))
+        page.set_viewport_size({"width": 3840, "height": 2160})
+        page.goto(f"{app_url}?view=screen&scale=2")
+        page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
+        map_frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
+        page.wait_for_timeout(4000)
+        page.screenshot(path=str(ARTIFACTS / "screen_3840x2160.png"))
         browser.close()
 
 

@@ -474,3 +474,49 @@ def test_exports_write_exactly_the_exchange_fields(exported_demo) -> None:
     assert list(pd.read_excel(folder / "workers.xlsx", nrows=1).columns) == list(formats.WORKER_FIELDS)
     assert list(pd.read_csv(folder / "incidents.csv", nrows=1).columns) == list(formats.INCIDENT_FIELDS)
     assert list(pd.read_csv(folder / "fixes.csv", nrows=1).columns) == list(formats.FIX_FIELDS)
+
+
+GPX = """<?xml version="1.0"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1"><trk><name>{name}</name><trkseg>
+<trkpt lat="37.005" lon="115.0048"><time>2026-11-20T01:00:00Z</time><hdop>1.5</hdop></trkpt>
+<trkpt lat="37.005" lon="115.0052"><time>2026-11-20T01:00:31Z</time><hdop>2</hdop></trkpt>
+<trkpt lat="37.005" lon="115.0056"><time>2026-11-20T01:01:02Z</time></trkpt>
+</trkseg></trk></gpx>"""
+
+
+@pytest.mark.parametrize("track_name", ["W1", ""])
+def test_a_gpx_track_is_imported_as_fixes_of_its_worker(grids_store, tmp_path, track_name) -> None:
+    run(grids_store, "households", write_csv(tmp_path / "h.csv", [household("H1", 115.005, 37.005)]))
+    run(grids_store, "workers", write_csv(tmp_path / "w.csv", [worker("W1")]))
+    path = tmp_path / "W1_20261120.gpx"  # without a track name, the worker comes from the file name
+    path.write_text(GPX.format(name=track_name), encoding="utf-8")
+    summary = run(grids_store, "fixes", path)
+    assert summary.written["fixes_inserted"] == 3 and summary.written["visits"] == 1
+    with grids_store.session_factory() as session:
+        fixes = session.execute(select(PatrolFix.worker_id, PatrolFix.accuracy_m).order_by(PatrolFix.ts)).all()
+    assert [tuple(f) for f in fixes] == [("W1", 7.5), ("W1", 10.0), ("W1", 10.0)]
+
+
+def test_geojson_points_and_timed_linestrings_are_imported_as_fixes(grids_store, tmp_path) -> None:
+    run(grids_store, "workers", write_csv(tmp_path / "w.csv", [worker("W1")]))
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"worker_id": "W1", "ts": "2026-11-20 09:00:00", "accuracy_m": 6},
+                "geometry": {"type": "Point", "coordinates": [115.0040, 37.005]},
+            },
+            {
+                "type": "Feature",
+                "properties": {"worker_id": "W1", "times": ["2026-11-20T09:00:30+08:00", "2026-11-20T09:01:00+08:00"]},
+                "geometry": {"type": "LineString", "coordinates": [[115.0044, 37.005], [115.0048, 37.005]]},
+            },
+        ],
+    }
+    path = tmp_path / "fixes.geojson"
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    assert run(grids_store, "fixes", path).written["fixes_inserted"] == 3
+    collection["features"][1]["properties"]["times"] = ["2026-11-20T09:00:30+08:00"]
+    path.write_text(json.dumps(collection), encoding="utf-8")
+    refused(grids_store, "fixes", path, "第 2 个要素有 2 个点却有 1 个时间")

@@ -13,7 +13,7 @@ from services.errors import InvalidArgumentError
 from services.imports import grids as grid_import
 from services.imports import history, people
 from services.imports.problems import ImportFileError, Problem
-from services.imports.readers import read_layer, read_table
+from services.imports.readers import read_fixes, read_layer, read_table
 from services.scope import Scope
 from services.store.engine import SessionFactory
 
@@ -72,7 +72,7 @@ def _prepare(
             )
         grid_import.check_overlaps(grids, grid_import.stored_grids(connection, county_code), filename)
         return len(layer), grids, {}, pd.DataFrame(grids.drop(columns="geometry"))
-    table = read_table(path, filename)
+    table = read_fixes(path, filename) if kind == "fixes" else read_table(path, filename)
     progress(0.2, f"已读取 {len(table)} 行，正在检查")
     if kind == "households":
         households, tags = people.check_households(connection, table, filename, county_code=county_code, crs=crs)

@@ -1,0 +1,230 @@
+"""指挥大屏: the command-centre wall screen.  Dark, large type, no Streamlit chrome; the county map
+in the centre with grids coloured by live load, overdue cases pulsing and new ones ringed; KPI
+tiles, stages, alarms, rankings, the 30-day trend, categories and the share closed at each level.
+The live part is a fragment that refreshes itself; the map keeps its place (only colours and
+points are sent).  A 4K wall opens `/?view=screen&scale=2`: the same layout at twice the size."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+from streamlit_folium import st_folium
+
+from geo.basemaps import make_basemap
+from geo.layers import build_base_map, build_live_overlays
+from pages import map_reads
+from pages.components import SYNTHETIC_NOTE, current_scope, require_data, settings, store
+from services.domain import LEVEL_NAMES, LOCAL_TZ
+from services.map_data import colour_grids, load_open_incidents
+from services.screen import LEVEL_AIM, MIN_CASES_TO_RANK, ScreenFigures, load_screen
+
+MAP_HEIGHT = 760  # at scale 1 (1920×1080); a 4K wall opens the page with &scale=2
+LAST_GOOD = "screen.last_good"
+SCREEN_CSS = """
+<style>
+[data-testid="stHeader"], [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stToolbar"], [data-testid="stDecoration"], footer { display: none !important; }
+.stApp, [data-testid="stAppViewContainer"] { background: #0b1220; color: #e2e8f0; }
+.block-container { padding: 0.8rem 1.2rem !important; max-width: 100% !important; }
+h1, h2, h3, h4, p, span, div, label { color: #e2e8f0; }
+.screen-title { font-size: 2.1rem; font-weight: 700; letter-spacing: .1em; color: #f8fafc; }
+.screen-clock { font-size: 1.6rem; text-align: right; color: #93c5fd; font-variant-numeric: tabular-nums; }
+.tile { background: #111c33; border: 1px solid #1e3a5f; border-radius: 8px; padding: .5rem .8rem; margin-bottom: .5rem; }
+.tile .label { font-size: 1rem; color: #94a3b8; }
+.tile .value { font-size: 2.4rem; font-weight: 700; color: #f8fafc; font-variant-numeric: tabular-nums; line-height: 1.15; }
+.tile.alarm .value { color: #f87171; }
+.panel { background: #111c33; border: 1px solid #1e3a5f; border-radius: 8px; padding: .5rem .8rem; margin-bottom: .6rem; }
+.panel h4 { margin: 0 0 .3rem 0; font-size: 1.15rem; color: #93c5fd; }
+.panel table { width: 100%; border-collapse: collapse; font-size: 1.02rem; }
+.panel td { padding: .18rem .3rem; border-bottom: 1px solid #1e293b; color: #e2e8f0; }
+.panel td.alarm { color: #f87171; font-weight: 700; }
+.panel td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.stale { background: #7f1d1d; color: #fff; padding: .4rem .8rem; border-radius: 6px; font-size: 1.2rem; }
+.note { font-size: .8rem; color: #64748b; }
+</style>
+"""
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def _tile(label: str, value: str, *, alarm: bool = False) -> str:
+    return f'<div class="tile{" alarm" if alarm else ""}"><div class="label">{label}</div><div class="value">{value}</div></div>'
+
+
+def _table(title: str, rows: list[list[str]], alarm_column: int | None = None) -> str:
+    cells = (
+        "".join(
+            "<tr>"
+            + "".join(
+                f'<td class="{"alarm" if i == alarm_column and cell else ("num" if cell[:1].isdigit() else "")}">{cell}</td>'
+                for i, cell in enumerate(row)
+            )
+            + "</tr>"
+            for row in rows
+        )
+        or "<tr><td>—</td></tr>"
+    )
+    return f'<div class="panel"><h4>{title}</h4><table>{cells}</table></div>'
+
+
+def _dark_chart(chart: alt.Chart, scale: float) -> alt.Chart:
+    return (
+        chart.configure(background="#111c33")
+        .configure_axis(labelColor="#cbd5e1", titleColor="#cbd5e1", gridColor="#1e293b", labelFontSize=13 * scale)
+        .configure_legend(labelColor="#e2e8f0", titleColor="#e2e8f0", labelFontSize=13 * scale)
+        .configure_view(strokeWidth=0)
+    )
+
+
+scale = min(max(float(st.query_params.get("scale", "1") or 1), 1.0), 3.0)
+st.html(SCREEN_CSS + f"<style>html {{ font-size: {16 * scale:.0f}px; }}</style>")
+require_data()
+config = settings()
+scope = current_scope()
+refresh = dt.timedelta(seconds=config.screen_refresh_s)
+shapes = map_reads.area_shapes(config.database_url, scope, "wgs84")
+
+
+@st.fragment(run_every=refresh)
+def live() -> None:
+    now = dt.datetime.now(dt.UTC)
+    factory = store().session_factory
+    try:
+        figures = load_screen(factory, scope=scope, at=now, fresh=refresh * 2)
+        incidents = load_open_incidents(
+            factory, scope=scope, area_code=scope.area_codes[0], at=now, alarming_only=False
+        )
+        by_grid = map_reads.grid_figures(
+            config.database_url, scope, scope.area_codes[0], now.replace(second=0, microsecond=0), ()
+        )
+        st.session_state[LAST_GOOD] = (figures, incidents, by_grid)
+        stale_since = None
+    except SQLAlchemyError:
+        if LAST_GOOD not in st.session_state:
+            st.markdown('<div class="stale">数据库暂时无法连接，正在重试…</div>', unsafe_allow_html=True)
+            return
+        figures, incidents, by_grid = st.session_state[LAST_GOOD]
+        stale_since = figures.at
+    _layout(figures, incidents, by_grid, stale_since)
+
+
+def _layout(
+    figures: ScreenFigures, incidents: pd.DataFrame, by_grid: pd.DataFrame, stale_since: dt.datetime | None
+) -> None:
+    head, clock = st.columns([3, 1])
+    head.markdown('<div class="screen-title">平乡县网格化综合指挥中心</div>', unsafe_allow_html=True)
+    clock.markdown(
+        f'<div class="screen-clock">{figures.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S}</div>', unsafe_allow_html=True
+    )
+    if stale_since is not None:
+        st.markdown(
+            f'<div class="stale">数据更新中断：显示的是 {stale_since.astimezone(LOCAL_TZ):%H:%M:%S} 的数据，恢复后自动更新</div>',
+            unsafe_allow_html=True,
+        )
+    left, centre, right = st.columns([1, 2.3, 1.25], gap="small")
+    with left:
+        tiles = [
+            ("今日上报", f"{figures.reported_today}", False),
+            ("今日办结", f"{figures.closed_today}", False),
+            ("超期事件", f"{figures.overdue}", figures.overdue > 0),
+            ("核实超时", f"{figures.validation_overdue}", figures.validation_overdue > 0),
+            ("30日办结率", _percent(figures.closure_rate), False),
+            ("按时办结率", _percent(figures.on_time_rate), False),
+            ("群众满意率", _percent(figures.satisfaction_rate), False),
+            ("在岗巡查", f"{figures.on_patrol}", False),
+        ]
+        for row in range(0, len(tiles), 2):
+            a, b = st.columns(2)
+            for column, (label, value, alarm) in zip((a, b), tiles[row : row + 2], strict=True):
+                column.markdown(_tile(label, value, alarm=alarm), unsafe_allow_html=True)
+        st.markdown(_table("办理环节", [[name, str(n)] for name, n in figures.stages.items()]), unsafe_allow_html=True)
+        st.markdown(
+            _table(
+                "分级办结（目标 80/10/10）",
+                [
+                    [LEVEL_NAMES[level], _percent(share), f"目标 {LEVEL_AIM[level]:.0%}"]
+                    for level, share in figures.level_share.items()
+                ],
+            ),
+            unsafe_allow_html=True,
+        )
+    with centre:
+        values, _ = colour_grids(by_grid, "open")
+        base = build_base_map(
+            shapes, grid_values={}, legend="", basemap=make_basemap("none"), height=int(MAP_HEIGHT * scale), dark=True
+        )
+        live_incidents = incidents.assign(fresh=incidents["incident_id"].isin(figures.newest_ids))
+        st_folium(
+            base,
+            key="screen_map",
+            height=int(MAP_HEIGHT * scale),
+            use_container_width=True,
+            returned_objects=[],
+            feature_group_to_add=build_live_overlays(values, live_incidents),
+        )
+        trend = figures.trend.melt("day", var_name="series", value_name="cases").replace(
+            {"reported": "上报", "closed": "办结"}
+        )
+        chart = (
+            alt.Chart(trend)
+            .mark_line(point=True, strokeWidth=3)
+            .encode(
+                x=alt.X("day:T", title=None, axis=alt.Axis(format="%m-%d")),
+                y=alt.Y("cases:Q", title="件"),
+                color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#f97316", "#34d399"])),
+            )
+            .properties(height=190 * scale, title=alt.Title("近30日上报与办结", color="#93c5fd", fontSize=16 * scale))
+        )
+        st.altair_chart(_dark_chart(chart, scale), width="stretch")
+    with right:
+        st.markdown(
+            _table(
+                "告警：超期与紧急（最新在前）",
+                [
+                    [r.alarm, r.incident_id[-8:], r.category, r.state, r.reported_at]
+                    for r in figures.alarms.itertuples()
+                ],
+                alarm_column=0,
+            ),
+            unsafe_allow_html=True,
+        )
+        st.markdown(
+            _table(
+                "滞留最久的在办事件",
+                [[r.incident_id[-8:], r.category, r.state, r.reported_at] for r in figures.oldest.itertuples()],
+            ),
+            unsafe_allow_html=True,
+        )
+        st.markdown(
+            _table(
+                f"乡镇办结率排名（30日办结≥{MIN_CASES_TO_RANK}件参与）",
+                [
+                    [str(i + 1), r.name, _percent(r.closure_rate), f"按时 {_percent(r.on_time_rate)}"]
+                    for i, r in enumerate(figures.township_ranking.itertuples())
+                ],
+            ),
+            unsafe_allow_html=True,
+        )
+        categories = figures.categories.rename_axis("category").reset_index(name="cases")
+        bars = (
+            alt.Chart(categories)
+            .mark_bar(color="#60a5fa")
+            .encode(
+                x=alt.X("cases:Q", title=None),
+                y=alt.Y("category:N", title=None, sort="-x"),
+            )
+            .properties(height=200 * scale, title=alt.Title("30日事件类别", color="#93c5fd", fontSize=16 * scale))
+        )
+        st.altair_chart(_dark_chart(bars, scale), width="stretch")
+    st.markdown(
+        f'<div class="note">{SYNTHETIC_NOTE} 每 {refresh.total_seconds():g} 秒自动刷新。</div>', unsafe_allow_html=True
+    )
+
+
+live()
