@@ -11,7 +11,6 @@ import datetime as dt
 import altair as alt
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 from streamlit_folium import st_folium
 
 from geo.basemaps import make_basemap
@@ -19,6 +18,7 @@ from geo.layers import build_base_map, build_live_overlays
 from pages import map_reads
 from pages.components import SYNTHETIC_NOTE, current_scope, require_data, settings, store
 from services.domain import LEVEL_NAMES, LOCAL_TZ
+from services.errors import StoreUnavailableError
 from services.map_data import colour_grids, load_open_incidents
 from services.screen import LEVEL_AIM, MIN_CASES_TO_RANK, ScreenFigures, load_screen
 
@@ -105,7 +105,7 @@ def live() -> None:
         )
         st.session_state[LAST_GOOD] = (figures, incidents, by_grid)
         stale_since = None
-    except SQLAlchemyError:
+    except StoreUnavailableError:
         if LAST_GOOD not in st.session_state:
             st.markdown('<div class="stale">数据库暂时无法连接，正在重试…</div>', unsafe_allow_html=True)
             return

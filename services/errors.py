@@ -46,3 +46,7 @@ class PointOutsideGridsError(DomainError):
 
 class NotAcceptedCategoryError(DomainError):
     pass
+
+
+class StoreUnavailableError(DomainError):
+    """The database cannot be reached just now (a live page keeps showing its last figures)."""

@@ -9,9 +9,11 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services import rules
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
+from services.errors import StoreUnavailableError
 from services.figures import IncidentFigures, summarise_incidents
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
@@ -56,6 +58,15 @@ class ScreenFigures:
 def load_screen(
     session_factory: SessionFactory, *, scope: Scope, at: dt.datetime, fresh: dt.timedelta
 ) -> ScreenFigures:
+    """The screen's figures at `at`; incidents reported within `fresh` before it are `newest_ids`.
+    Raises StoreUnavailableError when the database cannot be reached."""
+    try:
+        return _load_screen(session_factory, scope, at, fresh)
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailableError(f"数据库暂时无法连接：{type(error).__name__}") from error
+
+
+def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime, fresh: dt.timedelta) -> ScreenFigures:
     area = scope.area_codes[0]
     start = at - dt.timedelta(days=WINDOW_DAYS)
     columns = (

@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 import streamlit as st
 import streamlit_folium
-from sqlalchemy.exc import OperationalError
 from streamlit.testing.v1 import AppTest
 
 import services.screen
 from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
+from services.errors import StoreUnavailableError
 from services.figures import compute_grid_figures
 from services.queue import load_queue
 from services.scope import Scope
@@ -239,7 +239,7 @@ def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(m
     assert "数据更新中断" not in html
 
     def lost(*args, **kwargs):
-        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+        raise StoreUnavailableError("数据库暂时无法连接")
 
     monkeypatch.setattr(services.screen, "load_screen", lost)
     app.run()

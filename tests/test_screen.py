@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from services.errors import StoreUnavailableError
 from services.figures import compute_area_figures
 from services.scope import Scope
 from services.screen import MIN_CASES_TO_RANK, load_screen
@@ -117,3 +118,11 @@ def test_the_screen_counts_today_stages_alarms_and_rates_as_the_kpi_service_does
     assert screen.categories.sum() == 6
     assert screen.township_ranking.empty  # 2 closures: below the minimum volume of MIN_CASES_TO_RANK
     assert MIN_CASES_TO_RANK > 2
+
+
+def test_a_database_that_cannot_be_reached_is_reported_as_unavailable(tmp_path) -> None:
+    from services.store.engine import make_engine, make_session_factory
+
+    unreachable = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'missing' / 'gone.db'}"))
+    with pytest.raises(StoreUnavailableError, match="无法连接"):
+        load_screen(unreachable, scope=SCOPE, at=T, fresh=dt.timedelta(minutes=1))
