@@ -142,20 +142,19 @@ def find_stops(fixes: pd.DataFrame, radius_m: float = STOP_RADIUS_M, minutes: fl
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable").reset_index(drop=True)
     ordered["day"] = ordered["ts"].dt.tz_convert(LOCAL_TZ).dt.date
     window = f"{int(minutes * 60)}s"
-    rolled = ordered.groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")
+    seconds = (ordered["ts"] - EPOCH).dt.total_seconds()
+    rolled = ordered.assign(t=seconds).groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")
+    low, high = rolled[["x", "y", "t"]].min(), rolled[["x", "y"]].max()
     stats = pd.DataFrame(
         {
-            "xmin": rolled["x"].min().to_numpy(),
-            "xmax": rolled["x"].max().to_numpy(),
-            "ymin": rolled["y"].min().to_numpy(),
-            "ymax": rolled["y"].max().to_numpy(),
+            "xmin": low["x"].to_numpy(),
+            "xmax": high["x"].to_numpy(),
+            "ymin": low["y"].to_numpy(),
+            "ymax": high["y"].to_numpy(),
             "n": rolled["x"].count().to_numpy(),
         }
     )
-    seconds = (ordered["ts"] - EPOCH).dt.total_seconds()
-    first_s = (
-        ordered.assign(t=seconds).groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")["t"].min()
-    ).to_numpy()
+    first_s = low["t"].to_numpy()
     span_s = seconds.to_numpy() - first_s
     half_diagonal = np.hypot(stats["xmax"] - stats["xmin"], stats["ymax"] - stats["ymin"]).to_numpy() / 2
     staying = (half_diagonal <= radius_m) & (stats["n"].to_numpy() >= 4) & (span_s >= minutes * 60 * 2 / 3)

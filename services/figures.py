@@ -161,6 +161,20 @@ def compute_area_figures(
     )
 
 
+def count_coverage(
+    session_factory: SessionFactory, *, scope: Scope, area_codes: tuple[str, ...], at: dt.datetime, days: int
+) -> tuple[int, int]:
+    """(households, visited in P) of the areas together: the coverage part of
+    `compute_area_figures`, by the same queries, without the incident figures."""
+    _check_arguments(at, days)
+    for code in area_codes:
+        scope.require(code)
+    with session_factory() as session:
+        households = sum(_count_households(session, scope.county_code, code) for code in area_codes)
+        visited = sum(_count_visited(session, scope.county_code, code, at, days) for code in area_codes)
+    return households, visited
+
+
 def _count_households(session: Session, county_code: str, area_code: str) -> int:
     query = select(func.count()).where(
         Household.county_code == county_code, code_within(Household.grid_code, area_code)

@@ -4,6 +4,8 @@ frames out, in one metric CRS."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -21,10 +23,18 @@ def clean_fixes(fixes: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return accurate[~jumps], {"inaccurate": len(fixes) - len(accurate), "jumps": int(jumps.sum())}
 
 
+@dataclasses.dataclass(frozen=True)
+class PatrolResults:
+    clean: pd.DataFrame  # the fixes the tracks are built from
+    stops: pd.DataFrame  # from `find_stops`
+    visits: pd.DataFrame
+    days: pd.DataFrame
+
+
 def compute_patrol_results(
     fixes: pd.DataFrame, households: pd.DataFrame, grids: gpd.GeoDataFrame, worker_grids: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(visits, days) of the worker-days in `fixes` (worker_id, ts, x, y, accuracy_m).
+) -> PatrolResults:
+    """Visits and day summaries of the worker-days in `fixes` (worker_id, ts, x, y, accuracy_m).
 
     `households`: household_id, grid_code, x, y; `grids`: code and polygon in the same metric
     CRS; `worker_grids`: worker_id, grid_code (what counts as inside the worker's grids).
@@ -49,7 +59,8 @@ def compute_patrol_results(
     inside = pd.MultiIndex.from_arrays([segments["worker_id"].to_numpy(), np.asarray(segment_grid, dtype=object)]).isin(
         own
     )
-    days = summarise_days(clean, segments, ~inside, find_stops(clean))
+    stops = find_stops(clean)
+    days = summarise_days(clean, segments, ~inside, stops)
     visited = visits.groupby(["worker_id", "day"]).size().rename("visited")
     days = days.merge(visited, left_on=["worker_id", "day"], right_index=True, how="left").fillna({"visited": 0})
-    return visits, days.astype({"visited": int})
+    return PatrolResults(clean, stops, visits, days.astype({"visited": int}))

@@ -12,11 +12,11 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
-from geo.tracks import VISIT_RADIUS_M, find_stops
+from geo.tracks import VISIT_RADIUS_M
 from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownItemError
-from services.figures import compute_area_figures
-from services.patrol_results import clean_fixes, compute_patrol_results
+from services.figures import count_coverage
+from services.patrol_results import compute_patrol_results
 from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
@@ -144,15 +144,14 @@ def load_worker_day(
     grids = gpd.GeoDataFrame(
         {"code": [r.code for r in grid_rows]}, geometry=[r.geom for r in grid_rows], crs=WGS84
     ).to_crs(crs)
-    visits, days = compute_patrol_results(
+    results = compute_patrol_results(
         fixes_xy,
         nearby.assign(x=hx, y=hy),
         grids,
         pd.DataFrame({"worker_id": worker_id, "grid_code": list(grid_codes)}),
     )
-    clean, _ = clean_fixes(fixes_xy)
-    clean = clean.sort_values("ts")
-    stops = find_stops(clean)
+    visits, days, stops = results.visits, results.days, results.stops
+    clean = results.clean.sort_values("ts")
     slon, slat = transform_xy(stops["x"], stops["y"], crs, WGS84)
     reached = nearby[nearby["household_id"].isin(visits["household_id"])]
     waiting = special[~special["household_id"].isin(seen)]
@@ -197,10 +196,9 @@ def load_worker_day(
 def _coverage(
     session_factory: SessionFactory, scope: Scope, grid_codes: tuple[str, ...], at: dt.datetime
 ) -> float | None:
-    """7-day coverage of the worker's grids, from the same function as the `kpi` command."""
-    figures = [compute_area_figures(session_factory, scope=scope, area_code=g, at=at, days=7) for g in grid_codes]
-    households = sum(f.households for f in figures)
-    return None if households == 0 else sum(f.visited for f in figures) / households
+    """7-day coverage of the worker's grids, counted as the `kpi` command counts it."""
+    households, visited = count_coverage(session_factory, scope=scope, area_codes=grid_codes, at=at, days=7)
+    return None if households == 0 else visited / households
 
 
 def patrol_days_of(session_factory: SessionFactory, *, scope: Scope, worker_id: str) -> list[dt.date]:

@@ -88,7 +88,7 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
     lon, lat = transform_xy(fixes_xy["x"], fixes_xy["y"], layout.crs_metric, WGS84)
     fixes = fixes_xy.drop(columns=["x", "y"]).assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
     grids_metric = areas[areas["level"] == "grid"].set_geometry("geom").to_crs(layout.crs_metric)
-    visits, patrol_days = compute_patrol_results(
+    patrol = compute_patrol_results(
         fixes_xy,
         households.assign(x=hh_xy[:, 0], y=hh_xy[:, 1]),
         grids_metric[["code", "geom"]],
@@ -97,7 +97,7 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
     logs = pd.concat(
         [
             _earlier_logs(worker_grids, code, now, first_day=spec.patrol_days, last_day=spec.incident_days, rng=rng),
-            _patrol_logs(fixes_xy, visits, worker_grids, code, rng),
+            _patrol_logs(fixes_xy, patrol.visits, worker_grids, code, rng),
         ],
         ignore_index=True,
     )
@@ -113,8 +113,8 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         "incident_events": events,
         "patrol_fixes": fixes,
         "patrol_logs": logs,
-        "patrol_visits": visits.assign(county_code=code),
-        "patrol_days": patrol_days.assign(county_code=code),
+        "patrol_visits": patrol.visits.assign(county_code=code),
+        "patrol_days": patrol.days.assign(county_code=code),
         "users": make_users(layout, code),
         "handling_limits": default_limit_rows(code),
     }

@@ -164,7 +164,12 @@ def check_fixes(
 
 def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     key = ["county_code", "worker_id", "ts"]
-    changes = find_changes(connection, PatrolFix.__table__, fixes, key)
+    near = and_(
+        PatrolFix.worker_id.in_(fixes["worker_id"].unique().tolist()),
+        PatrolFix.ts >= fixes["ts"].min().to_pydatetime(),
+        PatrolFix.ts <= fixes["ts"].max().to_pydatetime(),
+    )
+    changes = find_changes(connection, PatrolFix.__table__, fixes, key, near=near)
     replace_rows(connection, PatrolFix.__table__, changes, key)
     visits, days = refresh_patrol_results(connection, fixes)
     refresh_last_positions(connection, fixes["county_code"].iloc[0])
@@ -212,8 +217,6 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     worker_grids = query_frame(
         connection, select(WorkerGrid.worker_id, WorkerGrid.grid_code).where(WorkerGrid.county_code == county)
     )
-    visits, summaries = compute_patrol_results(
-        stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids
-    )
-    written = insert_frame(connection, PatrolVisit.__table__, visits.assign(county_code=county))
-    return written, insert_frame(connection, PatrolDay.__table__, summaries.assign(county_code=county))
+    results = compute_patrol_results(stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids)
+    written = insert_frame(connection, PatrolVisit.__table__, results.visits.assign(county_code=county))
+    return written, insert_frame(connection, PatrolDay.__table__, results.days.assign(county_code=county))

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Table, delete, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, select, tuple_
 
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
@@ -57,13 +57,20 @@ def _same(new: pd.Series, old: pd.Series) -> np.ndarray:
 
 
 def find_changes(
-    connection: Connection, table: Table, frame: pd.DataFrame, key: list[str], ignore: tuple[str, ...] = ()
+    connection: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    key: list[str],
+    ignore: tuple[str, ...] = (),
+    near: ColumnElement[bool] | None = None,
 ) -> Changes:
     """Split `frame` into rows whose key is new, rows that differ from the stored row (columns in
-    `ignore` aside), and a count of rows stored exactly so."""
+    `ignore` aside), and a count of rows stored exactly so.  `near` narrows the stored rows read
+    to those that could share a key with `frame` (a table of millions of GPS fixes)."""
     columns = [c for c in frame.columns if c in table.columns and c not in ignore]
     county = frame["county_code"].iloc[0] if len(frame) else None
-    stored = query_frame(connection, select(*(table.c[c] for c in columns)).where(table.c.county_code == county))
+    condition = table.c.county_code == county if near is None else and_(table.c.county_code == county, near)
+    stored = query_frame(connection, select(*(table.c[c] for c in columns)).where(condition))
     if stored.empty:
         return Changes(inserted=frame, updated=frame.iloc[0:0], unchanged=0)
     new_key, stored_key = _key_text(frame, key), _key_text(stored, key)

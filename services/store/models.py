@@ -79,6 +79,7 @@ class Household(Base):
     __table_args__ = (
         ForeignKeyConstraint(["county_code", "grid_code"], ["areas.county_code", "areas.code"]),
         Index(None, "county_code", "grid_code"),
+        Index(None, "county_code", "lon"),  # households near a track: a longitude band, then latitude
     )
 
 
@@ -297,9 +298,10 @@ class PatrolVisit(Base):
     last_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     last_end: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     __table_args__ = (
-        # Only this index: figures always narrow by area code first; an index on day alone led
+        # No index on day alone: figures always narrow by area code first, and an index on day led
         # SQLite's planner to scan every visit of the period for a one-grid query.
         Index(None, "county_code", "grid_code", "day"),
+        Index(None, "county_code", "worker_id", "day"),  # the import recomputes a worker-day's visits
     )
 
 
