@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import foundation, imports, map_page, patrols, workflow
+from bench import foundation, imports, map_page, patrols, screen, workflow
 
 if __name__ == "__main__":
     import sys
@@ -12,3 +12,5 @@ if __name__ == "__main__":
     map_page.main()
     workflow.main()
     patrols.main()
+    sys.argv = [sys.argv[0]]
+    screen.main()

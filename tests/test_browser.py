@@ -260,7 +260,7 @@ def test_an_admin_sees_problems_before_importing_and_then_the_summary(
         page.locator('[data-testid="stSelectbox"]').first.click()
         page.get_by_role("option", name="住户").click()
         page.get_by_text("选择文件（csv / xlsx）").wait_for()  # the uploader of the chosen kind
-        page.locator('input[type="file"]').set_input_files(str(bad))
+        page.locator('input[type="file"][accept*=".csv"]').set_input_files(str(bad))
         page.get_by_text("未写入任何数据").wait_for(timeout=30_000)
         assert page.get_by_text("坐标不在任何网格内").count() >= 1
         page.wait_for_timeout(1000)  # let the problem table's canvas paint before the screenshot
@@ -269,7 +269,7 @@ def test_an_admin_sees_problems_before_importing_and_then_the_summary(
         good = tmp_path / "households.csv"
         lon, lat = e2e_database[1]
         good.write_text(household_rows(lon, lat), encoding="utf-8")
-        page.locator('input[type="file"]').set_input_files(str(good))
+        page.locator('input[type="file"][accept*=".csv"]').set_input_files(str(good))
         page.get_by_text("检查通过").wait_for(timeout=30_000)
         page.get_by_role("button", name="确认导入").click()
         page.get_by_text("导入完成：households.csv，读取 1 条：新增 1，更新 0，未变化 0。").wait_for(timeout=30_000)
