@@ -165,8 +165,9 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     results = [measure_cycle(args.database or f"sqlite:///{RESULTS / 'map-county.db'}")]
     print(json.dumps(results[-1]), flush=True)
-    results.append(soak(args.cycles))
-    print(json.dumps({k: v for k, v in results[-1].items() if k != "samples"}, ensure_ascii=False), flush=True)
+    if args.cycles > 0:
+        results.append(soak(args.cycles))
+        print(json.dumps({k: v for k, v in results[-1].items() if k != "samples"}, ensure_ascii=False), flush=True)
     (RESULTS / "screen.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
 
 

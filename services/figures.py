@@ -92,31 +92,55 @@ class IncidentFigures:
     level_share: dict[str, float | None]
 
 
-def summarise_incidents(incidents: pd.DataFrame, at: dt.datetime, days: int) -> IncidentFigures:
-    """The figures of a set of incident rows (as `load_incident_rows` returns them) at `at` over
-    the `days` before it: pure, so that the big screen computes every area from one read."""
+def incident_flags(incidents: pd.DataFrame, at: dt.datetime, days: int) -> pd.DataFrame:
+    """One boolean column per counted thing, one row per incident: summing them (over all rows,
+    or per area with a groupby) gives the counts behind every incident figure."""
     reported_in_p = rules.in_period(incidents["reported_at"], at, days) & ~(incidents["rejected_at"] <= at)
     fixed = incidents["close_reason"] == "fixed"
     closed = reported_in_p & (incidents["closed_at"] <= at)
-    reported, closed_any, closed_fixed = int(reported_in_p.sum()), int(closed.sum()), int((closed & fixed).sum())
     closed_in_p_fixed = rules.in_period(incidents["closed_at"], at, days) & fixed
-    on_time = closed_in_p_fixed & (incidents["handled_at"] <= rules.deadline(incidents))
-    denominator = int(closed_in_p_fixed.sum())
-    level_counts = incidents.loc[closed_in_p_fixed, "level"].value_counts()
-    return IncidentFigures(
-        open=int(rules.is_open(incidents, at).sum()),
-        overdue=int(rules.is_overdue(incidents, at).sum()),
-        at_risk=int(rules.is_at_risk(incidents, at).sum()),
-        validation_overdue=int(rules.is_validation_overdue(incidents, at).sum()),
-        reported=reported,
-        closed=closed_any,
-        closed_fixed=closed_fixed,
-        closure_rate=_share(closed_any, reported),
-        fixed_closure_rate=_share(closed_fixed, reported),
-        closed_in_period_fixed=denominator,
-        on_time_rate=_share(int(on_time.sum()), denominator),
-        level_share={level: _share(int(level_counts.get(level, 0)), denominator) for level in LEVELS},
+    flags = pd.DataFrame(
+        {
+            "open": rules.is_open(incidents, at),
+            "overdue": rules.is_overdue(incidents, at),
+            "at_risk": rules.is_at_risk(incidents, at),
+            "validation_overdue": rules.is_validation_overdue(incidents, at),
+            "reported": reported_in_p,
+            "closed": closed,
+            "closed_fixed": closed & fixed,
+            "closed_in_period_fixed": closed_in_p_fixed,
+            "on_time": closed_in_p_fixed & (incidents["handled_at"] <= rules.deadline(incidents)),
+        }
     )
+    for level in LEVELS:
+        flags[f"level_{level}"] = closed_in_p_fixed & (incidents["level"] == level)
+    return flags
+
+
+def figures_from_counts(counts: pd.Series) -> IncidentFigures:
+    """The incident figures from the column sums of `incident_flags`."""
+    count = {name: int(value) for name, value in counts.items()}
+    denominator = count["closed_in_period_fixed"]
+    return IncidentFigures(
+        open=count["open"],
+        overdue=count["overdue"],
+        at_risk=count["at_risk"],
+        validation_overdue=count["validation_overdue"],
+        reported=count["reported"],
+        closed=count["closed"],
+        closed_fixed=count["closed_fixed"],
+        closure_rate=_share(count["closed"], count["reported"]),
+        fixed_closure_rate=_share(count["closed_fixed"], count["reported"]),
+        closed_in_period_fixed=denominator,
+        on_time_rate=_share(count["on_time"], denominator),
+        level_share={level: _share(count[f"level_{level}"], denominator) for level in LEVELS},
+    )
+
+
+def summarise_incidents(incidents: pd.DataFrame, at: dt.datetime, days: int) -> IncidentFigures:
+    """The figures of a set of incident rows (as `load_incident_rows` returns them) at `at` over
+    the `days` before it."""
+    return figures_from_counts(incident_flags(incidents, at, days).sum())
 
 
 def load_incident_rows(

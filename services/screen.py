@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from services import rules
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
 from services.errors import StoreUnavailableError
-from services.figures import IncidentFigures, summarise_incidents
+from services.figures import IncidentFigures, figures_from_counts, incident_flags
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -76,7 +76,7 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         "severity",
         "state",
         "satisfaction",
-        *INCIDENT_TIMES,
+        *(t for t in INCIDENT_TIMES if t != "accepted_at"),
         "limit_hours",
         "close_reason",
         "level",
@@ -103,13 +103,14 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
                 Worker.county_code == scope.county_code, Worker.last_fix_at > at - ON_PATROL_WITHIN
             )
         )
-    for column in INCIDENT_TIMES:
+    for column in (t for t in INCIDENT_TIMES if t != "accepted_at"):
         rows[column] = pd.to_datetime(rows[column], utc=True)
     rows["limit_hours"] = rows["limit_hours"].astype(float)
-    figures = summarise_incidents(rows, at, WINDOW_DAYS)
+    flags = incident_flags(rows, at, WINDOW_DAYS)
+    figures = figures_from_counts(flags.sum())
     today = pd.Timestamp(dt.datetime.combine(at.astimezone(LOCAL_TZ).date(), dt.time(), LOCAL_TZ))
-    open_now = rows[rules.is_open(rows, at)]
-    overdue = rules.is_overdue(open_now, at)
+    open_now = rows[flags["open"]]
+    overdue = flags.loc[flags["open"], "overdue"]
     alarm = pd.Series("", index=open_now.index).mask(open_now["severity"] == "urgent", "紧急").mask(overdue, "超期")
     alarms = open_now[alarm != ""].assign(alarm=alarm).sort_values("reported_at", ascending=False)
     rated = rules.in_period(rows["closed_at"], at, WINDOW_DAYS) & rows["satisfaction"].notna()
@@ -127,7 +128,7 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         stages={name: int(open_now["state"].isin(states).sum()) for name, states in STAGES.items()},
         alarms=_case_list(alarms.head(12)),
         oldest=_case_list(open_now.sort_values("reported_at").head(6).assign(alarm="")),
-        township_ranking=_rank_townships(rows, townships, at),
+        township_ranking=_rank_townships(flags.groupby(rows["grid_code"].str[:9]).sum(), townships),
         trend=_trend(rows, at),
         categories=rows.loc[rules.in_period(rows["reported_at"], at, WINDOW_DAYS), "category"]
         .value_counts()
@@ -150,17 +151,19 @@ def _case_list(cases: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _rank_townships(rows: pd.DataFrame, names: dict[str, str], at: dt.datetime) -> pd.DataFrame:
+def _rank_townships(counts: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Townships by closure rate, then on-time rate; those with fewer than MIN_CASES_TO_RANK
+    closures in the window are left out (a rate of 1 case in 1 is no ranking)."""
     ranked = []
-    for code, part in rows.groupby(rows["grid_code"].str[:9]):
-        counted: IncidentFigures = summarise_incidents(part, at, WINDOW_DAYS)
-        if counted.closed >= MIN_CASES_TO_RANK:
+    for code, row in counts.iterrows():
+        figures: IncidentFigures = figures_from_counts(row)
+        if figures.closed >= MIN_CASES_TO_RANK:
             ranked.append(
                 {
                     "name": names.get(code, code),
-                    "closed": counted.closed,
-                    "closure_rate": counted.closure_rate,
-                    "on_time_rate": counted.on_time_rate,
+                    "closed": figures.closed,
+                    "closure_rate": figures.closure_rate,
+                    "on_time_rate": figures.on_time_rate,
                 }
             )
     table = pd.DataFrame(ranked, columns=["name", "closed", "closure_rate", "on_time_rate"])
