@@ -211,6 +211,13 @@ def _layout(
             ),
             unsafe_allow_html=True,
         )
+        st.markdown(
+            _table(
+                "本月有效上报（网格员）",
+                [[str(i + 1), r.name, f"{r.reports} 件"] for i, r in enumerate(figures.worker_ranking.itertuples())],
+            ),
+            unsafe_allow_html=True,
+        )
         categories = figures.categories.rename_axis("category").reset_index(name="cases")
         bars = (
             alt.Chart(categories)

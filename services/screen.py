@@ -49,6 +49,7 @@ class ScreenFigures:
     )  # overdue and urgent open cases, newest first: incident_id, category, grid_code, state, alarm, reported_at
     oldest: pd.DataFrame  # the oldest open cases
     township_ranking: pd.DataFrame  # name, closed, closure_rate, on_time_rate (ranked ones only)
+    worker_ranking: pd.DataFrame  # name, reports: valid patrol reports this month, the top 5
     trend: pd.DataFrame  # day, reported, closed
     categories: pd.Series  # category → reported in the window
     level_share: dict[str, float | None]
@@ -98,6 +99,23 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
                 )
             ).all()
         )
+        month_start = dt.datetime.combine(at.astimezone(LOCAL_TZ).date().replace(day=1), dt.time(), LOCAL_TZ)
+        reporters = query_frame(
+            session,
+            select(Worker.name, func.count().label("reports"))
+            .join(Incident, (Incident.county_code == Worker.county_code) & (Incident.reporter == Worker.worker_id))
+            .where(
+                Worker.county_code == scope.county_code,
+                code_within(Incident.grid_code, area),
+                Incident.channel == "patrol",
+                Incident.reported_at >= month_start,
+                Incident.reported_at <= at,
+                Incident.rejected_at.is_(None),
+            )
+            .group_by(Worker.worker_id, Worker.name)
+            .order_by(func.count().desc(), Worker.name)
+            .limit(5),
+        )
         on_patrol = session.scalar(
             select(func.count()).where(
                 Worker.county_code == scope.county_code, Worker.last_fix_at > at - ON_PATROL_WITHIN
@@ -128,6 +146,7 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         stages={name: int(open_now["state"].isin(states).sum()) for name, states in STAGES.items()},
         alarms=_case_list(alarms.head(12)),
         oldest=_case_list(open_now.sort_values("reported_at").head(6).assign(alarm="")),
+        worker_ranking=reporters,
         township_ranking=_rank_townships(flags.groupby(rows["grid_code"].str[:9]).sum(), townships),
         trend=_trend(rows, at),
         categories=rows.loc[rules.in_period(rows["reported_at"], at, WINDOW_DAYS), "category"]

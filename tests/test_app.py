@@ -246,3 +246,7 @@ def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(m
     assert not app.exception
     html = " ".join(m.value for m in app.markdown)
     assert "数据更新中断" in html and "今日上报" in html  # the last good figures stay on screen
+    monkeypatch.undo()  # the database is back
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app.run()
+    assert "数据更新中断" not in " ".join(m.value for m in app.markdown)

@@ -23,7 +23,25 @@ def busy(store):
     with store.session_factory.begin() as session:
         session.add_all(
             [
-                incident("S-new", reported_at=T - dt.timedelta(minutes=5)),  # today, fresh
+                incident(
+                    "S-new", reported_at=T - dt.timedelta(minutes=5), channel="patrol", reporter="w1"
+                ),  # today, fresh
+                incident(
+                    "S-w1",
+                    reported_at=T - 3 * H,
+                    channel="patrol",
+                    reporter="w1",
+                    state="registered",
+                    validated_at=T - 2 * H,
+                ),
+                incident(
+                    "S-w2",
+                    reported_at=T - 3 * H,
+                    channel="patrol",
+                    reporter="w2",
+                    state="invalid",
+                    rejected_at=T - 2 * H,
+                ),
                 incident("S-urgent", GRID_B, severity="urgent", limit_hours=24.0, reported_at=T - 2 * H),
                 incident(
                     "S-late",
@@ -101,7 +119,8 @@ def busy(store):
 def test_the_screen_counts_today_stages_alarms_and_rates_as_the_kpi_service_does(busy) -> None:
     screen = load_screen(busy.session_factory, scope=SCOPE, at=T, fresh=dt.timedelta(minutes=10))
     kpi = compute_area_figures(busy.session_factory, scope=SCOPE, area_code=COUNTY, at=T, days=30)
-    assert screen.reported_today == 2 and screen.closed_today == 2  # T is noon: S-new, S-urgent; S-done, S-meh
+    assert screen.reported_today == 4 and screen.closed_today == 2  # T is noon: S-new, S-urgent, S-w1/2; S-done, S-meh
+    assert screen.worker_ranking.values.tolist() == [["赵", 2]]  # w2's only report was judged invalid
     assert (screen.overdue, screen.validation_overdue) == (kpi.overdue, kpi.validation_overdue) == (1, 0)
     assert (screen.closure_rate, screen.on_time_rate, screen.level_share) == (
         kpi.closure_rate,
@@ -110,12 +129,12 @@ def test_the_screen_counts_today_stages_alarms_and_rates_as_the_kpi_service_does
     )
     assert screen.satisfaction_rate == 0.5
     assert screen.on_patrol == 1
-    assert screen.stages == {"待核实": 2, "待派遣": 0, "处置中": 1, "待核查": 1}
+    assert screen.stages == {"待核实": 2, "待派遣": 1, "处置中": 1, "待核查": 1}
     assert screen.alarms[["incident_id", "alarm"]].values.tolist() == [["S-urgent", "紧急"], ["S-late", "超期"]]
     assert screen.oldest["incident_id"].tolist()[0] == "S-late"
     assert screen.newest_ids == ("S-new",)
-    assert screen.trend["reported"].sum() == 6 and len(screen.trend) == 30  # S-old is outside the 30 days
-    assert screen.categories.sum() == 6
+    assert screen.trend["reported"].sum() == 8 and len(screen.trend) == 30  # S-old is outside the 30 days
+    assert screen.categories.sum() == 8
     assert screen.township_ranking.empty  # 2 closures: below the minimum volume of MIN_CASES_TO_RANK
     assert MIN_CASES_TO_RANK > 2
 
