@@ -119,7 +119,8 @@ def soak(cycles: int) -> dict:
         time.sleep(4)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--enable-precise-memory-info"]
+                executable_path=CHROMIUM,
+                args=[*CHROMIUM_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"],
             )
             page = browser.new_page(viewport={"width": 1920, "height": 1080})
             page.on("pageerror", lambda error: errors.append(str(error)))

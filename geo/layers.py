@@ -201,6 +201,25 @@ class RecolourGrids(MacroElement):
         )
 
 
+class ReleaseReplacedOverlays(MacroElement):
+    """streamlit-folium removes the previous overlays from the map before adding new ones, but
+    keeps pushing them onto `window.feature_group`, so a page refreshing every few seconds would
+    hold every old layer forever.  Placed first in the first overlay, this empties that list once
+    the old layers are off the map."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+window.feature_group = [];
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "ReleaseReplacedOverlays"
+
+
 class Legend(MacroElement):
     """A static legend in the map's corner (branca's colormap legend would load d3 from a CDN)."""
 
@@ -337,6 +356,7 @@ def build_overlays(
     for a village or grid: household_id, lon, lat, family, label) and workers (worker_id, lon,
     lat, on_duty, label)."""
     selection = folium.FeatureGroup(name="当前选择", control=True)
+    ReleaseReplacedOverlays().add_to(selection)
     if child_level is not None:
         children = shapes.of_level(child_level)
         children = children[children["code"].str.startswith(selected_code)]
@@ -552,6 +572,7 @@ def build_live_overlays(grid_values: dict[str, tuple[str, str]], incidents: pd.D
     """What a live page refreshes: the grid colours (in place) and the open incidents, overdue
     ones pulsing and new ones (column `fresh`) ringed for a few seconds."""
     group = folium.FeatureGroup(name="在办事件", control=False)
+    ReleaseReplacedOverlays().add_to(group)
     RecolourGrids(grid_values).add_to(group)
     _points_layer(
         incidents.assign(urgent=incidents["urgent"].astype(int), fresh=incidents["fresh"].astype(int)),
