@@ -26,7 +26,7 @@ from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_live_overlays
 from services.bootstrap import county_is_empty, create_demo, open_store
 from services.figures import compute_grid_figures
-from services.map_data import colour_grids, load_area_shapes, load_open_incidents
+from services.map_data import colour_grids, load_area_shapes
 from services.scope import Scope
 from services.screen import load_screen
 from services.settings import Settings
@@ -47,10 +47,10 @@ def measure_cycle(url: str) -> dict:
 
     def cycle() -> dict[str, str]:
         figures = load_screen(factory, scope=SCOPE, at=NOW, fresh=dt.timedelta(seconds=30))
-        incidents = load_open_incidents(factory, scope=SCOPE, area_code="130532", at=NOW, alarming_only=False)
         values, _ = colour_grids(by_grid, "open")
         base = build_base_map(shapes, grid_values={}, legend="", basemap=make_basemap("none"), dark=True)
-        live = incidents.assign(fresh=incidents["incident_id"].isin(figures.newest_ids))
+        points = figures.open_points
+        live = points.assign(fresh=points["incident_id"].isin(figures.newest_ids))
         return component_payload(base, build_live_overlays(values, live))
 
     cycle_s, payload = timed(cycle, repeat=7)

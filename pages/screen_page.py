@@ -19,7 +19,7 @@ from pages import map_reads
 from pages.components import SYNTHETIC_NOTE, current_scope, require_data, settings, store
 from services.domain import LEVEL_NAMES, LOCAL_TZ
 from services.errors import StoreUnavailableError
-from services.map_data import colour_grids, load_open_incidents
+from services.map_data import colour_grids
 from services.screen import LEVEL_AIM, MIN_CASES_TO_RANK, ScreenFigures, load_screen
 
 MAP_HEIGHT = 760  # at scale 1 (1920×1080); a 4K wall opens the page with &scale=2
@@ -97,26 +97,21 @@ def live() -> None:
     factory = store().session_factory
     try:
         figures = load_screen(factory, scope=scope, at=now, fresh=refresh * 2)
-        incidents = load_open_incidents(
-            factory, scope=scope, area_code=scope.area_codes[0], at=now, alarming_only=False
-        )
         by_grid = map_reads.grid_figures(
             config.database_url, scope, scope.area_codes[0], now.replace(second=0, microsecond=0), ()
         )
-        st.session_state[LAST_GOOD] = (figures, incidents, by_grid)
+        st.session_state[LAST_GOOD] = (figures, by_grid)
         stale_since = None
     except StoreUnavailableError:
         if LAST_GOOD not in st.session_state:
             st.markdown('<div class="stale">数据库暂时无法连接，正在重试…</div>', unsafe_allow_html=True)
             return
-        figures, incidents, by_grid = st.session_state[LAST_GOOD]
+        figures, by_grid = st.session_state[LAST_GOOD]
         stale_since = figures.at
-    _layout(figures, incidents, by_grid, stale_since)
+    _layout(figures, by_grid, stale_since)
 
 
-def _layout(
-    figures: ScreenFigures, incidents: pd.DataFrame, by_grid: pd.DataFrame, stale_since: dt.datetime | None
-) -> None:
+def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datetime | None) -> None:
     head, clock = st.columns([3, 1])
     head.markdown('<div class="screen-title">平乡县网格化综合指挥中心</div>', unsafe_allow_html=True)
     clock.markdown(
@@ -159,6 +154,7 @@ def _layout(
         base = build_base_map(
             shapes, grid_values={}, legend="", basemap=make_basemap("none"), height=int(MAP_HEIGHT * scale), dark=True
         )
+        incidents = figures.open_points
         live_incidents = incidents.assign(fresh=incidents["incident_id"].isin(figures.newest_ids))
         st_folium(
             base,

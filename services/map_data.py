@@ -66,7 +66,12 @@ def load_open_incidents(
     for column in INCIDENT_TIMES:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["limit_hours"] = frame["limit_hours"].astype(float)
-    frame = frame[rules.is_open(frame, at)]
+    return describe_open_incidents(frame[rules.is_open(frame, at)], at, alarming_only=alarming_only)
+
+
+def describe_open_incidents(frame: pd.DataFrame, at: dt.datetime, *, alarming_only: bool = False) -> pd.DataFrame:
+    """Map points of open incident rows (with their stage times, limit_hours, lon, lat, state,
+    severity, category): incident_id, grid_code, lon, lat, state, urgent, alarm, category, label."""
     alarm = pd.Series(0, index=frame.index)
     alarm[rules.is_at_risk(frame, at)] = ALARM_AT_RISK
     alarm[rules.is_overdue(frame, at)] = ALARM_OVERDUE
@@ -74,7 +79,7 @@ def load_open_incidents(
     if alarming_only:
         frame = frame[(frame["alarm"] > 0) | frame["urgent"]]
     alarm_text = frame["alarm"].map({ALARM_OVERDUE: " · 已超期", ALARM_AT_RISK: " · 临期", 0: ""})
-    frame["label"] = (
+    label = (
         frame["incident_id"]
         + " "
         + frame["category"]
@@ -84,8 +89,8 @@ def load_open_incidents(
         + frame["severity"].map(SEVERITY_NAMES)
         + alarm_text
     )
-    keep = ["incident_id", "grid_code", "lon", "lat", "state", "urgent", "alarm", "category", "label"]
-    return frame[keep].reset_index(drop=True)
+    keep = ["incident_id", "grid_code", "lon", "lat", "state", "urgent", "alarm", "category"]
+    return frame[keep].assign(label=label).reset_index(drop=True)
 
 
 def load_household_points(

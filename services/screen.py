@@ -15,6 +15,7 @@ from services import rules
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
 from services.errors import StoreUnavailableError
 from services.figures import IncidentFigures, figures_from_counts, incident_flags
+from services.map_data import describe_open_incidents
 from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -54,6 +55,7 @@ class ScreenFigures:
     categories: pd.Series  # category → reported in the window
     level_share: dict[str, float | None]
     newest_ids: tuple[str, ...]  # reported in the last refresh interval: briefly highlighted
+    open_points: pd.DataFrame  # the open cases as map points (see map_data.describe_open_incidents)
 
 
 def load_screen(
@@ -77,6 +79,8 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         "severity",
         "state",
         "satisfaction",
+        "lon",
+        "lat",
         *(t for t in INCIDENT_TIMES if t != "accepted_at"),
         "limit_hours",
         "close_reason",
@@ -154,6 +158,7 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         .reindex(list(CATEGORIES), fill_value=0),
         level_share=figures.level_share,
         newest_ids=tuple(rows.loc[rows["reported_at"] > at - fresh, "incident_id"]),
+        open_points=describe_open_incidents(open_now, at),
     )
 
 
