@@ -25,7 +25,7 @@ from services.settings import Settings
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
 from services.store.models import Incident
-from services.workflow import Actor, dispatch_incident, validate_incident
+from services.workflow import Actor, CaseAction, dispatch_incident, validate_incident
 
 SCOPE = Scope.whole_county("130532")
 ACTOR = Actor("bench", "基准测试")
@@ -77,7 +77,7 @@ def measure(engine_name: str, store: Store) -> dict:
     for incident_id, version in validations:
         seconds, _ = timed(
             lambda i=incident_id, v=version: validate_incident(
-                store.session_factory, scope=SCOPE, actor=ACTOR, now=now, incident_id=i, expected_version=v
+                store.session_factory, CaseAction(SCOPE, ACTOR, now, i, v)
             )
         )
         times.append(seconds)
@@ -87,11 +87,7 @@ def measure(engine_name: str, store: Store) -> dict:
         seconds, _ = timed(
             lambda i=incident_id, v=version + 1: dispatch_incident(
                 store.session_factory,
-                scope=SCOPE,
-                actor=ACTOR,
-                now=now,
-                incident_id=i,
-                expected_version=v,
+                CaseAction(SCOPE, ACTOR, now, i, v),
                 worker_id=worker,
             )
         )

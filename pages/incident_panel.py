@@ -29,6 +29,7 @@ from services.selection import Selection
 from services.workflow import (
     NOT_FIXED_REASONS,
     Actor,
+    CaseAction,
     Photo,
     accept_incident,
     call_department,
@@ -77,15 +78,8 @@ def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, sc
     """Apply one transition; the outcome is shown after the rerun (success, warnings or why not)."""
     values = {name: st.session_state.get(v) if isinstance(v, Widget) else v for name, v in kwargs.items()}
     try:
-        result = action(
-            store().session_factory,
-            scope=scope,
-            actor=actor,
-            now=dt.datetime.now(dt.UTC),
-            incident_id=detail.incident_id,
-            expected_version=detail.version,
-            **values,
-        )
+        case = CaseAction(scope, actor, dt.datetime.now(dt.UTC), detail.incident_id, detail.version)
+        result = action(store().session_factory, case, **values)
     except DomainError as error:
         st.session_state[RESULT_KEY] = ("error", str(error))
         return

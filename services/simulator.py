@@ -25,6 +25,7 @@ from services.store.models import Household, Incident, PatrolFix, Worker
 from services.store.positions import refresh_last_positions
 from services.workflow import (
     Actor,
+    CaseAction,
     Photo,
     accept_incident,
     dispatch_incident,
@@ -135,60 +136,39 @@ class Simulator:
         return advanced
 
     def _next_step(self, state: str) -> Callable[[dt.datetime, str, int], object]:
-        common = {"session_factory": self.session_factory, "scope": self.scope}
+        """The next workflow step for a case in `state`, as a supervisor or worker would take it."""
+        factory = self.session_factory
+
+        def by(actor: Actor, now: dt.datetime, case: str, version: int) -> CaseAction:
+            return CaseAction(self.scope, actor, now, case, version)
 
         def validate(now: dt.datetime, case: str, version: int) -> object:
             if self.rng.random() < 0.05:
-                return reject_incident(
-                    **common,
-                    actor=SUPERVISOR,
-                    now=now,
-                    incident_id=case,
-                    expected_version=version,
-                    reason="经核实不属实",
-                )
-            return validate_incident(**common, actor=SUPERVISOR, now=now, incident_id=case, expected_version=version)
+                return reject_incident(factory, by(SUPERVISOR, now, case, version), reason="经核实不属实")
+            return validate_incident(factory, by(SUPERVISOR, now, case, version))
 
         def dispatch(now: dt.datetime, case: str, version: int) -> object:
-            worker = suggest_workers(self.session_factory, scope=self.scope, incident_id=case, limit=1)[
-                "worker_id"
-            ].iloc[0]
-            return dispatch_incident(
-                **common, actor=SUPERVISOR, now=now, incident_id=case, expected_version=version, worker_id=worker
-            )
+            worker = suggest_workers(factory, scope=self.scope, incident_id=case, limit=1)["worker_id"].iloc[0]
+            return dispatch_incident(factory, by(SUPERVISOR, now, case, version), worker_id=worker)
 
         def accept(now: dt.datetime, case: str, version: int) -> object:
-            return accept_incident(**common, actor=FIELD, now=now, incident_id=case, expected_version=version)
+            return accept_incident(factory, by(FIELD, now, case, version))
 
         def handle(now: dt.datetime, case: str, version: int) -> object:
             return handle_incident(
-                **common,
-                actor=FIELD,
-                now=now,
-                incident_id=case,
-                expected_version=version,
+                factory,
+                by(FIELD, now, case, version),
                 note="已到现场处置完毕。",
                 photos=[PHOTO],
                 photo_dir=self.photo_dir,
             )
 
         def verify(now: dt.datetime, case: str, version: int) -> object:
-            return verify_incident(
-                **common,
-                actor=SUPERVISOR,
-                now=now,
-                incident_id=case,
-                expected_version=version,
-                satisfaction=str(self.rng.choice(["满意", "满意", "基本满意", "不满意"])),
-            )
+            satisfaction = str(self.rng.choice(["满意", "满意", "基本满意", "不满意"]))
+            return verify_incident(factory, by(SUPERVISOR, now, case, version), satisfaction=satisfaction)
 
-        return {
-            "reported": validate,
-            "registered": dispatch,
-            "dispatched": accept,
-            "in_progress": handle,
-            "handled": verify,
-        }[state]
+        steps = {"reported": validate, "registered": dispatch, "dispatched": accept, "in_progress": handle}
+        return {**steps, "handled": verify}[state]
 
     def _move_workers(self, now: dt.datetime) -> int:
         """A fix for every on-duty worker with a known position, a short walk from the last one."""

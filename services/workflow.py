@@ -87,6 +87,18 @@ class Actor:
 
 
 @dataclasses.dataclass(frozen=True)
+class CaseAction:
+    """Who acts on which case, and when, having seen which version of it (the optimistic check:
+    a panel that shows version 3 can only change version 3)."""
+
+    scope: Scope
+    actor: Actor
+    now: dt.datetime
+    incident_id: str
+    expected_version: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Photo:
     name: str
     data: bytes
@@ -124,16 +136,13 @@ class _Step:
 
 def _transition(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     action: str,
     change: Callable[[Session, Incident, _Step], None],
     photo_dir: Path | None = None,
 ) -> TransitionResult:
+    scope, actor, now, incident_id = case.scope, case.actor, case.now, case.incident_id
     if now.tzinfo is None:
         raise InvalidArgumentError("时间必须带时区")
     transition = TRANSITIONS[action]
@@ -143,7 +152,7 @@ def _transition(
             incident = session.get(Incident, (scope.county_code, incident_id))
             if incident is None or not scope.allows(incident.grid_code):
                 raise UnknownItemError("事件", incident_id)
-            if incident.version != expected_version:
+            if incident.version != case.expected_version:
                 raise StaleIncidentError(
                     f"事件 {incident_id} 已被他人处理（当前状态：{STATE_NAMES[incident.state]}），请查看最新情况后再操作"
                 )
@@ -319,25 +328,17 @@ def _grid_of_point(session: Session, scope: Scope, lon: float, lat: float) -> st
 
 def validate_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     note: str | None = None,
 ) -> TransitionResult:
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        incident.validated_at = now
+        incident.validated_at = case.now
         step.note = (note or "").strip() or None
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="validate",
         change=change,
     )
@@ -345,27 +346,19 @@ def validate_incident(
 
 def reject_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     reason: str,
 ) -> TransitionResult:
     text = _require_text(reason, "判为无效的理由")
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        incident.rejected_at = now
+        incident.rejected_at = case.now
         step.note = text
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="reject",
         change=change,
     )
@@ -373,12 +366,8 @@ def reject_incident(
 
 def dispatch_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     worker_id: str,
     note: str | None = None,
 ) -> TransitionResult:
@@ -386,25 +375,21 @@ def dispatch_incident(
     a warning (the supervisor may know better)."""
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        worker = session.get(Worker, (scope.county_code, worker_id))
+        worker = session.get(Worker, (case.scope.county_code, worker_id))
         if worker is None:
             raise UnknownItemError("网格员", worker_id)
-        responsible = session.get(WorkerGrid, (scope.county_code, worker_id, incident.grid_code)) is not None
+        responsible = session.get(WorkerGrid, (case.scope.county_code, worker_id, incident.grid_code)) is not None
         if not responsible and not worker.on_duty:
             step.warnings.append(f"{worker.name} 不负责网格 {incident.grid_code}，且当前不在岗")
         incident.assignee_worker_id = worker_id
         incident.assignee_department_id = None
         if incident.dispatched_at is None:  # reassigning does not restart the citizen's clock
-            incident.dispatched_at = now
+            incident.dispatched_at = case.now
         step.note = "派给 " + worker.name + (f"：{note.strip()}" if note and note.strip() else "")
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="dispatch",
         change=change,
     )
@@ -412,36 +397,28 @@ def dispatch_incident(
 
 def call_department(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     department_id: str,
     note: str | None = None,
 ) -> TransitionResult:
     """吹哨报到: the department becomes the assignee; it must accept the case's category."""
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        department = session.get(Department, (scope.county_code, department_id))
+        department = session.get(Department, (case.scope.county_code, department_id))
         if department is None:
             raise UnknownItemError("部门", department_id)
-        if session.get(DepartmentCategory, (scope.county_code, department_id, incident.category)) is None:
+        if session.get(DepartmentCategory, (case.scope.county_code, department_id, incident.category)) is None:
             raise NotAcceptedCategoryError(f"{department.name} 不受理「{incident.category}」类事件")
         incident.assignee_department_id = department_id
         incident.assignee_worker_id = None
         if incident.dispatched_at is None:
-            incident.dispatched_at = now
+            incident.dispatched_at = case.now
         step.note = "吹哨 " + department.name + (f"：{note.strip()}" if note and note.strip() else "")
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="call_department",
         change=change,
     )
@@ -449,23 +426,14 @@ def call_department(
 
 def accept_incident(
     session_factory: SessionFactory,
-    *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
+    case: CaseAction,
 ) -> TransitionResult:
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        incident.accepted_at = now
+        incident.accepted_at = case.now
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="accept",
         change=change,
     )
@@ -473,12 +441,8 @@ def accept_incident(
 
 def handle_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     note: str,
     photos: Sequence[Photo],
     photo_dir: Path,
@@ -487,17 +451,13 @@ def handle_incident(
     _check_photos(photos)
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        incident.handled_at = now
+        incident.handled_at = case.now
         step.note = text
         step.photos = photos
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="handle",
         change=change,
         photo_dir=photo_dir,
@@ -506,12 +466,8 @@ def handle_incident(
 
 def verify_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     satisfaction: str | None = None,
     note: str | None = None,
 ) -> TransitionResult:
@@ -523,16 +479,16 @@ def verify_incident(
         handler = session.scalar(
             select(IncidentEvent.actor)
             .where(
-                IncidentEvent.county_code == scope.county_code,
-                IncidentEvent.incident_id == incident_id,
+                IncidentEvent.county_code == case.scope.county_code,
+                IncidentEvent.incident_id == case.incident_id,
                 IncidentEvent.action == "handle",
             )
             .order_by(IncidentEvent.seq.desc())
             .limit(1)
         )
-        if handler == actor.label:
+        if handler == case.actor.label:
             raise TransitionNotAllowedError("核查须由处置人以外的人员进行")
-        incident.closed_at = now
+        incident.closed_at = case.now
         incident.close_reason = "fixed"
         incident.satisfaction = satisfaction
         step.note = (
@@ -542,11 +498,7 @@ def verify_incident(
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="verify",
         change=change,
     )
@@ -554,12 +506,8 @@ def verify_incident(
 
 def reopen_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     reason: str,
 ) -> TransitionResult:
     """Back to in progress (verification failed, or a closed case came back)."""
@@ -574,11 +522,7 @@ def reopen_incident(
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="reopen",
         change=change,
     )
@@ -586,12 +530,8 @@ def reopen_incident(
 
 def close_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     reason: str,
     note: str,
 ) -> TransitionResult:
@@ -602,17 +542,13 @@ def close_incident(
     text = _require_text(note, "结案说明")
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        incident.closed_at = now
+        incident.closed_at = case.now
         incident.close_reason = reason
         step.note = text
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="close",
         change=change,
     )
@@ -620,34 +556,26 @@ def close_incident(
 
 def mark_duplicate(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     original_id: str,
 ) -> TransitionResult:
     """Closed as a duplicate of an earlier case, and linked to it."""
-    if original_id == incident_id:
+    if original_id == case.incident_id:
         raise InvalidArgumentError("不能把事件标为它自己的重复")
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        original = session.get(Incident, (scope.county_code, original_id))
-        if original is None or not scope.allows(original.grid_code):
+        original = session.get(Incident, (case.scope.county_code, original_id))
+        if original is None or not case.scope.allows(original.grid_code):
             raise UnknownItemError("事件", original_id)
-        incident.closed_at = now
+        incident.closed_at = case.now
         incident.close_reason = "duplicate"
         incident.duplicate_of = original_id
         step.note = f"与 {original_id} 重复"
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="mark_duplicate",
         change=change,
     )
@@ -655,12 +583,8 @@ def mark_duplicate(
 
 def escalate_incident(
     session_factory: SessionFactory,
+    case: CaseAction,
     *,
-    scope: Scope,
-    actor: Actor,
-    now: dt.datetime,
-    incident_id: str,
-    expected_version: int,
     reason: str,
 ) -> TransitionResult:
     """One rung up the ladder (网格 → 村居 → 乡镇 → 县级); the case waits for dispatch there."""
@@ -669,7 +593,7 @@ def escalate_incident(
     def change(session: Session, incident: Incident, step: _Step) -> None:
         rung = LEVELS.index(incident.level)
         if rung + 1 >= len(LEVELS):
-            raise TransitionNotAllowedError(f"事件 {incident_id} 已在县级会诊，无法再上报")
+            raise TransitionNotAllowedError(f"事件 {case.incident_id} 已在县级会诊，无法再上报")
         incident.level = LEVELS[rung + 1]
         incident.assignee_worker_id = None
         incident.assignee_department_id = None
@@ -678,11 +602,7 @@ def escalate_incident(
 
     return _transition(
         session_factory,
-        scope=scope,
-        actor=actor,
-        now=now,
-        incident_id=incident_id,
-        expected_version=expected_version,
+        case,
         action="escalate",
         change=change,
     )

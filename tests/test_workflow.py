@@ -3,6 +3,7 @@ log, limits, escalation, duplicates and two supervisors acting at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 
@@ -37,6 +38,7 @@ from services.store.models import (
 from services.workflow import (
     TRANSITIONS,
     Actor,
+    CaseAction,
     Photo,
     accept_incident,
     allowed_actions,
@@ -151,13 +153,13 @@ def test_a_case_goes_from_report_to_closure_with_every_step_on_record(desk, phot
     case_id = report(desk)
     sf, at = desk.session_factory, T
 
-    def step(function, version, **kwargs):
+    def step(function, version, actor, **kwargs):
         nonlocal at
         at += H
-        return function(sf, scope=WHOLE, now=at, incident_id=case_id, expected_version=version, **kwargs)
+        return function(sf, CaseAction(WHOLE, actor, at, case_id, version), **kwargs)
 
-    assert step(validate_incident, 1, actor=SUPERVISOR).state == "registered"
-    assert step(dispatch_incident, 2, actor=SUPERVISOR, worker_id="w1").warnings == ()
+    assert step(validate_incident, 1, SUPERVISOR).state == "registered"
+    assert step(dispatch_incident, 2, SUPERVISOR, worker_id="w1").warnings == ()
     assert step(accept_incident, 3, actor=Actor("w1", "赵一")).state == "in_progress"
     handled = step(handle_incident, 4, actor=Actor("w1", "赵一"), note="已清运", photos=[PHOTO], photo_dir=photos)
     assert handled.state == "handled"
@@ -239,16 +241,7 @@ def test_every_action_is_applied_from_its_states_and_refused_from_the_others(des
         )
     function, kwargs = ARGUMENTS[action]
     extra = {"photo_dir": photos} if action == "handle" else {}
-    call = lambda: function(  # noqa: E731
-        desk.session_factory,
-        scope=WHOLE,
-        actor=SUPERVISOR,
-        now=T,
-        incident_id="SJ-case",
-        expected_version=1,
-        **kwargs,
-        **extra,
-    )
+    call = lambda: function(desk.session_factory, CaseAction(WHOLE, SUPERVISOR, T, "SJ-case", 1), **kwargs, **extra)  # noqa: E731
     expected = EXPECTED.get((action, state))
     if expected is None:
         with pytest.raises(TransitionNotAllowedError):
@@ -274,24 +267,24 @@ def registered(desk, case_id: str = "SJ-1", **fields) -> str:
 def test_missing_notes_photos_and_unknown_targets_are_refused_and_change_nothing(desk, photos) -> None:
     sf = desk.session_factory
     case = registered(desk)
-    common = dict(scope=WHOLE, actor=SUPERVISOR, now=T, incident_id=case, expected_version=1)
+    first = CaseAction(WHOLE, SUPERVISOR, T, case, 1)
     with pytest.raises(UnknownItemError, match="w9"):
-        dispatch_incident(sf, **common, worker_id="w9")
+        dispatch_incident(sf, first, worker_id="w9")
     with pytest.raises(UnknownItemError, match="SJ-9"):
-        validate_incident(sf, **{**common, "incident_id": "SJ-9"})
+        validate_incident(sf, dataclasses.replace(first, incident_id="SJ-9"))
     with pytest.raises(MissingInputError, match="理由"):
-        reject_incident(sf, **common, reason=" ")
+        reject_incident(sf, first, reason=" ")
     with pytest.raises(InvalidArgumentError):
-        close_incident(sf, **common, reason="fixed", note="x")
+        close_incident(sf, first, reason="fixed", note="x")
     with desk.session_factory.begin() as session:
         session.get(Incident, (COUNTY, case)).state = "in_progress"
-    common["expected_version"] = 2
+    second = dataclasses.replace(first, expected_version=2)
     with pytest.raises(MissingInputError, match="照片"):
-        handle_incident(sf, **common, note="已处理", photos=[], photo_dir=photos)
+        handle_incident(sf, second, note="已处理", photos=[], photo_dir=photos)
     with pytest.raises(MissingInputError, match="格式"):
-        handle_incident(sf, **common, note="已处理", photos=[Photo("a.exe", b"x")], photo_dir=photos)
+        handle_incident(sf, second, note="已处理", photos=[Photo("a.exe", b"x")], photo_dir=photos)
     with pytest.raises(MissingInputError, match="说明"):
-        handle_incident(sf, **common, note="", photos=[PHOTO], photo_dir=photos)
+        handle_incident(sf, second, note="", photos=[PHOTO], photo_dir=photos)
     assert events(desk, case) == [] and list(photos.rglob("*")) == []
     assert current(desk, case).version == 2
 
@@ -301,21 +294,13 @@ def test_a_department_must_accept_the_category(desk) -> None:
     with pytest.raises(NotAcceptedCategoryError, match="县城管局"):
         call_department(
             desk.session_factory,
-            scope=WHOLE,
-            actor=SUPERVISOR,
-            now=T,
-            incident_id=case,
-            expected_version=1,
+            CaseAction(WHOLE, SUPERVISOR, T, case, 1),
             department_id="d1",
         )
     other = registered(desk, "SJ-2")
     result = call_department(
         desk.session_factory,
-        scope=WHOLE,
-        actor=SUPERVISOR,
-        now=T,
-        incident_id=other,
-        expected_version=1,
+        CaseAction(WHOLE, SUPERVISOR, T, other, 1),
         department_id="d1",
     )
     assert result.state == "dispatched" and current(desk, other).assignee_department_id == "d1"
@@ -323,9 +308,7 @@ def test_a_department_must_accept_the_category(desk) -> None:
 
 def test_dispatching_to_an_off_duty_worker_of_another_grid_warns_but_is_done(desk) -> None:
     case = registered(desk)
-    result = dispatch_incident(
-        desk.session_factory, scope=WHOLE, actor=SUPERVISOR, now=T, incident_id=case, expected_version=1, worker_id="w2"
-    )
+    result = dispatch_incident(desk.session_factory, CaseAction(WHOLE, SUPERVISOR, T, case, 1), worker_id="w2")
     assert result.state == "dispatched" and "不在岗" in result.warnings[0]
     assert current(desk, case).assignee_worker_id == "w2"
 
@@ -334,33 +317,22 @@ def test_the_handler_cannot_verify_their_own_work(desk, photos) -> None:
     case = registered(desk, state="in_progress")
     handle_incident(
         desk.session_factory,
-        scope=WHOLE,
-        actor=SUPERVISOR,
-        now=T,
-        incident_id=case,
-        expected_version=1,
+        CaseAction(WHOLE, SUPERVISOR, T, case, 1),
         note="已处理",
         photos=[PHOTO],
         photo_dir=photos,
     )
     with pytest.raises(TransitionNotAllowedError, match="处置人以外"):
-        verify_incident(
-            desk.session_factory, scope=WHOLE, actor=SUPERVISOR, now=T + H, incident_id=case, expected_version=2
-        )
-    assert (
-        verify_incident(
-            desk.session_factory, scope=WHOLE, actor=OPERATOR, now=T + H, incident_id=case, expected_version=2
-        ).state
-        == "closed"
-    )
+        verify_incident(desk.session_factory, CaseAction(WHOLE, SUPERVISOR, T + H, case, 2))
+    assert verify_incident(desk.session_factory, CaseAction(WHOLE, OPERATOR, T + H, case, 2)).state == "closed"
 
 
 def test_a_stale_panel_is_told_and_nothing_changes(desk) -> None:
     case = registered(desk)
-    validate_args = dict(scope=WHOLE, actor=SUPERVISOR, now=T, incident_id=case)
-    dispatch_incident(desk.session_factory, **validate_args, expected_version=1, worker_id="w1")
+    seen = CaseAction(WHOLE, SUPERVISOR, T, case, 1)
+    dispatch_incident(desk.session_factory, seen, worker_id="w1")
     with pytest.raises(StaleIncidentError, match="已派遣"):
-        dispatch_incident(desk.session_factory, **validate_args, expected_version=1, worker_id="w2")
+        dispatch_incident(desk.session_factory, seen, worker_id="w2")
     assert current(desk, case).assignee_worker_id == "w1" and len(events(desk, case)) == 1
 
 
@@ -370,11 +342,7 @@ def test_escalation_climbs_one_rung_at_a_time_and_stops_at_the_county(desk) -> N
     for version in (1, 2, 3):
         escalate_incident(
             desk.session_factory,
-            scope=WHOLE,
-            actor=SUPERVISOR,
-            now=T,
-            incident_id=case,
-            expected_version=version,
+            CaseAction(WHOLE, SUPERVISOR, T, case, version),
             reason="协调",
         )
         levels.append(current(desk, case).level)
@@ -382,11 +350,7 @@ def test_escalation_climbs_one_rung_at_a_time_and_stops_at_the_county(desk) -> N
     with pytest.raises(TransitionNotAllowedError, match="县级"):
         escalate_incident(
             desk.session_factory,
-            scope=WHOLE,
-            actor=SUPERVISOR,
-            now=T,
-            incident_id=case,
-            expected_version=4,
+            CaseAction(WHOLE, SUPERVISOR, T, case, 4),
             reason="协调",
         )
     with desk.session_factory() as session:
@@ -397,11 +361,7 @@ def test_a_duplicate_is_closed_not_fixed_and_figures_tell_it_from_fixed_closures
     original, copy = registered(desk, "SJ-1"), registered(desk, "SJ-2")
     mark_duplicate(
         desk.session_factory,
-        scope=WHOLE,
-        actor=SUPERVISOR,
-        now=T,
-        incident_id=copy,
-        expected_version=1,
+        CaseAction(WHOLE, SUPERVISOR, T, copy, 1),
         original_id=original,
     )
     case = current(desk, copy)
@@ -470,11 +430,7 @@ def test_two_supervisors_dispatching_the_same_case_at_once_make_exactly_one_winn
             try:
                 outcomes[worker_id] = dispatch_incident(
                     desk.session_factory,
-                    scope=WHOLE,
-                    actor=SUPERVISOR,
-                    now=T,
-                    incident_id=case,
-                    expected_version=1,
+                    CaseAction(WHOLE, SUPERVISOR, T, case, 1),
                     worker_id=worker_id,
                 )
             except StaleIncidentError as error:
