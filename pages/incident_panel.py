@@ -137,15 +137,7 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
             args=(validate_incident, detail, actor, scope),
         )
         with right.popover("判为无效"):
-            reason = Widget(f"{key}-reject-reason")
-            st.text_input("理由", key=reason)
-            st.button(
-                "确认无效",
-                key=f"{key}-reject",
-                on_click=_run,
-                args=(reject_incident, detail, actor, scope),
-                kwargs={"reason": reason},
-            )
+            _with_reason("确认无效", f"{key}-reject", reject_incident, (detail, actor, scope))
     if duplicates is not None and not duplicates.empty:
         st.markdown(f"**可能重复**（同类、{len(duplicates)} 件、近 7 日、附近）")
         for row in duplicates.itertuples():
@@ -203,65 +195,40 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
                 photos = [Photo(u.name, u.getvalue()) for u in uploads or []]
                 _run(handle_incident, detail, actor, scope, note=note, photos=photos, photo_dir=photo_dir())
                 st.rerun()
+    run = (detail, actor, scope)
     if "verify" in actions:
         left, right = st.columns(2)
         with left.popover("核查结案", type="primary"):
             satisfaction = Widget(f"{key}-satisfaction")
             st.radio("群众满意度", SATISFACTION, horizontal=True, key=satisfaction)
-            st.button(
-                "确认结案",
-                key=f"{key}-verify",
-                on_click=_run,
-                args=(verify_incident, detail, actor, scope),
-                kwargs={"satisfaction": satisfaction},
-            )
+            _confirm("确认结案", f"{key}-verify", verify_incident, run, satisfaction=satisfaction)
         with right.popover("退回重办"):
-            reason = Widget(f"{key}-reopen-reason")
-            st.text_input("理由", key=reason)
-            st.button(
-                "确认退回",
-                key=f"{key}-reopen",
-                on_click=_run,
-                args=(reopen_incident, detail, actor, scope),
-                kwargs={"reason": reason},
-            )
+            _with_reason("确认退回", f"{key}-reopen", reopen_incident, run)
     elif "reopen" in actions:
         with st.popover("重新处置"):
-            reason = Widget(f"{key}-reopen-reason")
-            st.text_input("理由", key=reason)
-            st.button(
-                "确认重新处置",
-                key=f"{key}-reopen",
-                on_click=_run,
-                args=(reopen_incident, detail, actor, scope),
-                kwargs={"reason": reason},
-            )
+            _with_reason("确认重新处置", f"{key}-reopen", reopen_incident, run)
     if "escalate" in actions or "close" in actions:
         left, right = st.columns(2)
         if "escalate" in actions:
             with left.popover("上报上级"):
-                reason = Widget(f"{key}-escalate-reason")
-                st.text_input("理由", key=reason)
-                st.button(
-                    "确认上报",
-                    key=f"{key}-escalate",
-                    on_click=_run,
-                    args=(escalate_incident, detail, actor, scope),
-                    kwargs={"reason": reason},
-                )
+                _with_reason("确认上报", f"{key}-escalate", escalate_incident, run)
         if "close" in actions:
             with right.popover("不予处置结案"):
-                reason = Widget(f"{key}-close-reason")
+                reason, note = Widget(f"{key}-close-reason"), Widget(f"{key}-close-note")
                 st.selectbox("原因", NOT_FIXED_REASONS, format_func=CLOSE_REASON_NAMES.get, key=reason)
-                note = Widget(f"{key}-close-note")
                 st.text_input("说明", key=note)
-                st.button(
-                    "确认结案",
-                    key=f"{key}-close",
-                    on_click=_run,
-                    args=(close_incident, detail, actor, scope),
-                    kwargs={"reason": reason, "note": note},
-                )
+                _confirm("确认结案", f"{key}-close", close_incident, run, reason=reason, note=note)
+
+
+def _confirm(label: str, key: str, action: Callable[..., object], run: tuple, **kwargs: object) -> None:  # type: ignore[type-arg]
+    st.button(label, key=key, on_click=_run, args=(action, *run), kwargs=kwargs)
+
+
+def _with_reason(label: str, key: str, action: Callable[..., object], run: tuple) -> None:  # type: ignore[type-arg]
+    """A reason field and the button that applies `action` with it."""
+    reason = Widget(f"{key}-reason")
+    st.text_input("理由", key=reason)
+    _confirm(label, key, action, run, reason=reason)
 
 
 def show_report_form(

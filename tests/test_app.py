@@ -250,3 +250,19 @@ def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(m
     monkeypatch.setenv("DATABASE_URL", demo_database)
     app.run()
     assert "数据更新中断" not in " ".join(m.value for m in app.markdown)
+
+
+def test_a_report_judged_invalid_needs_a_reason(monkeypatch, demo_database) -> None:
+    incident_id, grid_code = a_case_to_validate(demo_database)
+    monkeypatch.setenv("DATABASE_URL", demo_database)
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.query_params["area"] = grid_code
+    app.query_params["incident"] = incident_id
+    app.run()
+    confirm = next(b for b in app.button if b.label == "确认无效")
+    confirm.click().run()
+    assert app.error[0].value == "请填写判为无效的理由"
+    reason = next(t for t in app.text_input if t.key.endswith("-reject-reason"))
+    reason.input("重复来电，已有同一事件在办").run()
+    next(b for b in app.button if b.label == "确认无效").click().run()
+    assert app.success[0].value == "操作成功，当前状态：无效"
