@@ -31,7 +31,7 @@ from services.search import search_map
 from services.selection import Selection
 
 MAP_HEIGHT = 660
-MAP_WIDTH_GUESS = 900  # the map column on a laptop; only used to pick the zoom that fits an area
+MAP_WIDTH_GUESS = 720  # the map column on a 1440-px laptop screen; only used to pick the zoom that fits an area
 TABLE_KEYS = ("map.children.", "map.cases.", "map.households.")
 
 
