@@ -138,19 +138,9 @@ def figures_from_counts(counts: pd.Series) -> IncidentFigures:
 
 
 def summarise_incidents(incidents: pd.DataFrame, at: dt.datetime, days: int) -> IncidentFigures:
-    """The figures of a set of incident rows (as `load_incident_rows` returns them) at `at` over
-    the `days` before it."""
+    """The figures of a set of incident rows (with the INCIDENT_COLUMNS) at `at` over the `days`
+    before it."""
     return figures_from_counts(incident_flags(incidents, at, days).sum())
-
-
-def load_incident_rows(
-    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, days: int
-) -> pd.DataFrame:
-    """The incident rows `summarise_incidents` needs for the area over `days` before `at`."""
-    _check_arguments(at, days)
-    scope.require(area_code)
-    with session_factory() as session:
-        return _load_incidents(session, scope.county_code, area_code, at, days)
 
 
 def compute_area_figures(

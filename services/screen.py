@@ -1,6 +1,7 @@
-"""Figures of the command-centre big screen (指挥大屏), from two reads per refresh: the incident
-rows of the last 30 days (and every open case), and the workers' last fixes.  Every rate comes
-from `services.figures.summarise_incidents`, the function behind `kpi` and the map's panels."""
+"""Figures of the command-centre big screen (指挥大屏), from a few reads per refresh: the incident
+rows of the last 30 days (and every open case), township names, this month's patrol reports and
+the workers' last fixes.  Every rate comes from `services.figures.incident_flags`, the counting
+behind `kpi` and the map's panels."""
 
 from __future__ import annotations
 
