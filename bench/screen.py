@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from playwright.sync_api import sync_playwright
 
 from bench.foundation import NOW, RESULTS, timed
 from bench.map_page import component_payload
+from devtools.app_server import ROOT, running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_live_overlays
@@ -31,7 +31,6 @@ from services.scope import Scope
 from services.screen import load_screen
 from services.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
 SCOPE = Scope.whole_county("130532")
 
 
@@ -64,12 +63,6 @@ def measure_cycle(url: str) -> dict:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -86,67 +79,46 @@ def soak(cycles: int) -> dict:
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
     create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
     store.engine.dispose()
-    env = {**os.environ, "DATABASE_URL": url, "SCREEN_REFRESH_S": "1", "DATA_DIR": str(folder)}
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "simulate", "--interval", "2", "--reports-per-hour", "600"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    samples, errors = [], []
-    try:
-        time.sleep(4)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[*CHROMIUM_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"],
-            )
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"http://127.0.0.1:{port}/?view=screen")
-            page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
-            started = time.monotonic()
-            for cycle in range(cycles + 1):
-                time.sleep(1.0)
-                if cycle % 20 == 0:
-                    page.evaluate("window.gc && window.gc()")
-                    samples.append(
-                        {
-                            "cycle": cycle,
-                            "seconds": round(time.monotonic() - started),
-                            "server_rss_mb": _rss_mb(server.pid),
-                            "js_heap_mb": round(page.evaluate("performance.memory.usedJSHeapSize") / 2**20, 1),
-                            "dom_nodes": page.evaluate("document.getElementsByTagName('*').length"),
-                        }
-                    )
-                    print(json.dumps(samples[-1]), flush=True)
-            browser.close()
-    finally:
-        simulator.terminate()
-        server.terminate()
-        simulator.wait(timeout=20)
-        server.wait(timeout=20)
+    env = {"DATABASE_URL": url, "SCREEN_REFRESH_S": "1", "DATA_DIR": str(folder)}
+    samples: list[dict[str, object]] = []
+    errors: list[str] = []
+    with running_app(env) as (app_url, server):
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "simulate", "--interval", "2", "--reports-per-hour", "600"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM,
+                    args=[*CHROMIUM_ARGS, "--enable-precise-memory-info", "--js-flags=--expose-gc"],
+                )
+                page = browser.new_page(viewport={"width": 1920, "height": 1080})
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.goto(f"{app_url}?view=screen")
+                page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
+                started = time.monotonic()
+                for cycle in range(cycles + 1):
+                    time.sleep(1.0)
+                    if cycle % 20 == 0:
+                        page.evaluate("window.gc && window.gc()")
+                        samples.append(
+                            {
+                                "cycle": cycle,
+                                "seconds": round(time.monotonic() - started),
+                                "server_rss_mb": _rss_mb(server.pid),
+                                "js_heap_mb": round(page.evaluate("performance.memory.usedJSHeapSize") / 2**20, 1),
+                                "dom_nodes": page.evaluate("document.getElementsByTagName('*').length"),
+                            }
+                        )
+                        print(json.dumps(samples[-1]), flush=True)
+                browser.close()
+        finally:
+            simulator.terminate()
+            simulator.wait(timeout=20)
     first, last = samples[1] if len(samples) > 1 else samples[0], samples[-1]
     return {
         "step": "soak",

@@ -4,18 +4,14 @@ internet; the county's grids must be drawn.  Saves a screenshot to tests/artifac
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
+from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
@@ -26,12 +22,6 @@ from services.workflow import Actor, report_incident
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -49,38 +39,8 @@ def e2e_database(tmp_path_factory) -> tuple[str, tuple[float, float], tuple[str,
 
 @pytest.fixture(scope="module")
 def app_url(e2e_database) -> Iterator[str]:
-    url = e2e_database[0]
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url, "SCREEN_REFRESH_S": "2"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with running_app({"DATABASE_URL": e2e_database[0], "SCREEN_REFRESH_S": "2"}) as (url, _):
+        yield url
 
 
 @pytest.mark.browser
