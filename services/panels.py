@@ -9,11 +9,12 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
 
 from services import rules
-from services.domain import CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, SEVERITY_NAMES, STATE_NAMES
+from services.domain import CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
 from services.errors import UnknownItemError
-from services.map_data import load_open_incidents, load_visible_tags
+from services.map_data import load_visible_tags
 from services.privacy import Clearance, shown_names, shown_phones
 from services.scope import Scope
 from services.store.engine import SessionFactory
@@ -80,6 +81,7 @@ def load_grid_panel(
             .order_by(Household.household_id),
         )
         tags = load_visible_tags(session, county, grid_code, clearance)
+        open_cases = _open_cases(session, scope, grid_code, at)
     # Work phones of grid staff are public (网格公示牌); residents' personal data is masked.
     workers = workers.assign(
         role=workers["role"].map(ROLE_NAMES).fillna(workers["role"]),
@@ -102,25 +104,27 @@ def load_grid_panel(
         phone=shown_phones(households["phone"], clearance),
         tags=households["household_id"].map(tag_text).fillna(""),
     )
-    cases = load_open_incidents(session_factory, scope=scope, area_code=grid_code, at=at, alarming_only=False)
-    open_cases = _describe_cases(session_factory, scope, cases["incident_id"].tolist(), at)
     return GridPanel(grid_code, grid.name, workers, tag_counts, open_cases, households)
 
 
-def _describe_cases(
-    session_factory: SessionFactory, scope: Scope, incident_ids: list[str], at: dt.datetime
-) -> pd.DataFrame:
+def _open_cases(session: Session, scope: Scope, grid_code: str, at: dt.datetime) -> pd.DataFrame:
+    """The grid's open cases at `at`, oldest first, with state, deadline and alarm."""
     columns = ("incident_id", "category", "subcategory", "state", "severity", *INCIDENT_TIMES, "limit_hours")
-    with session_factory() as session:
-        frame = query_frame(
-            session,
-            select(*(getattr(Incident, c) for c in columns))
-            .where(Incident.county_code == scope.county_code, Incident.incident_id.in_(incident_ids))
-            .order_by(Incident.reported_at),
+    frame = query_frame(
+        session,
+        select(*(getattr(Incident, c) for c in columns))
+        .where(
+            Incident.county_code == scope.county_code,
+            Incident.grid_code == grid_code,
+            Incident.state.in_(OPEN_STATES),
+            Incident.reported_at <= at,
         )
+        .order_by(Incident.reported_at),
+    )
     for column in INCIDENT_TIMES:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["limit_hours"] = frame["limit_hours"].astype(float)
+    frame = frame[rules.is_open(frame, at)].reset_index(drop=True)
     alarm = pd.Series("", index=frame.index)
     alarm[rules.is_at_risk(frame, at)] = "临期"
     alarm[rules.is_overdue(frame, at)] = "超期"
