@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo.crs import WGS84, metric_crs_for
@@ -42,6 +43,14 @@ def to_gcj02(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return np.column_stack([lon, lat])
 
     return frame.set_geometry(shapely.transform(frame.geometry.values, shift))
+
+
+def display_points(frame: pd.DataFrame, crs: str) -> pd.DataFrame:
+    """A frame's lon/lat columns (stored WGS84) as drawn over tiles in `crs`."""
+    if crs != "gcj02" or frame.empty:
+        return frame
+    lon, lat = wgs84_to_gcj02(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
+    return frame.assign(lon=lon, lat=lat)
 
 
 def display_point(lon: float, lat: float, crs: str) -> tuple[float, float]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geo.display import to_gcj02
+from geo.display import display_points, to_gcj02
 from geo.layers import AreaShapes
 from pages.components import store
 from services.figures import AreaFigures, compute_area_figures, compute_grid_figures
@@ -18,13 +17,6 @@ from services.map_data import load_area_shapes, load_household_points, load_open
 from services.patrols import WorkerDay, load_worker_day
 from services.privacy import Clearance
 from services.scope import Scope
-
-
-def _shift_points(frame: pd.DataFrame, crs: str) -> pd.DataFrame:
-    if crs != "gcj02" or frame.empty:
-        return frame
-    points = to_gcj02(gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"])))
-    return frame.assign(lon=points.geometry.x, lat=points.geometry.y)
 
 
 @st.cache_data(ttl=600, show_spinner="正在准备区域边界…")
@@ -56,19 +48,19 @@ def open_incidents(
     frame = load_open_incidents(
         store().session_factory, scope=scope, area_code=area_code, at=at, alarming_only=alarming_only
     )
-    return _shift_points(frame, crs)
+    return display_points(frame, crs)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
 def household_points(url: str, scope: Scope, clearance: Clearance, area_code: str, crs: str) -> pd.DataFrame:
     frame = load_household_points(store().session_factory, scope=scope, clearance=clearance, area_code=area_code)
-    return _shift_points(frame, crs)
+    return display_points(frame, crs)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def worker_positions(url: str, scope: Scope, area_code: str, at: dt.datetime, crs: str) -> pd.DataFrame:
     frame = load_worker_positions(store().session_factory, scope=scope, area_code=area_code, at=at)
-    return _shift_points(frame, crs)
+    return display_points(frame, crs)
 
 
 def forget_incidents() -> None:
@@ -82,8 +74,8 @@ def worker_day(url: str, scope: Scope, clearance: Clearance, worker_id: str, day
     found = load_worker_day(store().session_factory, scope=scope, clearance=clearance, worker_id=worker_id, day=day)
     return dataclasses.replace(
         found,
-        track=_shift_points(found.track, crs),
-        stops=_shift_points(found.stops, crs),
-        visited=_shift_points(found.visited, crs),
-        waiting=_shift_points(found.waiting, crs),
+        track=display_points(found.track, crs),
+        stops=display_points(found.stops, crs),
+        visited=display_points(found.visited, crs),
+        waiting=display_points(found.waiting, crs),
     )

@@ -14,7 +14,7 @@ import shapely
 from geo.basemaps import make_basemap
 from geo.choropleth import NO_DATA_COLOUR, RAMPS, classify_counts, classify_shares
 from geo.crs import WGS84
-from geo.display import dissolve_by_prefix, simplify_grids, to_gcj02
+from geo.display import dissolve_by_prefix, display_points, simplify_grids, to_gcj02
 from geo.gcj02 import wgs84_to_gcj02
 from geo.partition import as_multipolygons, voronoi_cells
 from geo.view import TILE_PX, _mercator_y, fit_view
@@ -187,3 +187,11 @@ def test_basemaps_name_the_setting_they_lack() -> None:
     with pytest.raises(ValueError, match="LOCAL_TILES_DIR"):
         Settings.from_env({"BASEMAPS": "none,local"})
     assert [b.kind for b in Settings.from_env({"BASEMAPS": "amap, none"}).basemaps] == ["amap", "none"]
+
+
+def test_points_are_shifted_for_gcj02_tiles_and_left_alone_otherwise() -> None:
+    frame = pd.DataFrame({"lon": [115.0, 115.1], "lat": [37.0, 37.1], "id": ["a", "b"]})
+    shifted = display_points(frame, "gcj02")
+    expected = np.column_stack(wgs84_to_gcj02(frame["lon"], frame["lat"]))
+    assert np.allclose(shifted[["lon", "lat"]].to_numpy(), expected) and shifted["id"].tolist() == ["a", "b"]
+    assert display_points(frame, "wgs84") is frame
