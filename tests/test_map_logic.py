@@ -14,7 +14,7 @@ import shapely
 from geo.basemaps import make_basemap
 from geo.choropleth import NO_DATA_COLOUR, RAMPS, classify_counts, classify_shares
 from geo.crs import WGS84
-from geo.display import dissolve_by_prefix, display_points, simplify_grids, to_gcj02
+from geo.display import display_points, dissolve_by_prefix, simplify_grids, to_gcj02
 from geo.gcj02 import wgs84_to_gcj02
 from geo.partition import as_multipolygons, voronoi_cells
 from geo.view import TILE_PX, _mercator_y, fit_view
