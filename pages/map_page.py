@@ -23,6 +23,7 @@ from pages.components import (
     store,
 )
 from services.dispatch import find_possible_duplicates
+from services.domain import AREA_LEVEL_NAMES
 from services.errors import DomainError
 from services.incident_detail import load_incident_detail
 from services.map_data import MAP_METRICS, colour_grids
@@ -194,7 +195,7 @@ with panel_column:
             map_panels.show_item_card(scope, clearance, selection, now)
         if selection.item_kind == "worker":
             patrol_panel.show_patrol(selection.item_id, patrol_days, patrol)
-        st.subheader(f"{map_panels.LEVEL_TITLES[level]} · {names[selection.area_code]}")
+        st.subheader(f"{AREA_LEVEL_NAMES[level]} · {names[selection.area_code]}")
         map_panels.show_figures(map_reads.area_figures(url, scope, selection.area_code, now))
         if level == "grid":
             map_panels.show_grid_panel(scope, clearance, selection.area_code, now, go_to)

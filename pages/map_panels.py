@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.components import store
+from services.domain import AREA_LEVEL_NAMES
 from services.figures import AreaFigures
 from services.panels import (
     GridPanel,
@@ -20,9 +21,6 @@ from services.panels import (
 from services.privacy import Clearance
 from services.scope import Scope
 from services.selection import Selection
-
-LEVEL_TITLES = {"county": "县", "township": "乡镇(街道)", "village": "村(社区)", "grid": "网格"}
-CHILD_TITLES = {"township": "乡镇(街道)", "village": "村(社区)", "grid": "网格"}
 
 
 def _percent(value: float | None) -> str:
@@ -64,7 +62,7 @@ def show_children(
     if child_level is None:
         return
     children = summarise_children(grid_figures, area_code=selection.area_code, child_level=child_level, names=names)
-    st.markdown(f"**下辖{CHILD_TITLES[child_level]}**（{len(children)} 个，点选一行进入）")
+    st.markdown(f"**下辖{AREA_LEVEL_NAMES[child_level]}**（{len(children)} 个，点选一行进入）")
     key = f"map.children.{selection.area_code}"
     targets = [Selection(code) for code in children["code"]]
     st.dataframe(

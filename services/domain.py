@@ -10,6 +10,7 @@ LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 LEVELS = ("grid", "village", "township", "county")  # handling levels, one rung up at a time
 LEVEL_NAMES = {"grid": "网格", "village": "村(社区)", "township": "乡镇(街道)", "county": "县级"}
 AREA_LEVELS = ("county", "township", "village", "grid")
+AREA_LEVEL_NAMES = {"county": "县", "township": "乡镇(街道)", "village": "村(社区)", "grid": "网格"}
 CODE_LENGTHS = {"county": 6, "township": 9, "village": 12, "grid": 15}
 
 STATES = (

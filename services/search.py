@@ -7,15 +7,13 @@ import dataclasses
 
 from sqlalchemy import or_, select
 
-from services.domain import CODE_LENGTHS
+from services.domain import AREA_LEVEL_NAMES, CODE_LENGTHS
 from services.privacy import Clearance, shown_names
 from services.scope import Scope
 from services.selection import LEVEL_OF_LENGTH, Selection
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Household, Incident
-
-AREA_LEVEL_NAMES = {"county": "县", "township": "乡镇", "village": "村", "grid": "网格"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -364,6 +364,25 @@ def reject_incident(
     )
 
 
+def _assign(
+    incident: Incident,
+    step: _Step,
+    now: dt.datetime,
+    *,
+    worker_id: str | None = None,
+    department_id: str | None = None,
+    note: str,
+    extra: str | None,
+) -> None:
+    """Make a worker or a department the assignee.  The first dispatch starts the handling clock;
+    reassigning does not restart the citizen's clock."""
+    incident.assignee_worker_id = worker_id
+    incident.assignee_department_id = department_id
+    if incident.dispatched_at is None:
+        incident.dispatched_at = now
+    step.note = note + (f"：{extra.strip()}" if extra and extra.strip() else "")
+
+
 def dispatch_incident(
     session_factory: SessionFactory,
     case: CaseAction,
@@ -381,11 +400,7 @@ def dispatch_incident(
         responsible = session.get(WorkerGrid, (case.scope.county_code, worker_id, incident.grid_code)) is not None
         if not responsible and not worker.on_duty:
             step.warnings.append(f"{worker.name} 不负责网格 {incident.grid_code}，且当前不在岗")
-        incident.assignee_worker_id = worker_id
-        incident.assignee_department_id = None
-        if incident.dispatched_at is None:  # reassigning does not restart the citizen's clock
-            incident.dispatched_at = case.now
-        step.note = "派给 " + worker.name + (f"：{note.strip()}" if note and note.strip() else "")
+        _assign(incident, step, case.now, worker_id=worker_id, note=f"派给 {worker.name}", extra=note)
 
     return _transition(
         session_factory,
@@ -410,11 +425,7 @@ def call_department(
             raise UnknownItemError("部门", department_id)
         if session.get(DepartmentCategory, (case.scope.county_code, department_id, incident.category)) is None:
             raise NotAcceptedCategoryError(f"{department.name} 不受理「{incident.category}」类事件")
-        incident.assignee_department_id = department_id
-        incident.assignee_worker_id = None
-        if incident.dispatched_at is None:
-            incident.dispatched_at = case.now
-        step.note = "吹哨 " + department.name + (f"：{note.strip()}" if note and note.strip() else "")
+        _assign(incident, step, case.now, department_id=department_id, note=f"吹哨 {department.name}", extra=note)
 
     return _transition(
         session_factory,
