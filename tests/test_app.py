@@ -28,9 +28,17 @@ def demo_database(tmp_path_factory) -> str:
     return url
 
 
-def run_app(monkeypatch, url: str) -> AppTest:
+def open_app(monkeypatch, url: str, script: str = "../app.py", **query: str) -> AppTest:
+    """The app (or one page) on the database `url`, with a URL query string, not yet run."""
     monkeypatch.setenv("DATABASE_URL", url)
-    app = AppTest.from_file("../app.py", default_timeout=60)
+    app = AppTest.from_file(script, default_timeout=60)
+    for name, value in query.items():
+        app.query_params[name] = value
+    return app
+
+
+def run_app(monkeypatch, url: str) -> AppTest:
+    app = open_app(monkeypatch, url)
     app.run()
     return app
 
@@ -51,8 +59,7 @@ def test_an_empty_database_tells_how_to_create_the_demo(monkeypatch, tmp_path) -
 
 
 def test_import_page_offers_every_kind_and_waits_for_a_file(monkeypatch, demo_database) -> None:
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../pages/import_page.py", default_timeout=60)
+    app = open_app(monkeypatch, demo_database, "../pages/import_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "数据导入"
@@ -77,9 +84,7 @@ def grid_with_households(url: str) -> tuple[str, int]:
 
 def test_a_link_to_a_grid_opens_its_panel_with_the_figures_of_the_kpi_service(monkeypatch, demo_database) -> None:
     code, households = grid_with_households(demo_database)
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.query_params["area"] = code
+    app = open_app(monkeypatch, demo_database, area=code)
     app.run()
     assert not app.exception
     assert app.subheader[0].value.startswith("网格 · ")
@@ -104,8 +109,7 @@ def test_clicking_the_map_drills_into_the_township_and_the_breadcrumb_goes_back(
         return {}
 
     monkeypatch.setattr(streamlit_folium, "st_folium", fake_st_folium)
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
+    app = open_app(monkeypatch, demo_database)
     app.run()
     app.run()  # the click set the URL during the first run; the second shows it
     assert not app.exception
@@ -118,8 +122,7 @@ def test_clicking_the_map_drills_into_the_township_and_the_breadcrumb_goes_back(
 
 def test_search_lists_hits_and_a_hit_opens_its_area(monkeypatch, demo_database) -> None:
     code, _ = grid_with_households(demo_database)
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
+    app = open_app(monkeypatch, demo_database)
     app.run()
     app.text_input(key="map.search").input(code).run()
     hits = [b for b in app.button if b.key and b.key.startswith("hit-")]
@@ -141,10 +144,7 @@ def a_case_to_validate(url: str) -> tuple[str, str]:
 
 def test_a_supervisor_validates_and_dispatches_a_case_from_its_panel(monkeypatch, demo_database) -> None:
     incident_id, grid_code = a_case_to_validate(demo_database)
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.query_params["area"] = grid_code
-    app.query_params["incident"] = incident_id
+    app = open_app(monkeypatch, demo_database, area=grid_code, incident=incident_id)
     app.run()
     assert not app.exception
     assert any(f"事件 {incident_id}" in m.value for m in app.markdown)
@@ -180,8 +180,7 @@ def test_an_operator_reports_a_case_by_clicking_the_map(monkeypatch, demo_databa
         return {}
 
     monkeypatch.setattr(streamlit_folium, "st_folium", fake_st_folium)
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
+    app = open_app(monkeypatch, demo_database)
     app.run()
     app.toggle(key="map.new").set_value(True).run()
     app.run()
@@ -198,8 +197,7 @@ def test_an_operator_reports_a_case_by_clicking_the_map(monkeypatch, demo_databa
 
 
 def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_database) -> None:
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../pages/queue_page.py", default_timeout=60)
+    app = open_app(monkeypatch, demo_database, "../pages/queue_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "案件队列"
@@ -217,8 +215,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
 
 
 def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monkeypatch, demo_database) -> None:
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../pages/compliance_page.py", default_timeout=60)
+    app = open_app(monkeypatch, demo_database, "../pages/compliance_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "巡查考核"
@@ -229,9 +226,7 @@ def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monke
 
 
 def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(monkeypatch, demo_database) -> None:
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.query_params["view"] = "screen"
+    app = open_app(monkeypatch, demo_database, view="screen")
     app.run()
     assert not app.exception
     html = " ".join(m.value for m in app.markdown)
@@ -254,10 +249,7 @@ def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(m
 
 def test_a_report_judged_invalid_needs_a_reason(monkeypatch, demo_database) -> None:
     incident_id, grid_code = a_case_to_validate(demo_database)
-    monkeypatch.setenv("DATABASE_URL", demo_database)
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.query_params["area"] = grid_code
-    app.query_params["incident"] = incident_id
+    app = open_app(monkeypatch, demo_database, area=grid_code, incident=incident_id)
     app.run()
     confirm = next(b for b in app.button if b.label == "确认无效")
     confirm.click().run()
