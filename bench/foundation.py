@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from devtools.pgcluster import throwaway_postgis
+from services.access import Actor
 from services.demo import generate_demo
 from services.demo.load import load_demo
 from services.figures import compute_area_figures
-from services.scope import Scope
 from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
 
@@ -50,14 +50,14 @@ def measure(engine_name: str, url: str, demo, sqlite_path: Path | None) -> dict:
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
     factory = make_session_factory(engine)
-    scope = Scope.whole_county(demo.county_code)
+    actor = Actor("bench", "基准测试", "county_operator", demo.county_code, (demo.county_code,))
     grid = demo.tables["areas"].query("level == 'grid'")["code"].iloc[0]
     kpi = {}
     for label, area in (("county", demo.county_code), ("grid", grid)):
         for days in (7, 30):
             seconds, _ = timed(
                 lambda area=area, days=days: compute_area_figures(
-                    factory, scope=scope, area_code=area, at=NOW, days=days
+                    factory, actor=actor, area_code=area, at=NOW, days=days
                 ),
                 repeat=3,
             )

@@ -27,11 +27,11 @@ import shapely
 
 from devtools.pgcluster import throwaway_postgis
 from geo.assign import assign_grids
+from services.access import Actor
 from services.bootstrap import open_store
 from services.demo import generate_demo
 from services.demo.load import load_demo
 from services.exchange import export_fixes, export_grids, export_households, export_incidents, export_workers
-from services.scope import Scope
 from services.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -50,12 +50,14 @@ def export_county(folder: Path) -> tuple[Path, object]:
     demo = generate_demo("county", seed=7, now=NOW)
     store = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{folder / 'source.db'}"}))
     load_demo(store.engine, demo)
-    scope = Scope.whole_county(demo.county_code)
-    export_grids(store.session_factory, scope=scope).to_file(folder / "grids.gpkg")
-    export_households(store.session_factory, scope=scope).to_csv(folder / "households.csv", index=False, encoding="gbk")
-    export_workers(store.session_factory, scope=scope).to_csv(folder / "workers.csv", index=False)
-    export_incidents(store.session_factory, scope=scope).to_csv(folder / "incidents.csv", index=False)
-    fixes = export_fixes(store.session_factory, scope=scope)
+    actor = Actor("bench", "基准测试", "county_admin", demo.county_code, (demo.county_code,))
+    export_grids(store.session_factory, actor=actor, now=NOW).to_file(folder / "grids.gpkg")
+    export_households(store.session_factory, actor=actor, now=NOW).to_csv(
+        folder / "households.csv", index=False, encoding="gbk"
+    )
+    export_workers(store.session_factory, actor=actor, now=NOW).to_csv(folder / "workers.csv", index=False)
+    export_incidents(store.session_factory, actor=actor, now=NOW).to_csv(folder / "incidents.csv", index=False)
+    fixes = export_fixes(store.session_factory, actor=actor, now=NOW)
     last_day = fixes["ts"].str[:10].max()
     fixes[fixes["ts"].str.startswith(last_day)].to_csv(folder / "fixes.csv", index=False)
     store.engine.dispose()

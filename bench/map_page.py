@@ -21,6 +21,7 @@ from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from geo.assets import install_assets
 from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_overlays
+from services.access import Actor
 from services.bootstrap import county_is_empty, create_demo, open_store
 from services.figures import compute_area_figures, compute_grid_figures
 from services.map_data import (
@@ -30,15 +31,13 @@ from services.map_data import (
     load_open_incidents,
     load_worker_positions,
 )
-from services.privacy import Clearance
-from services.scope import Scope
 from services.selection import Selection
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
-CLEARANCE = Clearance(personal_data=False, key_persons=True)
 NAIVE_DRAW_TIMEOUT_S = 180
+ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 
 
 def component_payload(fmap: folium.Map, overlays: list[folium.FeatureGroup]) -> dict[str, str]:
@@ -94,18 +93,16 @@ def draw_seconds(html: str, name: str, timeout_s: float = 60) -> dict:
 
 def measure_view(name: str, selection: Selection, store, shapes, by_grid) -> dict:
     factory = store.session_factory
-    scope = Scope.whole_county(selection.area_code[:6])
+    actor = Actor("bench", "基准测试", "county_operator", selection.area_code[:6], (selection.area_code[:6],))
     area = selection.points_area_code
     reads_s, (incidents, households, workers, figures) = timed(
         lambda: (
             load_open_incidents(
-                factory, scope=scope, area_code=area, at=NOW, alarming_only=selection.alarming_incidents_only
+                factory, actor=actor, area_code=area, at=NOW, alarming_only=selection.alarming_incidents_only
             ),
-            load_household_points(factory, scope=scope, clearance=CLEARANCE, area_code=area)
-            if selection.shows_households
-            else None,
-            load_worker_positions(factory, scope=scope, area_code=area, at=NOW) if selection.shows_workers else None,
-            compute_area_figures(factory, scope=scope, area_code=selection.area_code, at=NOW, days=7),
+            load_household_points(factory, actor=actor, area_code=area, at=NOW) if selection.shows_households else None,
+            load_worker_positions(factory, actor=actor, area_code=area, at=NOW) if selection.shows_workers else None,
+            compute_area_figures(factory, actor=actor, area_code=selection.area_code, at=NOW, days=7),
         )
     )
     values, legend = colour_grids(by_grid, "open")
@@ -147,8 +144,9 @@ def measure_naive(store, shapes, by_grid) -> dict:
     """One CircleMarker per household over the same base map: what the county view would ship
     if households were drawn as individual markers."""
     factory = store.session_factory
-    scope = Scope.whole_county(shapes.county["code"].iloc[0])
-    households = load_household_points(factory, scope=scope, clearance=CLEARANCE, area_code=scope.county_code)
+    county = shapes.county["code"].iloc[0]
+    actor = Actor("bench", "基准测试", "county_operator", county, (county,))
+    households = load_household_points(factory, actor=actor, area_code=county, at=NOW)
     values, legend = colour_grids(by_grid, "open")
 
     def build() -> dict[str, str]:
@@ -179,16 +177,16 @@ def main() -> None:
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
     if county_is_empty(store, "130532"):
         create_demo(store, scale="county", seed=7, now=NOW)
-    scope = Scope.whole_county("130532")
-    shapes_s, shapes = timed(lambda: load_area_shapes(store.session_factory, scope=scope))
+    actor = ACTOR
+    shapes_s, shapes = timed(lambda: load_area_shapes(store.session_factory, actor=actor))
     grid_s, by_grid = timed(
         lambda: compute_grid_figures(
             store.session_factory,
-            scope=scope,
+            actor=actor,
             area_code="130532",
             at=NOW,
             days=7,
-            special_tags=CLEARANCE.highlighted_tags(),
+            special_tags=ACTOR.clearance.highlighted_tags(),
         )
     )
     results = [

@@ -16,20 +16,18 @@ from sqlalchemy import select, text
 
 from bench.foundation import NOW, RESULTS, timed
 from devtools.pgcluster import throwaway_postgis
+from services.access import Actor
 from services.bootstrap import Store, open_store
 from services.demo import generate_demo
 from services.demo.load import load_demo
 from services.figures import compute_area_figures
 from services.imports.service import import_file
 from services.patrols import load_worker_day
-from services.privacy import Clearance
-from services.scope import Scope
 from services.settings import Settings
 from services.store.bulk import insert_frame
 from services.store.models import PatrolDay, PatrolFix
 
-SCOPE = Scope.whole_county("130532")
-CLEARANCE = Clearance(personal_data=False, key_persons=True)
+ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 IMPORT_WORKERS = 300
 
 
@@ -70,17 +68,13 @@ def measure(engine_name: str, store: Store, demo) -> dict:
     result: dict[str, object] = {"engine": engine_name}
     samples = worker_days(store, 15)
     day_s = [
-        timed(
-            lambda w=w, d=d: load_worker_day(
-                store.session_factory, scope=SCOPE, clearance=CLEARANCE, worker_id=w, day=d
-            )
-        )[0]
+        timed(lambda w=w, d=d: load_worker_day(store.session_factory, actor=ACTOR, worker_id=w, day=d))[0]
         for w, d in samples
     ]
     result["worker_day_ms_median"] = round(pd.Series(day_s).median() * 1000)
     result["worker_day_ms_max"] = round(max(day_s) * 1000)
     coverage_s, figures = timed(
-        lambda: compute_area_figures(store.session_factory, scope=SCOPE, area_code="130532", at=NOW, days=7), repeat=3
+        lambda: compute_area_figures(store.session_factory, actor=ACTOR, area_code="130532", at=NOW, days=7), repeat=3
     )
     result["county_coverage_7d_s"] = round(coverage_s, 2)
     result["county_coverage_7d"] = round(figures.coverage or 0, 4)
@@ -104,7 +98,7 @@ def measure(engine_name: str, store: Store, demo) -> dict:
         ].to_csv(path, index=False)
         import_s, summary = timed(
             lambda: import_file(
-                store.session_factory, kind="fixes", path=path, filename=path.name, crs="wgs84", scope=SCOPE
+                store.session_factory, kind="fixes", path=path, filename=path.name, crs="wgs84", actor=ACTOR, now=NOW
             )
         )
     result["import_fixes"] = len(shifted)

@@ -24,14 +24,14 @@ from devtools.app_server import ROOT, running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_live_overlays
+from services.access import Actor
 from services.bootstrap import county_is_empty, create_demo, open_store
 from services.figures import compute_grid_figures
 from services.map_data import colour_grids, load_area_shapes
-from services.scope import Scope
 from services.screen import load_screen
 from services.settings import Settings
 
-SCOPE = Scope.whole_county("130532")
+ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 
 
 def measure_cycle(url: str) -> dict:
@@ -39,13 +39,13 @@ def measure_cycle(url: str) -> dict:
     if county_is_empty(store, "130532"):
         create_demo(store, scale="county", seed=7, now=NOW)
     factory = store.session_factory
-    shapes = load_area_shapes(factory, scope=SCOPE)
+    shapes = load_area_shapes(factory, actor=ACTOR)
     grid_s, by_grid = timed(
-        lambda: compute_grid_figures(factory, scope=SCOPE, area_code="130532", at=NOW, days=7, special_tags=())
+        lambda: compute_grid_figures(factory, actor=ACTOR, area_code="130532", at=NOW, days=7, special_tags=())
     )
 
     def cycle() -> dict[str, str]:
-        figures = load_screen(factory, scope=SCOPE, at=NOW, fresh=dt.timedelta(seconds=30))
+        figures = load_screen(factory, actor=ACTOR, at=NOW, fresh=dt.timedelta(seconds=30))
         values, _ = colour_grids(by_grid, "open")
         base = build_base_map(shapes, grid_values={}, legend="", basemap=make_basemap("none"), dark=True)
         points = figures.open_points

@@ -14,21 +14,20 @@ from sqlalchemy import func, select
 
 from bench.foundation import NOW, RESULTS, timed
 from devtools.pgcluster import throwaway_postgis
+from services.access import Actor
 from services.bootstrap import Store, county_is_empty, create_demo, open_store
 from services.demo import generate_demo
 from services.demo.load import load_demo
 from services.dispatch import suggest_workers
 from services.domain import INCIDENT_TIMES, OPEN_STATES
 from services.queue import load_queue
-from services.scope import Scope
 from services.settings import Settings
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
 from services.store.models import Incident
-from services.workflow import Actor, CaseAction, dispatch_incident, validate_incident
+from services.workflow import CaseAction, dispatch_incident, validate_incident
 
-SCOPE = Scope.whole_county("130532")
-ACTOR = Actor("bench", "基准测试")
+ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 OPEN_TARGET = 5_000
 
 
@@ -68,17 +67,15 @@ def measure(engine_name: str, store: Store) -> dict:
     open_cases = top_up_open_cases(store)
     sample = cases_in_state(store, "registered", 1) or cases_in_state(store, "reported", 1)
     suggest_s, suggestions = timed(
-        lambda: suggest_workers(store.session_factory, scope=SCOPE, incident_id=sample[0][0]), repeat=21
+        lambda: suggest_workers(store.session_factory, actor=ACTOR, incident_id=sample[0][0]), repeat=21
     )
-    queue_s, queue = timed(lambda: load_queue(store.session_factory, scope=SCOPE, area_code="130532", at=NOW), repeat=5)
+    queue_s, queue = timed(lambda: load_queue(store.session_factory, actor=ACTOR, area_code="130532", at=NOW), repeat=5)
     now = NOW + dt.timedelta(minutes=1)
     validations = cases_in_state(store, "reported", 21)
     times = []
     for incident_id, version in validations:
         seconds, _ = timed(
-            lambda i=incident_id, v=version: validate_incident(
-                store.session_factory, CaseAction(SCOPE, ACTOR, now, i, v)
-            )
+            lambda i=incident_id, v=version: validate_incident(store.session_factory, CaseAction(ACTOR, now, i, v))
         )
         times.append(seconds)
     dispatch_times = []
@@ -87,7 +84,7 @@ def measure(engine_name: str, store: Store) -> dict:
         seconds, _ = timed(
             lambda i=incident_id, v=version + 1: dispatch_incident(
                 store.session_factory,
-                CaseAction(SCOPE, ACTOR, now, i, v),
+                CaseAction(ACTOR, now, i, v),
                 worker_id=worker,
             )
         )

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from pages.components import SYNTHETIC_NOTE, current_scope, require_data, store
+from pages.components import SYNTHETIC_NOTE, current_actor, require_data, store
 from services.domain import LOCAL_TZ
 from services.patrols import LOG_TARGET, REPORT_TARGET, compute_compliance
 from services.reports import table_as_csv, table_as_xlsx
@@ -31,11 +31,13 @@ st.caption(
     f"每名网格员每月巡查日志不少于 {LOG_TARGET} 篇、有效上报不少于 {REPORT_TARGET} 件；未达标者标红。" + SYNTHETIC_NOTE
 )
 require_data()
-scope = current_scope()
+actor = current_actor()
 today = dt.datetime.now(LOCAL_TZ).date()
 months = [(today.replace(day=1) - dt.timedelta(days=31 * i)).replace(day=1) for i in range(6)]
 month = st.selectbox("月份", months, format_func=lambda m: f"{m:%Y年%m月}", key="compliance.month")
-table = compute_compliance(store().session_factory, scope=scope, area_code=scope.area_codes[0], month=month)
+table = compute_compliance(
+    store().session_factory, actor=actor, area_code=actor.home_area, month=month, now=dt.datetime.now(dt.UTC)
+)
 
 short = int(table["below_target"].sum())
 left, middle, right = st.columns(3)

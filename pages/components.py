@@ -1,4 +1,4 @@
-"""Shared pieces of every page: the store (created once per process) and the current user's scope."""
+"""Shared pieces of every page: the store (created once per process) and the signed-in user."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from pathlib import Path
 import streamlit as st
 
 from geo.assets import install_assets, install_tiles
+from services.access import Actor
 from services.bootstrap import Store, county_is_empty, open_store
-from services.privacy import Clearance
-from services.scope import Scope
 from services.settings import Settings
-from services.users import list_actors
-from services.workflow import Actor
+from services.sign_in import SessionPolicy
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+SIGNED_IN_KEY = "auth.signed_in"  # the SignedIn of this browser session (server-side session state)
+ACTOR_KEY = "auth.actor"  # the Actor resumed from it for the current run
 
 
 def settings() -> Settings:
@@ -38,41 +38,24 @@ def store() -> Store:
     return _open_store(settings())
 
 
-def current_scope() -> Scope:
-    """The caller's scope; the whole county until sign-in arrives (issue 8)."""
-    return Scope.whole_county(settings().county_code)
+def session_policy() -> SessionPolicy:
+    config = settings()
+    return SessionPolicy(
+        idle=dt.timedelta(minutes=config.session_idle_min), lifetime=dt.timedelta(hours=config.session_hours)
+    )
 
 
-def current_clearance() -> Clearance:
-    """What the caller may see of personal data.  Until sign-in (issue 8) the dashboard acts as
-    the county command centre: cleared for key-person tags, not for residents' names and phones."""
-    return Clearance(personal_data=False, key_persons=True)
+def current_actor() -> Actor:
+    """The signed-in user, as app.py resumed their session for this run (app.py shows the
+    sign-in form and stops before any page runs without one)."""
+    actor = st.session_state.get(ACTOR_KEY)
+    if actor is None:
+        st.stop()
+    return actor
 
 
 def photo_dir() -> Path:
     return settings().data_dir / "photos"
-
-
-def current_actor() -> Actor:
-    """Who acts: picked in the sidebar until sign-in arrives (issue 8)."""
-    actors = _actors(settings().database_url, settings().county_code)
-    if not actors:
-        return Actor("desk", "值班员")
-    by_name = {a.username: a for a in actors}
-    default = "supervisor" if "supervisor" in by_name else actors[0].username
-    chosen = st.sidebar.selectbox(
-        "当前操作人（登录功能上线前）",
-        list(by_name),
-        index=list(by_name).index(default),
-        format_func=lambda u: by_name[u].label,
-        key="actor",
-    )
-    return by_name[chosen]
-
-
-@st.cache_data(ttl=300, show_spinner=False)
-def _actors(url: str, county_code: str) -> list[Actor]:
-    return list_actors(store().session_factory, county_code=county_code)
 
 
 def current_minute() -> dt.datetime:

@@ -3,9 +3,11 @@ written, then imports it."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import streamlit as st
 
-from pages.components import current_scope, store, uploaded_file
+from pages.components import current_actor, store, uploaded_file
 from services.errors import DomainError
 from services.imports.service import CRS_CHOICES, KIND_NAMES, KINDS, check_import, import_file
 
@@ -46,7 +48,13 @@ with uploaded_file(upload) as path:
     check_key = (upload.file_id, kind, crs)
     if st.session_state.get("import.check_key") != check_key:
         st.session_state["import.check"] = check_import(
-            store().session_factory, kind=kind, path=path, filename=upload.name, crs=crs, scope=current_scope()
+            store().session_factory,
+            kind=kind,
+            path=path,
+            filename=upload.name,
+            crs=crs,
+            actor=current_actor(),
+            now=dt.datetime.now(dt.UTC),
         )
         st.session_state["import.check_key"] = check_key
     check = st.session_state["import.check"]
@@ -70,7 +78,8 @@ with uploaded_file(upload) as path:
                 path=path,
                 filename=upload.name,
                 crs=crs,
-                scope=current_scope(),
+                actor=current_actor(),
+                now=dt.datetime.now(dt.UTC),
                 progress=lambda fraction, message: bar.progress(fraction, text=message),
             )
         except DomainError as error:  # the store changed since the check, e.g. grids removed

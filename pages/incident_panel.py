@@ -11,6 +11,7 @@ import streamlit as st
 
 from pages import map_reads
 from pages.components import photo_dir, store
+from services.access import Actor
 from services.dispatch import suggest_departments, suggest_workers
 from services.domain import (
     CATEGORIES,
@@ -24,11 +25,9 @@ from services.domain import (
 )
 from services.errors import DomainError
 from services.incident_detail import IncidentDetail
-from services.scope import Scope
 from services.selection import Selection
 from services.workflow import (
     NOT_FIXED_REASONS,
-    Actor,
     CaseAction,
     Photo,
     accept_incident,
@@ -74,11 +73,11 @@ def _timeline_lines(detail: IncidentDetail) -> list[str]:
     ]
 
 
-def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, scope: Scope, **kwargs: object) -> None:
+def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, **kwargs: object) -> None:
     """Apply one transition; the outcome is shown after the rerun (success, warnings or why not)."""
     values = {name: st.session_state.get(v) if isinstance(v, Widget) else v for name, v in kwargs.items()}
     try:
-        case = CaseAction(scope, actor, dt.datetime.now(dt.UTC), detail.incident_id, detail.version)
+        case = CaseAction(actor, dt.datetime.now(dt.UTC), detail.incident_id, detail.version)
         result = action(store().session_factory, case, **values)
     except DomainError as error:
         st.session_state[RESULT_KEY] = ("error", str(error))
@@ -91,7 +90,7 @@ def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, sc
     )
 
 
-def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor, duplicates: pd.DataFrame | None) -> None:
+def show_incident_panel(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame | None) -> None:
     with st.container(border=True, key="incident-panel"):
         st.markdown(f"#### 事件 {detail.incident_id}")
         badge = f"**{detail.state_name}**" + (f"　:red[**{detail.alarm}**]" if detail.alarm else "")
@@ -111,7 +110,7 @@ def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor, dupl
         outcome = st.session_state.pop(RESULT_KEY, None)
         if outcome:
             getattr(st, outcome[0])(outcome[1])
-        _show_actions(detail, actor, scope, duplicates)
+        _show_actions(detail, actor, duplicates)
         st.markdown("**办理记录**")
         st.markdown("\n".join(_timeline_lines(detail)))
         if detail.photos:
@@ -123,7 +122,7 @@ def show_incident_panel(detail: IncidentDetail, scope: Scope, actor: Actor, dupl
     return detail
 
 
-def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates: pd.DataFrame | None) -> None:
+def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame | None) -> None:
     actions, key = detail.actions, f"act-{detail.incident_id}-{detail.version}"
     if not actions:
         return
@@ -134,10 +133,10 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
             key=f"{key}-validate",
             type="primary",
             on_click=_run,
-            args=(validate_incident, detail, actor, scope),
+            args=(validate_incident, detail, actor),
         )
         with right.popover("判为无效"):
-            _with_reason("确认无效", f"{key}-reject", reject_incident, (detail, actor, scope))
+            _with_reason("确认无效", f"{key}-reject", reject_incident, (detail, actor))
     if duplicates is not None and not duplicates.empty:
         st.markdown(f"**可能重复**（同类、{len(duplicates)} 件、近 7 日、附近）")
         for row in duplicates.itertuples():
@@ -145,14 +144,14 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
                 f"与 {row.incident_id} 重复（相距 {row.distance_m:.0f} 米）",
                 key=f"{key}-dup-{row.incident_id}",
                 on_click=_run,
-                args=(mark_duplicate, detail, actor, scope),
+                args=(mark_duplicate, detail, actor),
                 kwargs={"original_id": row.incident_id},
             )
     if "dispatch" in actions:
         # A new case gets the list in full; a dispatched one can be reassigned from a popover.
         holder = st.container() if detail.state == "registered" else st.popover("改派")
         with holder:
-            suggestions = suggest_workers(store().session_factory, scope=scope, incident_id=detail.incident_id)
+            suggestions = suggest_workers(store().session_factory, actor=actor, incident_id=detail.incident_id)
             st.markdown("**派遣给网格员**（本网格责任人优先，其余在岗人员按距离）")
             for row in suggestions.itertuples():
                 tag = "本网格" if row.responsible else f"{row.distance_m / 1000:.1f} km"
@@ -162,11 +161,11 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
                     key=f"{key}-dispatch-{row.worker_id}",
                     type="primary" if row.Index == 0 else "secondary",
                     on_click=_run,
-                    args=(dispatch_incident, detail, actor, scope),
+                    args=(dispatch_incident, detail, actor),
                     kwargs={"worker_id": row.worker_id},
                 )
     if "call_department" in actions:
-        departments = suggest_departments(store().session_factory, scope=scope, category=detail.category)
+        departments = suggest_departments(store().session_factory, actor=actor, category=detail.category)
         if not departments.empty:
             with st.popover("吹哨报到（派给部门）"):
                 names = dict(zip(departments["department_id"], departments["name"], strict=True))
@@ -178,13 +177,11 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
                     "吹哨",
                     key=f"{key}-call",
                     on_click=_run,
-                    args=(call_department, detail, actor, scope),
+                    args=(call_department, detail, actor),
                     kwargs={"department_id": chosen, "note": note},
                 )
     if "accept" in actions:
-        st.button(
-            "受理", key=f"{key}-accept", type="primary", on_click=_run, args=(accept_incident, detail, actor, scope)
-        )
+        st.button("受理", key=f"{key}-accept", type="primary", on_click=_run, args=(accept_incident, detail, actor))
     if "handle" in actions:
         with st.form(f"{key}-handle-form", clear_on_submit=True, border=True):
             note = st.text_area("处置情况", height=70)
@@ -193,9 +190,9 @@ def _show_actions(detail: IncidentDetail, actor: Actor, scope: Scope, duplicates
             )
             if st.form_submit_button("处置完毕", type="primary"):
                 photos = [Photo(u.name, u.getvalue()) for u in uploads or []]
-                _run(handle_incident, detail, actor, scope, note=note, photos=photos, photo_dir=photo_dir())
+                _run(handle_incident, detail, actor, note=note, photos=photos, photo_dir=photo_dir())
                 st.rerun()
-    run = (detail, actor, scope)
+    run = (detail, actor)
     if "verify" in actions:
         left, right = st.columns(2)
         with left.popover("核查结案", type="primary"):
@@ -231,9 +228,7 @@ def _with_reason(label: str, key: str, action: Callable[..., object], run: tuple
     _confirm(label, key, action, run, reason=reason)
 
 
-def show_report_form(
-    scope: Scope, actor: Actor, point: tuple[float, float], go_to: Callable[[Selection], None]
-) -> None:
+def show_report_form(actor: Actor, point: tuple[float, float], go_to: Callable[[Selection], None]) -> None:
     """A new case at the clicked point (a hotline operator taking a call)."""
     with st.container(border=True, key="report-form"):
         st.markdown(f"#### 新建事件　<small>位置 {point[0]:.5f}, {point[1]:.5f}</small>", unsafe_allow_html=True)
@@ -248,17 +243,14 @@ def show_report_form(
         error = st.session_state.pop("report.error", None)
         if error:
             st.error(error)
-        st.button(
-            "提交上报", type="primary", key="report.submit", on_click=_submit_report, args=(scope, actor, point, go_to)
-        )
+        st.button("提交上报", type="primary", key="report.submit", on_click=_submit_report, args=(actor, point, go_to))
 
 
-def _submit_report(scope: Scope, actor: Actor, point: tuple[float, float], go_to: Callable[[Selection], None]) -> None:
+def _submit_report(actor: Actor, point: tuple[float, float], go_to: Callable[[Selection], None]) -> None:
     state = st.session_state
     try:
         result = report_incident(
             store().session_factory,
-            scope=scope,
             actor=actor,
             now=dt.datetime.now(dt.UTC),
             category=state["report.category"],

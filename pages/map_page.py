@@ -3,6 +3,8 @@ clicking (county → township → village → grid → household).  The selectio
 
 from __future__ import annotations
 
+import datetime as dt
+
 import folium
 import streamlit as st
 from streamlit_folium import st_folium
@@ -15,17 +17,17 @@ from pages.components import (
     SYNTHETIC_NOTE,
     compact_metrics,
     current_actor,
-    current_clearance,
     current_minute,
-    current_scope,
     require_data,
     settings,
     store,
 )
+from pages.map_panels import REVEALED_KEY
 from services.dispatch import find_possible_duplicates
 from services.domain import AREA_LEVEL_NAMES
 from services.errors import DomainError
 from services.incident_detail import load_incident_detail
+from services.links import open_selection
 from services.map_data import MAP_METRICS, colour_grids
 from services.patrols import patrol_days_of
 from services.search import search_map
@@ -33,12 +35,19 @@ from services.selection import Selection
 
 MAP_HEIGHT = 660
 MAP_WIDTH_GUESS = 720  # the map column on a 1440-px laptop screen; only used to pick the zoom that fits an area
-TABLE_KEYS = ("map.children.", "map.cases.", "map.households.")
+TABLE_KEYS = ("map.children.", "map.cases.", "map.households.", REVEALED_KEY)
 
 
 def current_selection() -> Selection:
-    selection = Selection.from_query(st.query_params.to_dict(), settings().county_code)
-    return selection if current_scope().allows(selection.area_code) else Selection.county(settings().county_code)
+    """The selection the URL names, as far as the user may open it: a link to an area outside
+    their scope opens their home area instead (the refusal is audited, and said once)."""
+    actor = current_actor()
+    opened = open_selection(
+        store().session_factory, actor=actor, params=st.query_params.to_dict(), at=dt.datetime.now(dt.UTC)
+    )
+    if opened.refused:
+        st.session_state["map.refused"] = opened.refused
+    return opened.selection
 
 
 def go_to(selection: Selection) -> None:
@@ -67,74 +76,78 @@ require_data()
 
 config = settings()
 url = config.database_url
-scope = current_scope()
-clearance = current_clearance()
+actor = current_actor()
 now = current_minute()
 selection = current_selection()
-actor = current_actor()
+if st.session_state.get("map.refused"):
+    st.warning(st.session_state.pop("map.refused"))
+    go_to(selection)
 
 with st.sidebar:
     metric = st.selectbox("网格着色", list(MAP_METRICS), format_func=lambda k: MAP_METRICS[k].label, key="map.metric")
     basemaps = {b.kind: b for b in config.basemaps}
     basemap = basemaps[st.selectbox("底图", list(basemaps), format_func=lambda k: basemaps[k].label, key="map.basemap")]
     st.caption("县级视图只显示超期、临期和紧急事件，进入乡镇后显示全部在办事件与网格员位置；住户在村和网格视图显示。")
-    if not st.toggle("新建事件（在地图上点选位置）", key="map.new"):
+    if not (actor.may_act("report") and st.toggle("新建事件（在地图上点选位置）", key="map.new")):
         st.session_state.pop("map.draft", None)
 
-shapes = map_reads.area_shapes(url, scope, basemap.crs)
+shapes = map_reads.area_shapes(url, actor, basemap.crs)
 names = {
     code: name
     for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids)
     for code, name in zip(frame["code"], frame["name"], strict=True)
 }
 if selection.area_code not in names:
-    st.warning(f"区域 {selection.area_code} 不存在，已回到全县。")
-    selection = Selection.county(config.county_code)
+    st.warning(f"区域 {selection.area_code} 不存在，已回到您负责的区域。")
+    selection = Selection(actor.home_area)
 
 crumb_row, search_column = st.columns([3, 2], vertical_alignment="center")
 with crumb_row, st.container(horizontal=True, gap="small", vertical_alignment="center", key="breadcrumb"):
-    crumbs = selection.crumbs()
+    crumbs = [code for code in selection.crumbs() if len(code) >= len(actor.home_area)]
     for code in crumbs[:-1]:
         st.button(names[code], key=f"crumb-{code}", type="tertiary", on_click=go_to, args=(Selection(code),))
         st.markdown("›")
     st.markdown(f"**{names[crumbs[-1]]}**")
 with search_column:
     query = st.text_input(
-        "搜索", placeholder="户主姓名、地址、事件编号、网格编码或名称", key="map.search", label_visibility="collapsed"
+        "搜索",
+        placeholder=("户主姓名、" if actor.may("unmask_personal_data") else "") + "地址、事件编号、网格编码或名称",
+        key="map.search",
+        max_chars=64,
+        label_visibility="collapsed",
     )
 
 if query:
-    hits = search_map(store().session_factory, scope=scope, clearance=clearance, text=query)
+    hits = search_map(store().session_factory, actor=actor, text=query)
     with st.container(border=True, key="search-hits"):
         if not hits:
             st.caption("没有找到匹配的区域、事件或住户（至少输入两个字）。")
         for index, hit in enumerate(hits[:12]):
             st.button(hit.label, key=f"hit-{index}", type="tertiary", on_click=go_to, args=(hit.selection,))
 
-root = scope.area_codes[0]
-by_grid = map_reads.grid_figures(url, scope, root, now, clearance.highlighted_tags())
+by_grid = map_reads.grid_figures(url, actor, actor.home_area, now, actor.clearance.highlighted_tags())
 grid_values, legend = colour_grids(by_grid, metric)
 level = selection.level
 points_area = selection.points_area_code
-incidents = map_reads.open_incidents(url, scope, points_area, now, selection.alarming_incidents_only, basemap.crs)
+incidents = map_reads.open_incidents(url, actor, points_area, now, selection.alarming_incidents_only, basemap.crs)
 households = (
-    map_reads.household_points(url, scope, clearance, points_area, basemap.crs) if selection.shows_households else None
+    map_reads.household_points(url, actor, points_area, now, basemap.crs) if selection.shows_households else None
 )
-workers = map_reads.worker_positions(url, scope, points_area, now, basemap.crs) if selection.shows_workers else None
+workers = map_reads.worker_positions(url, actor, points_area, now, basemap.crs) if selection.shows_workers else None
 detail = None
 if selection.item_kind == "incident":
     try:
-        detail = load_incident_detail(store().session_factory, scope=scope, incident_id=selection.item_id, at=now)
+        detail = load_incident_detail(store().session_factory, actor=actor, incident_id=selection.item_id, at=now)
     except DomainError as error:
         st.error(str(error))
 patrol = None
 if selection.item_kind == "worker":
-    patrol_days = patrol_days_of(store().session_factory, scope=scope, worker_id=selection.item_id)
+    patrol_days = patrol_days_of(store().session_factory, actor=actor, worker_id=selection.item_id)
     if patrol_days:
         day = st.session_state.get(f"patrol.day.{selection.item_id}", patrol_days[0])
-        patrol = map_reads.worker_day(url, scope, clearance, selection.item_id, day, basemap.crs)
+        patrol = map_reads.worker_day(url, actor, selection.item_id, day, basemap.crs)
 duplicates = (
-    find_possible_duplicates(store().session_factory, scope=scope, incident_id=detail.incident_id, at=now)
+    find_possible_duplicates(store().session_factory, actor=actor, incident_id=detail.incident_id, at=now)
     if detail is not None and "mark_duplicate" in detail.actions
     else None
 )
@@ -188,17 +201,17 @@ with map_column:
 with panel_column:
     try:
         if draft is not None:
-            incident_panel.show_report_form(scope, actor, stored_point(*draft, basemap.crs), go_to)
+            incident_panel.show_report_form(actor, stored_point(*draft, basemap.crs), go_to)
         if detail is not None:
-            incident_panel.show_incident_panel(detail, scope, actor, duplicates)
+            incident_panel.show_incident_panel(detail, actor, duplicates)
         elif selection.item_kind:
-            map_panels.show_item_card(scope, clearance, selection, now)
+            map_panels.show_item_card(actor, selection, now)
         if selection.item_kind == "worker":
             patrol_panel.show_patrol(selection.item_id, patrol_days, patrol)
         st.subheader(f"{AREA_LEVEL_NAMES[level]} · {names[selection.area_code]}")
-        map_panels.show_figures(map_reads.area_figures(url, scope, selection.area_code, now))
+        map_panels.show_figures(map_reads.area_figures(url, actor, selection.area_code, now))
         if level == "grid":
-            map_panels.show_grid_panel(scope, clearance, selection.area_code, now, go_to)
+            map_panels.show_grid_panel(actor, selection.area_code, now, go_to)
         else:
             map_panels.show_children(by_grid, selection, names, go_to)
     except DomainError as error:

@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from pages.components import store
+from services.access import Actor
 from services.domain import AREA_LEVEL_NAMES
+from services.errors import DomainError
 from services.figures import AreaFigures
 from services.panels import (
     GridPanel,
@@ -18,9 +20,9 @@ from services.panels import (
     load_worker_card,
     summarise_children,
 )
-from services.privacy import Clearance
-from services.scope import Scope
 from services.selection import Selection
+
+REVEALED_KEY = "map.revealed"  # the one household card shown unmasked, until the selection moves
 
 
 def _percent(value: float | None) -> str:
@@ -161,27 +163,47 @@ def show_grid(panel: GridPanel, go_to: Callable[[Selection], None]) -> None:
             )
 
 
-def show_grid_panel(
-    scope: Scope, clearance: Clearance, grid_code: str, at: dt.datetime, go_to: Callable[[Selection], None]
-) -> None:
-    show_grid(
-        load_grid_panel(store().session_factory, scope=scope, clearance=clearance, grid_code=grid_code, at=at), go_to
-    )
+def show_grid_panel(actor: Actor, grid_code: str, at: dt.datetime, go_to: Callable[[Selection], None]) -> None:
+    show_grid(load_grid_panel(store().session_factory, actor=actor, grid_code=grid_code, at=at), go_to)
 
 
-def show_item_card(scope: Scope, clearance: Clearance, selection: Selection, at: dt.datetime) -> None:
-    """The card of the selected household or worker, above the area's panel."""
+def _reveal(actor: Actor, household_id: str) -> None:
+    """One click, one look on the record: the unmasked card is kept for this view only."""
+    try:
+        st.session_state[REVEALED_KEY] = load_household_card(
+            store().session_factory, actor=actor, household_id=household_id, at=dt.datetime.now(dt.UTC), unmask=True
+        )
+    except DomainError as error:
+        st.session_state[REVEALED_KEY] = None
+        st.toast(str(error))
+
+
+def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
+    """The card of the selected household or worker, above the area's panel.  A household's
+    personal data shows masked; 显示完整信息 (roles allowed to) unmasks it for this card, on the record."""
     factory = store().session_factory
     with st.container(border=True, key="map-card"):
         if selection.item_kind == "household":
-            card = load_household_card(factory, scope=scope, clearance=clearance, household_id=selection.item_id, at=at)
+            revealed = st.session_state.get(REVEALED_KEY)
+            card = (
+                revealed
+                if revealed is not None and revealed.household_id == selection.item_id
+                else load_household_card(factory, actor=actor, household_id=selection.item_id, at=at)
+            )
             st.markdown(f"#### 住户 {card.household_id}")
             st.markdown(f"**户主** {card.head_name}　**人数** {card.members}　**电话** {card.phone}")
+            st.markdown(f"**身份证号** {card.id_number or '未登记'}")
             st.markdown(f"**地址** {card.address}")
             st.markdown("**标签** " + ("、".join(card.tags) if card.tags else "无"))
             st.caption(f"最近一次巡查走访：{card.last_visited or '近期无记录'}　所在网格 {card.grid_code}")
+            if card.unmasked:
+                st.button("隐藏个人信息", key="map.mask", on_click=st.session_state.pop, args=(REVEALED_KEY, None))
+                st.caption("本次查看已记入审计日志。")
+            elif actor.may("unmask_personal_data"):
+                st.button("显示完整信息", key="map.unmask", on_click=_reveal, args=(actor, card.household_id))
+                st.caption("姓名、电话、身份证号默认脱敏；显示完整信息将记入审计日志。")
         elif selection.item_kind == "worker":
-            card = load_worker_card(factory, scope=scope, worker_id=selection.item_id, at=at)
+            card = load_worker_card(factory, actor=actor, worker_id=selection.item_id, at=at)
             st.markdown(f"#### {card.role} {card.name}")
             st.markdown(f"**状态** {'在岗' if card.on_duty else '不在岗'}　**电话** {card.phone}")
             st.caption(f"负责网格：{'、'.join(card.grid_codes)} · 最后定位 {card.last_seen or '无'}")

@@ -1,5 +1,6 @@
 """The map page's reads, cached: area shapes change only on import, figures by the minute.
-Each wrapper calls one service; arguments are the cache key (settings name the database)."""
+Each wrapper calls one service; arguments are the cache key (settings name the database, the
+actor who may see what, so no user is ever served another user's cached rows)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ import streamlit as st
 from geo.display import display_points, to_gcj02
 from geo.layers import AreaShapes
 from pages.components import store
+from services.access import Actor
 from services.figures import AreaFigures, compute_area_figures, compute_grid_figures
 from services.map_data import load_area_shapes, load_household_points, load_open_incidents, load_worker_positions
 from services.patrols import WorkerDay, load_worker_day
-from services.privacy import Clearance
-from services.scope import Scope
 
 
 @st.cache_data(ttl=600, show_spinner="正在准备区域边界…")
-def area_shapes(url: str, scope: Scope, crs: str) -> AreaShapes:
-    shapes = load_area_shapes(store().session_factory, scope=scope)
+def area_shapes(url: str, actor: Actor, crs: str) -> AreaShapes:
+    shapes = load_area_shapes(store().session_factory, actor=actor)
     if crs != "gcj02":
         return shapes
     return AreaShapes(*(to_gcj02(frame) for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids)))
@@ -29,37 +29,37 @@ def area_shapes(url: str, scope: Scope, crs: str) -> AreaShapes:
 
 @st.cache_data(ttl=120, show_spinner="正在统计各网格…")
 def grid_figures(
-    url: str, scope: Scope, area_code: str, at: dt.datetime, special_tags: tuple[str, ...]
+    url: str, actor: Actor, area_code: str, at: dt.datetime, special_tags: tuple[str, ...]
 ) -> pd.DataFrame:
     return compute_grid_figures(
-        store().session_factory, scope=scope, area_code=area_code, at=at, days=7, special_tags=special_tags
+        store().session_factory, actor=actor, area_code=area_code, at=at, days=7, special_tags=special_tags
     )
 
 
 @st.cache_data(ttl=120, show_spinner=False)
-def area_figures(url: str, scope: Scope, area_code: str, at: dt.datetime) -> AreaFigures:
-    return compute_area_figures(store().session_factory, scope=scope, area_code=area_code, at=at, days=7)
+def area_figures(url: str, actor: Actor, area_code: str, at: dt.datetime) -> AreaFigures:
+    return compute_area_figures(store().session_factory, actor=actor, area_code=area_code, at=at, days=7)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
 def open_incidents(
-    url: str, scope: Scope, area_code: str, at: dt.datetime, alarming_only: bool, crs: str
+    url: str, actor: Actor, area_code: str, at: dt.datetime, alarming_only: bool, crs: str
 ) -> pd.DataFrame:
     frame = load_open_incidents(
-        store().session_factory, scope=scope, area_code=area_code, at=at, alarming_only=alarming_only
+        store().session_factory, actor=actor, area_code=area_code, at=at, alarming_only=alarming_only
     )
     return display_points(frame, crs)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def household_points(url: str, scope: Scope, clearance: Clearance, area_code: str, crs: str) -> pd.DataFrame:
-    frame = load_household_points(store().session_factory, scope=scope, clearance=clearance, area_code=area_code)
+def household_points(url: str, actor: Actor, area_code: str, at: dt.datetime, crs: str) -> pd.DataFrame:
+    frame = load_household_points(store().session_factory, actor=actor, area_code=area_code, at=at)
     return display_points(frame, crs)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def worker_positions(url: str, scope: Scope, area_code: str, at: dt.datetime, crs: str) -> pd.DataFrame:
-    frame = load_worker_positions(store().session_factory, scope=scope, area_code=area_code, at=at)
+def worker_positions(url: str, actor: Actor, area_code: str, at: dt.datetime, crs: str) -> pd.DataFrame:
+    frame = load_worker_positions(store().session_factory, actor=actor, area_code=area_code, at=at)
     return display_points(frame, crs)
 
 
@@ -70,8 +70,8 @@ def forget_incidents() -> None:
 
 
 @st.cache_data(ttl=300, show_spinner="正在生成巡查轨迹…")
-def worker_day(url: str, scope: Scope, clearance: Clearance, worker_id: str, day: dt.date, crs: str) -> WorkerDay:
-    found = load_worker_day(store().session_factory, scope=scope, clearance=clearance, worker_id=worker_id, day=day)
+def worker_day(url: str, actor: Actor, worker_id: str, day: dt.date, crs: str) -> WorkerDay:
+    found = load_worker_day(store().session_factory, actor=actor, worker_id=worker_id, day=day)
     return dataclasses.replace(
         found,
         track=display_points(found.track, crs),

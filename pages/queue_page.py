@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.components import SYNTHETIC_NOTE, current_minute, current_scope, require_data, store
+from pages.components import SYNTHETIC_NOTE, current_actor, current_minute, require_data, store
 from services.queue import NEEDS, load_queue
 from services.selection import Selection
 
@@ -15,8 +15,8 @@ st.caption(
 )
 require_data()
 
-scope = current_scope()
-queue = load_queue(store().session_factory, scope=scope, area_code=scope.area_codes[0], at=current_minute())
+actor = current_actor()
+queue = load_queue(store().session_factory, actor=actor, area_code=actor.home_area, at=current_minute())
 
 counts = queue["need"].value_counts()
 for column, need in zip(st.columns(len(NEEDS)), NEEDS, strict=True):

@@ -16,7 +16,7 @@ from streamlit_folium import st_folium
 from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_live_overlays
 from pages import map_reads
-from pages.components import SYNTHETIC_NOTE, current_scope, require_data, settings, store
+from pages.components import SYNTHETIC_NOTE, current_actor, require_data, settings, store
 from services.domain import LEVEL_NAMES, LOCAL_TZ
 from services.errors import StoreUnavailableError
 from services.map_data import colour_grids
@@ -86,9 +86,9 @@ scale = min(max(float(st.query_params.get("scale", "1") or 1), 1.0), 3.0)
 st.html(SCREEN_CSS + f"<style>html {{ font-size: {16 * scale:.0f}px; }}</style>")
 require_data()
 config = settings()
-scope = current_scope()
+actor = current_actor()
 refresh = dt.timedelta(seconds=config.screen_refresh_s)
-shapes = map_reads.area_shapes(config.database_url, scope, "wgs84")
+shapes = map_reads.area_shapes(config.database_url, actor, "wgs84")
 
 
 @st.fragment(run_every=refresh)
@@ -96,9 +96,9 @@ def live() -> None:
     now = dt.datetime.now(dt.UTC)
     factory = store().session_factory
     try:
-        figures = load_screen(factory, scope=scope, at=now, fresh=refresh * 2)
+        figures = load_screen(factory, actor=actor, at=now, fresh=refresh * 2)
         by_grid = map_reads.grid_figures(
-            config.database_url, scope, scope.area_codes[0], now.replace(second=0, microsecond=0), ()
+            config.database_url, actor, actor.home_area, now.replace(second=0, microsecond=0), ()
         )
         st.session_state[LAST_GOOD] = (figures, by_grid)
         stale_since = None

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import geopandas as gpd
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from geo.crs import WGS84
-from services.scope import Scope
+from services.access import Actor
+from services.domain import CODE_LENGTHS
 from services.store.engine import SessionFactory
 from services.store.models import Area
 
 
-def load_areas(session_factory: SessionFactory, *, scope: Scope, levels: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """Areas of the given levels inside `scope` (and the county outline when it is in scope),
-    as a WGS84 GeoDataFrame: code, level, name, parent_code, synthetic, geometry."""
+def load_areas(session_factory: SessionFactory, *, actor: Actor, levels: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Areas of the given levels inside the actor's scope, and the areas holding them (a
+    supervisor's village, township and county: boundaries are public, and their names head the
+    breadcrumb), as a WGS84 GeoDataFrame: code, level, name, parent_code, synthetic, geometry."""
+    scope = actor.scope
+    holding = {code[:length] for code in scope.area_codes for length in CODE_LENGTHS.values() if length < len(code)}
     query = (
         select(Area.code, Area.level, Area.name, Area.parent_code, Area.synthetic, Area.geom)
-        .where(Area.county_code == scope.county_code, Area.level.in_(levels), scope.filter(Area.code))
+        .where(
+            Area.county_code == scope.county_code,
+            Area.level.in_(levels),
+            or_(scope.filter(Area.code), Area.code.in_(sorted(holding))),
+        )
         .order_by(Area.code)
     )
     with session_factory() as session:

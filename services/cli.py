@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.bootstrap import county_is_empty, create_demo, open_store
+from services.access import ROLES, Actor
+from services.bootstrap import Store, county_is_empty, create_demo, open_store
 from services.domain import LOCAL_TZ
-from services.errors import DomainError
+from services.errors import DomainError, InvalidArgumentError
 from services.figures import compute_area_figures
 from services.imports.problems import ImportFileError
 from services.imports.service import CRS_CHOICES, KINDS, import_file
-from services.scope import Scope
 from services.settings import Settings
 from services.simulator import Simulator, run_simulator
+from services.user_admin import add_user, list_users, set_disabled, set_password
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -31,6 +33,43 @@ def parse_time(text: str) -> dt.datetime:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(LOCAL_TZ).replace(microsecond=0)
+
+
+def command_line_actor(county_code: str) -> Actor:
+    """Whoever has a shell on the server acts as a county admin; the audit log names their login."""
+    return Actor(f"cli:{getpass.getuser()}"[:32], "命令行", "county_admin", county_code, (county_code,))
+
+
+def read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码: ")
+    if getpass.getpass("再输一次: ") != first:
+        raise InvalidArgumentError("两次输入的密码不一致")
+    return first
+
+
+def run_user_command(store: Store, args: argparse.Namespace, actor: Actor) -> None:
+    factory, now = store.session_factory, _now()
+    if args.user_command == "add":
+        add_user(
+            factory,
+            actor=actor,
+            now=now,
+            username=args.username,
+            display_name=args.name,
+            role=args.role,
+            area_codes=tuple(args.area),
+            password=read_password(),
+        )
+    elif args.user_command == "passwd":
+        set_password(factory, actor=actor, now=now, username=args.username, password=read_password())
+    elif args.user_command in ("disable", "enable"):
+        set_disabled(factory, actor=actor, now=now, username=args.username, disabled=args.user_command == "disable")
+    else:
+        print(list_users(factory, actor=actor, now=now).to_string(index=False))
+        return
+    print(json.dumps({"user": args.username, "done": args.user_command}, ensure_ascii=False))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     kpi.add_argument("--days", type=int, default=30, help="length of the period P = (T − days, T]")
     kpi.add_argument("--json", action="store_true", help="print JSON (default: a table)")
 
+    user = commands.add_parser("user", help="manage who may sign in (acts as the county admin, on the audit log)")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a user; the password is read from the terminal or stdin")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="display name, e.g. 王建国")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--area", action="append", required=True, help="area code the user holds (repeatable)")
+    passwd = user_commands.add_parser("passwd", help="set a new password (read from the terminal or stdin)")
+    passwd.add_argument("username")
+    for name, text in (("disable", "stop a user signing in (ends their sessions)"), ("enable", "let a user in again")):
+        user_commands.add_parser(name, help=text).add_argument("username")
+    user_commands.add_parser("list", help="list the county's users")
+
     simulate = commands.add_parser("simulate", help="keep the demo alive: new reports, cases moving, workers walking")
     simulate.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
     simulate.add_argument("--reports-per-hour", type=float, default=60.0, help="mean rate of new reports")
@@ -66,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
     store = open_store(settings)
+    actor = command_line_actor(settings.county_code)
     try:
         if args.command == "init-db":
             print(json.dumps({"schema": "up to date", "database": store.engine.url.render_as_string()}))
@@ -84,13 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 path=args.path,
                 filename=args.path.name,
                 crs=args.crs,
-                scope=Scope.whole_county(settings.county_code),
+                actor=actor,
+                now=_now(),
             )
             print(json.dumps(summary.as_dict(), ensure_ascii=False))
         elif args.command == "kpi":
             figures = compute_area_figures(
                 store.session_factory,
-                scope=Scope.whole_county(settings.county_code),
+                actor=actor,
                 area_code=args.area,
                 at=args.at or _now(),
                 days=args.days,
@@ -100,10 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in figures.as_dict().items():
                     print(f"{key:24} {value}")
+        elif args.command == "user":
+            run_user_command(store, args, actor)
         elif args.command == "simulate":
             simulator = Simulator(
                 store.session_factory,
-                scope=Scope.whole_county(settings.county_code),
+                county_code=settings.county_code,
                 photo_dir=settings.data_dir / "photos",
                 reports_per_hour=args.reports_per_hour,
             )

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import and_, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
+from services.access import Actor
 from services.domain import OPEN_STATES
 from services.errors import UnknownItemError
 from services.scope import Scope
@@ -38,9 +39,11 @@ def _metres_between(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) 
     return np.hypot(x - x0[0], y - y0[0])
 
 
-def suggest_workers(session_factory: SessionFactory, *, scope: Scope, incident_id: str, limit: int = 8) -> pd.DataFrame:
+def suggest_workers(session_factory: SessionFactory, *, actor: Actor, incident_id: str, limit: int = 8) -> pd.DataFrame:
     """worker_id, name, role, on_duty, responsible, distance_m, last_fix_at: the workers
-    responsible for the case's grid first, then on-duty workers by distance (at most `limit`)."""
+    responsible for the case's grid first, then on-duty workers by distance (at most `limit`),
+    all of them holding a grid inside the actor's scope."""
+    scope = actor.scope
     with session_factory() as session:
         incident = _incident(session, scope, incident_id)
         grid, lon0, lat0 = incident.grid_code, incident.lon, incident.lat
@@ -64,7 +67,10 @@ def suggest_workers(session_factory: SessionFactory, *, scope: Scope, incident_i
                     WorkerGrid.grid_code == grid,
                 ),
             )
-            .where(Worker.county_code == scope.county_code),
+            .where(
+                Worker.county_code == scope.county_code,
+                scope.holds_worker(Worker.worker_id),
+            ),
         )
     workers["responsible"] = workers["own_grid"].notna()
     workers["on_duty"] = workers["on_duty"].astype(bool)
@@ -84,8 +90,9 @@ def suggest_workers(session_factory: SessionFactory, *, scope: Scope, incident_i
     return ranked.head(limit)[columns].reset_index(drop=True)
 
 
-def suggest_departments(session_factory: SessionFactory, *, scope: Scope, category: str) -> pd.DataFrame:
+def suggest_departments(session_factory: SessionFactory, *, actor: Actor, category: str) -> pd.DataFrame:
     """department_id, name, kind of the departments that accept `category`."""
+    scope = actor.scope
     with session_factory() as session:
         return query_frame(
             session,
@@ -103,10 +110,11 @@ def suggest_departments(session_factory: SessionFactory, *, scope: Scope, catego
 
 
 def find_possible_duplicates(
-    session_factory: SessionFactory, *, scope: Scope, incident_id: str, at: dt.datetime
+    session_factory: SessionFactory, *, actor: Actor, incident_id: str, at: dt.datetime
 ) -> pd.DataFrame:
     """Open cases of the same category reported in the 7 days before `at` within the category's
     radius (default 100 m): incident_id, state, reported_at, distance_m, lon, lat; nearest first."""
+    scope = actor.scope
     with session_factory() as session:
         incident = _incident(session, scope, incident_id)
         radius = DUPLICATE_RADIUS_M.get(incident.category, DEFAULT_DUPLICATE_RADIUS_M)

@@ -7,6 +7,22 @@ import datetime as dt
 # China has one zone and no daylight saving: a fixed offset is exact and needs no tz database.
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
+# Workflow actions (services.workflow) by their Chinese names.
+ACTION_NAMES = {
+    "report": "上报事件",
+    "validate": "立案",
+    "reject": "判为无效",
+    "dispatch": "派遣",
+    "call_department": "吹哨报到",
+    "accept": "受理",
+    "handle": "处置完毕",
+    "verify": "核查结案",
+    "reopen": "重新处置",
+    "close": "不予处置结案",
+    "mark_duplicate": "合并为重复",
+    "escalate": "上报上级",
+}
+
 LEVELS = ("grid", "village", "township", "county")  # handling levels, one rung up at a time
 LEVEL_NAMES = {"grid": "网格", "village": "村(社区)", "township": "乡镇(街道)", "county": "县级"}
 AREA_LEVELS = ("county", "township", "village", "grid")

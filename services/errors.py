@@ -50,3 +50,15 @@ class NotAcceptedCategoryError(DomainError):
 
 class StoreUnavailableError(DomainError):
     """The database cannot be reached just now (a live page keeps showing its last figures)."""
+
+
+class PermissionDeniedError(DomainError):
+    """The caller's role may not do this."""
+
+
+class SignInError(DomainError):
+    """Sign-in refused: wrong name or password, a disabled account, or too many attempts."""
+
+
+class SessionExpiredError(DomainError):
+    """The signed-in session has run out (idle too long, or past its lifetime) or was ended."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import select
 
 from geo.crs import WGS84
+from services.access import Actor
+from services.audit import Who, record, require_permission
 from services.domain import LOCAL_TZ
 from services.formats import (
     FIX_FIELDS,
@@ -21,12 +25,21 @@ from services.store.engine import SessionFactory
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
 
 
+def _exporting(session_factory: SessionFactory, actor: Actor, now: dt.datetime, what: str) -> Scope:
+    """Exports carry personal data in full: only roles that exchange data may take them, and
+    every export is on the record."""
+    require_permission(session_factory, actor, "import_data", now, what)
+    record(session_factory, Who.of(actor), "export", now, what, "、".join(actor.area_codes))
+    return actor.scope
+
+
 def _local_iso(series: pd.Series) -> pd.Series:
     stamps = pd.to_datetime(series, utc=True).dt.tz_convert(LOCAL_TZ)
     return stamps.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True).fillna("")
 
 
-def export_grids(session_factory: SessionFactory, *, scope: Scope) -> gpd.GeoDataFrame:
+def export_grids(session_factory: SessionFactory, *, actor: Actor, now: dt.datetime) -> gpd.GeoDataFrame:
+    scope = _exporting(session_factory, actor, now, "export_grids")
     with session_factory() as session:
         rows = session.execute(
             select(Area.code, Area.level, Area.name, Area.geom).where(
@@ -50,7 +63,8 @@ def export_grids(session_factory: SessionFactory, *, scope: Scope) -> gpd.GeoDat
     )[[*GRID_FIELDS, "geometry"]]
 
 
-def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+def export_households(session_factory: SessionFactory, *, actor: Actor, now: dt.datetime) -> pd.DataFrame:
+    scope = _exporting(session_factory, actor, now, "export_households")
     with session_factory() as session:
         households = pd.DataFrame(
             session.execute(
@@ -60,6 +74,7 @@ def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.Da
                     Household.address,
                     Household.members,
                     Household.phone,
+                    Household.id_number,
                     Household.lon,
                     Household.lat,
                     Household.grid_code,
@@ -67,7 +82,17 @@ def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.Da
                 .where(Household.county_code == scope.county_code, scope.filter(Household.grid_code))
                 .order_by(Household.household_id)
             ).all(),
-            columns=["household_id", "head_name", "address", "members", "phone", "lon", "lat", "grid_code"],
+            columns=[
+                "household_id",
+                "head_name",
+                "address",
+                "members",
+                "phone",
+                "id_number",
+                "lon",
+                "lat",
+                "grid_code",
+            ],
         )
         tags = pd.DataFrame(
             session.execute(
@@ -76,11 +101,12 @@ def export_households(session_factory: SessionFactory, *, scope: Scope) -> pd.Da
             columns=["household_id", "tag"],
         )
     joined = tags.sort_values(["household_id", "tag"]).groupby("household_id")["tag"].agg("|".join)
-    households["tags"] = households["household_id"].map(joined).fillna("")
+    households["tags"] = [joined.get(h, "") for h in households["household_id"]]
     return households[[*HOUSEHOLD_FIELDS, *HOUSEHOLD_OPTIONAL]]
 
 
-def export_workers(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+def export_workers(session_factory: SessionFactory, *, actor: Actor, now: dt.datetime) -> pd.DataFrame:
+    scope = _exporting(session_factory, actor, now, "export_workers")
     with session_factory() as session:
         workers = pd.DataFrame(
             session.execute(
@@ -103,7 +129,8 @@ def export_workers(session_factory: SessionFactory, *, scope: Scope) -> pd.DataF
     return workers.dropna(subset=["grid_codes"]).sort_values("worker_id").reset_index(drop=True)[list(WORKER_FIELDS)]
 
 
-def export_incidents(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+def export_incidents(session_factory: SessionFactory, *, actor: Actor, now: dt.datetime) -> pd.DataFrame:
+    scope = _exporting(session_factory, actor, now, "export_incidents")
     columns = list(INCIDENT_FIELDS)
     with session_factory() as session:
         incidents = pd.DataFrame(
@@ -120,12 +147,13 @@ def export_incidents(session_factory: SessionFactory, *, scope: Scope) -> pd.Dat
     return incidents.fillna("")[list(INCIDENT_FIELDS)]
 
 
-def export_fixes(session_factory: SessionFactory, *, scope: Scope) -> pd.DataFrame:
+def export_fixes(session_factory: SessionFactory, *, actor: Actor, now: dt.datetime) -> pd.DataFrame:
+    scope = _exporting(session_factory, actor, now, "export_fixes")
     with session_factory() as session:
         fixes = pd.DataFrame(
             session.execute(
                 select(PatrolFix.worker_id, PatrolFix.ts, PatrolFix.lon, PatrolFix.lat, PatrolFix.accuracy_m)
-                .where(PatrolFix.county_code == scope.county_code)
+                .where(PatrolFix.county_code == scope.county_code, scope.holds_worker(PatrolFix.worker_id))
                 .order_by(PatrolFix.worker_id, PatrolFix.ts)
             ).all(),
             columns=["worker_id", "ts", "lon", "lat", "accuracy_m"],

@@ -14,9 +14,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services import rules
+from services.access import Actor
+from services.audit import require_area
 from services.domain import INCIDENT_TIMES, LEVELS, LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownAreaError
-from services.scope import Scope, code_within
+from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolVisit
@@ -144,22 +146,23 @@ def summarise_incidents(incidents: pd.DataFrame, at: dt.datetime, days: int) -> 
 
 
 def compute_area_figures(
-    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, days: int
+    session_factory: SessionFactory, *, actor: Actor, area_code: str, at: dt.datetime, days: int
 ) -> AreaFigures:
     """Figures of `area_code` at `at` over the `days` before it.
 
-    Raises OutOfScopeError when the area is outside `scope`, UnknownAreaError when it does not
+    Raises OutOfScopeError (audited) when no part of the area is in the actor's scope, UnknownAreaError when it does not
     exist, InvalidArgumentError for a naive `at` or `days` < 1.
     """
+    scope = actor.scope
     _check_arguments(at, days)
-    scope.require(area_code)
+    require_area(session_factory, actor, area_code, at)
     with session_factory() as session:
         area = session.get(Area, (scope.county_code, area_code))
         if area is None:
             raise UnknownAreaError(area_code)
-        households = _count_households(session, scope.county_code, area_code)
-        incidents = _load_incidents(session, scope.county_code, area_code, at, days)
-        visited = _count_visited(session, scope.county_code, area_code, at, days)
+        households = _count_households(session, scope, area_code)
+        incidents = _load_incidents(session, scope, area_code, at, days)
+        visited = _count_visited(session, scope, area_code, at, days)
 
     counted = summarise_incidents(incidents, at, days)
     return AreaFigures(
@@ -178,30 +181,29 @@ def compute_area_figures(
 def count_coverage(
     session_factory: SessionFactory, *, scope: Scope, area_codes: tuple[str, ...], at: dt.datetime, days: int
 ) -> tuple[int, int]:
-    """(households, visited in P) of the areas together: the coverage part of
-    `compute_area_figures`, by the same queries, without the incident figures."""
+    """(households, visited in P) of the areas together, as far as they lie in `scope`: the
+    coverage part of `compute_area_figures`, by the same queries, without the incident figures."""
     _check_arguments(at, days)
-    for code in area_codes:
-        scope.require(code)
+    area_codes = tuple(code for code in area_codes if scope.reaches(code))
     with session_factory() as session:
-        households = sum(_count_households(session, scope.county_code, code) for code in area_codes)
-        visited = sum(_count_visited(session, scope.county_code, code, at, days) for code in area_codes)
+        households = sum(_count_households(session, scope, code) for code in area_codes)
+        visited = sum(_count_visited(session, scope, code, at, days) for code in area_codes)
     return households, visited
 
 
-def _count_households(session: Session, county_code: str, area_code: str) -> int:
+def _count_households(session: Session, scope: Scope, area_code: str) -> int:
     query = select(func.count()).where(
-        Household.county_code == county_code, code_within(Household.grid_code, area_code)
+        Household.county_code == scope.county_code, scope.within(Household.grid_code, area_code)
     )
     return int(session.scalar(query) or 0)
 
 
-def _load_incidents(session: Session, county_code: str, area_code: str, at: dt.datetime, days: int) -> pd.DataFrame:
+def _load_incidents(session: Session, scope: Scope, area_code: str, at: dt.datetime, days: int) -> pd.DataFrame:
     """Only the rows a figure can count: reported by T, not rejected by T, not closed before P."""
     start = at - dt.timedelta(days=days)
     query = select(*(getattr(Incident, c) for c in INCIDENT_COLUMNS)).where(
-        Incident.county_code == county_code,
-        code_within(Incident.grid_code, area_code),
+        Incident.county_code == scope.county_code,
+        scope.within(Incident.grid_code, area_code),
         Incident.reported_at <= at,
         or_(Incident.rejected_at.is_(None), Incident.rejected_at > at),
         or_(Incident.closed_at.is_(None), Incident.closed_at > start),
@@ -213,7 +215,7 @@ def _load_incidents(session: Session, county_code: str, area_code: str, at: dt.d
     return frame
 
 
-def _visited_rows(county_code: str, area_code: str, at: dt.datetime, days: int):  # type: ignore[no-untyped-def]
+def _visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int):  # type: ignore[no-untyped-def]
     """(household, grid) pairs visited in P.  A stored visit keeps the first and the last track
     segment near the household that day; P spans at least one whole day, and a day's track less
     than one, so some near segment lies in P exactly when the first or the last does."""
@@ -226,8 +228,8 @@ def _visited_rows(county_code: str, area_code: str, at: dt.datetime, days: int):
         select(PatrolVisit.household_id, PatrolVisit.grid_code)
         .distinct()
         .where(
-            PatrolVisit.county_code == county_code,
-            code_within(PatrolVisit.grid_code, area_code),
+            PatrolVisit.county_code == scope.county_code,
+            scope.within(PatrolVisit.grid_code, area_code),
             PatrolVisit.day >= start.astimezone(LOCAL_TZ).date(),
             PatrolVisit.day <= at.astimezone(LOCAL_TZ).date(),
             or_(first_in, last_in),
@@ -236,15 +238,15 @@ def _visited_rows(county_code: str, area_code: str, at: dt.datetime, days: int):
     )
 
 
-def _count_visited(session: Session, county_code: str, area_code: str, at: dt.datetime, days: int) -> int:
-    query = select(func.count()).select_from(_visited_rows(county_code, area_code, at, days))
+def _count_visited(session: Session, scope: Scope, area_code: str, at: dt.datetime, days: int) -> int:
+    query = select(func.count()).select_from(_visited_rows(scope, area_code, at, days))
     return int(session.scalar(query) or 0)
 
 
 def compute_grid_figures(
     session_factory: SessionFactory,
     *,
-    scope: Scope,
+    actor: Actor,
     area_code: str,
     at: dt.datetime,
     days: int,
@@ -254,17 +256,21 @@ def compute_grid_figures(
     for the map's choropleth and the children tables.  Each household, incident and visit
     belongs to one grid, so the grids' counts add up to `compute_area_figures` of the area.
     `special_households` counts households carrying any of `special_tags`."""
+    scope = actor.scope
     _check_arguments(at, days)
-    scope.require(area_code)
+    require_area(session_factory, actor, area_code, at)
     county = scope.county_code
+    special_tags = tuple(tag for tag in special_tags if tag in actor.clearance.visible_tags())
     with session_factory() as session:
         grids = session.scalars(
-            select(Area.code).where(Area.county_code == county, Area.level == "grid", code_within(Area.code, area_code))
+            select(Area.code).where(
+                Area.county_code == county, Area.level == "grid", scope.within(Area.code, area_code)
+            )
         ).all()
         households = query_frame(
             session,
             select(Household.grid_code, func.count().label("n"))
-            .where(Household.county_code == county, code_within(Household.grid_code, area_code))
+            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
             .group_by(Household.grid_code),
         )
         tagged = (
@@ -280,15 +286,15 @@ def compute_grid_figures(
                 tagged,
                 and_(tagged.c.county_code == Household.county_code, tagged.c.household_id == Household.household_id),
             )
-            .where(Household.county_code == county, code_within(Household.grid_code, area_code))
+            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
             .group_by(Household.grid_code),
         )
-        visited_rows = _visited_rows(county, area_code, at, days)
+        visited_rows = _visited_rows(scope, area_code, at, days)
         visited = query_frame(
             session,
             select(visited_rows.c.grid_code, func.count().label("n")).group_by(visited_rows.c.grid_code),
         )
-        incidents = _load_incidents(session, county, area_code, at, days)
+        incidents = _load_incidents(session, scope, area_code, at, days)
     frame = pd.DataFrame(index=pd.Index(sorted(grids), name="grid_code"))
     for column, counts in (("households", households), ("special_households", special), ("visited", visited)):
         frame[column] = counts.set_index("grid_code")["n"].reindex(frame.index).fillna(0).astype(int)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 GRID_FIELDS = ("grid_code", "grid_name", "village_code", "village_name", "township_code", "township_name")
 HOUSEHOLD_FIELDS = ("household_id", "head_name", "address", "members", "phone", "lon", "lat", "tags")
-HOUSEHOLD_OPTIONAL = ("grid_code",)
+HOUSEHOLD_OPTIONAL = ("grid_code", "id_number")  # id_number: the head's 居民身份证号 (personal data)
 WORKER_FIELDS = ("worker_id", "name", "phone", "role", "grid_codes")
 INCIDENT_FIELDS = (
     "incident_id",

@@ -10,6 +10,8 @@ import pandas as pd
 from sqlalchemy import select
 
 from services import rules
+from services.access import Actor
+from services.audit import refuse_item
 from services.domain import (
     CHANNEL_NAMES,
     CLOSE_REASON_NAMES,
@@ -21,7 +23,6 @@ from services.domain import (
 )
 from services.errors import UnknownItemError
 from services.limits import Limit, find_limit
-from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Department, Incident, IncidentEvent, IncidentPhoto, Worker
@@ -63,12 +64,15 @@ class IncidentDetail:
 
 
 def load_incident_detail(
-    session_factory: SessionFactory, *, scope: Scope, incident_id: str, at: dt.datetime
+    session_factory: SessionFactory, *, actor: Actor, incident_id: str, at: dt.datetime
 ) -> IncidentDetail:
+    scope = actor.scope
     with session_factory() as session:
         incident = session.get(Incident, (scope.county_code, incident_id))
-        if incident is None or not scope.allows(incident.grid_code):
+        if incident is None:
             raise UnknownItemError("事件", incident_id)
+        if not scope.allows(incident.grid_code):
+            raise refuse_item(session_factory, actor, at, "事件", incident_id)
         stage = "validation" if incident.state == "reported" else "handling"
         limit = find_limit(session, scope.county_code, incident.category, incident.severity, stage)
         if stage == "handling":  # the limit fixed when the case was reported (figures use the same)
@@ -181,5 +185,5 @@ def load_incident_detail(
         alarm=alarm,
         timeline=timeline,
         photos=tuple((p.path, p.original_name) for p in photos),
-        actions=allowed_actions(fields["state"]),
+        actions=tuple(a for a in allowed_actions(fields["state"]) if actor.may_act(a)),
     )

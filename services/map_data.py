@@ -14,19 +14,21 @@ from geo.choropleth import classify_counts, classify_shares
 from geo.display import dissolve_by_prefix, simplify_grids
 from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, legend_html
 from services import rules
+from services.access import Actor
 from services.areas import load_areas
+from services.audit import require_area
 from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
 from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
-from services.scope import Scope, code_within
+from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
 
 
-def load_area_shapes(session_factory: SessionFactory, *, scope: Scope) -> AreaShapes:
+def load_area_shapes(session_factory: SessionFactory, *, actor: Actor) -> AreaShapes:
     """The scope's grids simplified as a coverage, and villages, townships and the county as
     exact unions of those grids (so every boundary drawn lies on grid edges)."""
-    areas = load_areas(session_factory, scope=scope, levels=("county", "township", "village", "grid"))
+    areas = load_areas(session_factory, actor=actor, levels=("county", "township", "village", "grid"))
     names = dict(zip(areas["code"], areas["name"], strict=True))
     grids = simplify_grids(areas[areas["level"] == "grid"][["code", "name", "geometry"]].reset_index(drop=True))
     return AreaShapes(
@@ -38,12 +40,13 @@ def load_area_shapes(session_factory: SessionFactory, *, scope: Scope) -> AreaSh
 
 
 def load_open_incidents(
-    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime, alarming_only: bool
+    session_factory: SessionFactory, *, actor: Actor, area_code: str, at: dt.datetime, alarming_only: bool
 ) -> pd.DataFrame:
     """Open incidents of the area at `at` with their alarm (2 overdue, 1 at risk, 0 none):
     incident_id, grid_code, lon, lat, state, urgent, alarm, category, label.  `alarming_only`
     keeps the overdue, at-risk and urgent ones (the county view: the rest shows as counts)."""
-    scope.require(area_code)
+    scope = actor.scope
+    require_area(session_factory, actor, area_code, at)
     columns = (
         "incident_id",
         "grid_code",
@@ -57,7 +60,7 @@ def load_open_incidents(
     )
     query = select(*(getattr(Incident, c) for c in columns)).where(
         Incident.county_code == scope.county_code,
-        code_within(Incident.grid_code, area_code),
+        scope.within(Incident.grid_code, area_code),
         Incident.state.in_(OPEN_STATES),
         Incident.reported_at <= at,
     )
@@ -94,20 +97,22 @@ def describe_open_incidents(frame: pd.DataFrame, at: dt.datetime, *, alarming_on
 
 
 def load_household_points(
-    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, area_code: str
+    session_factory: SessionFactory, *, actor: Actor, area_code: str, at: dt.datetime
 ) -> pd.DataFrame:
     """Households of a village or grid: household_id, grid_code, lon, lat, family (0 none,
     1 special group, 2 key person — key persons only for cleared viewers), label."""
-    scope.require(area_code)
+    scope = actor.scope
+    clearance = actor.clearance
+    require_area(session_factory, actor, area_code, at)
     county = scope.county_code
     with session_factory() as session:
         households = query_frame(
             session,
             select(Household.household_id, Household.grid_code, Household.lon, Household.lat, Household.head_name)
-            .where(Household.county_code == county, code_within(Household.grid_code, area_code))
+            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
             .order_by(Household.household_id),
         )
-        tags = load_visible_tags(session, county, area_code, clearance)
+        tags = load_visible_tags(session, scope, area_code, clearance)
     # `tags` holds only the tags this viewer may see, so key persons are marked for cleared viewers only.
     family = pd.Series(0, index=households["household_id"])
     family.loc[tags.loc[tags["tag"].isin(SPECIAL_GROUP_TAGS), "household_id"].unique()] = 1
@@ -115,13 +120,13 @@ def load_household_points(
     tag_text = tags.groupby("household_id")["tag"].agg("、".join)
     names = shown_names(households["head_name"], clearance)
     label = names + " 户"
-    label = label + households["household_id"].map(tag_text).fillna("").map(lambda t: f"<br>{t}" if t else "")
+    label = label + [f"<br>{tag_text[h]}" if h in tag_text.index else "" for h in households["household_id"]]
     return households.assign(family=family.to_numpy(), label=label)[
         ["household_id", "grid_code", "lon", "lat", "family", "label"]
     ]
 
 
-def load_visible_tags(session: Session, county_code: str, area_code: str, clearance: Clearance) -> pd.DataFrame:
+def load_visible_tags(session: Session, scope: Scope, area_code: str, clearance: Clearance) -> pd.DataFrame:
     """household_id, tag of the households in the area, only the tags `clearance` may see."""
     return query_frame(
         session,
@@ -133,24 +138,25 @@ def load_visible_tags(session: Session, county_code: str, area_code: str, cleara
             ),
         )
         .where(
-            HouseholdTag.county_code == county_code,
-            code_within(Household.grid_code, area_code),
+            HouseholdTag.county_code == scope.county_code,
+            scope.within(Household.grid_code, area_code),
             HouseholdTag.tag.in_(clearance.visible_tags()),
         ),
     )
 
 
 def load_worker_positions(
-    session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime
+    session_factory: SessionFactory, *, actor: Actor, area_code: str, at: dt.datetime
 ) -> pd.DataFrame:
     """Workers responsible for a grid of the area, at their last fix up to `at`: worker_id,
     name, on_duty, lon, lat, last_seen, label.  Workers with no fix are left out."""
-    scope.require(area_code)
+    scope = actor.scope
+    require_area(session_factory, actor, area_code, at)
     county = scope.county_code
     responsible = (
         select(WorkerGrid.worker_id)
         .distinct()
-        .where(WorkerGrid.county_code == county, code_within(WorkerGrid.grid_code, area_code))
+        .where(WorkerGrid.county_code == county, scope.within(WorkerGrid.grid_code, area_code))
         .subquery()
     )
     # One index seek per worker on the (county, worker, ts) key, not a scan of every fix.

@@ -12,10 +12,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from services import rules
+from services.access import Actor
+from services.audit import Who, add_entry, refuse_item, require_area, require_permission
 from services.domain import CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
 from services.errors import UnknownItemError
 from services.map_data import load_visible_tags
-from services.privacy import Clearance, shown_names, shown_phones
+from services.privacy import shown_id_numbers, shown_names, shown_phones
 from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -53,10 +55,10 @@ class GridPanel:
     households: pd.DataFrame  # household_id, head_name, address, members, phone, tags
 
 
-def load_grid_panel(
-    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, grid_code: str, at: dt.datetime
-) -> GridPanel:
-    scope.require(grid_code)
+def load_grid_panel(session_factory: SessionFactory, *, actor: Actor, grid_code: str, at: dt.datetime) -> GridPanel:
+    scope = actor.scope
+    clearance = actor.clearance
+    require_area(session_factory, actor, grid_code, at)
     county = scope.county_code
     with session_factory() as session:
         grid = session.get(Area, (county, grid_code))
@@ -80,7 +82,7 @@ def load_grid_panel(
             .where(Household.county_code == county, Household.grid_code == grid_code)
             .order_by(Household.household_id),
         )
-        tags = load_visible_tags(session, county, grid_code, clearance)
+        tags = load_visible_tags(session, scope, grid_code, clearance)
         open_cases = _open_cases(session, scope, grid_code, at)
     # Work phones of grid staff are public (网格公示牌); residents' personal data is masked.
     workers = workers.assign(
@@ -102,7 +104,7 @@ def load_grid_panel(
     households = households.assign(
         head_name=shown_names(households["head_name"], clearance),
         phone=shown_phones(households["phone"], clearance),
-        tags=households["household_id"].map(tag_text).fillna(""),
+        tags=[tag_text.get(h, "") for h in households["household_id"]],
     )
     return GridPanel(grid_code, grid.name, workers, tag_counts, open_cases, households)
 
@@ -150,18 +152,31 @@ class HouseholdCard:
     address: str
     members: int
     phone: str
+    id_number: str
     tags: tuple[str, ...]
     last_visited: str  # local date of the latest patrol visit up to `at`, or ""
+    unmasked: bool  # name, phone and ID number shown in full
 
 
 def load_household_card(
-    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, household_id: str, at: dt.datetime
+    session_factory: SessionFactory, *, actor: Actor, household_id: str, at: dt.datetime, unmask: bool = False
 ) -> HouseholdCard:
+    """One household, its personal data masked; with `unmask`, in full for roles allowed to
+    see it, and the look goes on the audit log (a refusal does too)."""
+    scope = actor.scope
+    clearance = actor.clearance
+    if unmask:
+        require_permission(session_factory, actor, "unmask_personal_data", at, f"住户 {household_id}")
+        clearance = dataclasses.replace(clearance, personal_data=True)
     county = scope.county_code
-    with session_factory() as session:
+    with session_factory.begin() as session:
         household = session.get(Household, (county, household_id))
-        if household is None or not scope.allows(household.grid_code):
+        if household is None:
             raise UnknownItemError("住户", household_id)
+        if not scope.allows(household.grid_code):
+            raise refuse_item(session_factory, actor, at, "住户", household_id)
+        if unmask:
+            add_entry(session, Who.of(actor), "unmask", at, f"住户 {household_id}", "户主姓名、电话、身份证号")
         tags = session.scalars(
             select(HouseholdTag.tag).where(
                 HouseholdTag.county_code == county,
@@ -178,6 +193,7 @@ def load_household_card(
         )
         head = shown_names(pd.Series([household.head_name]), clearance).iloc[0]
         phone = shown_phones(pd.Series([household.phone]), clearance).iloc[0]
+        id_number = shown_id_numbers(pd.Series([household.id_number]), clearance).iloc[0]
         order = {tag: i for i, tag in enumerate(clearance.visible_tags())}
         return HouseholdCard(
             household_id=household.household_id,
@@ -186,8 +202,10 @@ def load_household_card(
             address=household.address,
             members=household.members,
             phone=phone,
+            id_number=id_number,
             tags=tuple(sorted(tags, key=order.__getitem__)),
             last_visited="" if last_day is None else last_day.isoformat(),
+            unmasked=clearance.personal_data,
         )
 
 
@@ -202,7 +220,8 @@ class WorkerCard:
     last_seen: str
 
 
-def load_worker_card(session_factory: SessionFactory, *, scope: Scope, worker_id: str, at: dt.datetime) -> WorkerCard:
+def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id: str, at: dt.datetime) -> WorkerCard:
+    scope = actor.scope
     county = scope.county_code
     with session_factory() as session:
         worker = session.get(Worker, (county, worker_id))
@@ -211,8 +230,11 @@ def load_worker_card(session_factory: SessionFactory, *, scope: Scope, worker_id
             .where(WorkerGrid.county_code == county, WorkerGrid.worker_id == worker_id)
             .order_by(WorkerGrid.grid_code)
         ).all()
-        if worker is None or not any(scope.allows(g) for g in grids):
+        if worker is None:
             raise UnknownItemError("网格员", worker_id)
+        grids = [g for g in grids if scope.allows(g)]
+        if not grids:
+            raise refuse_item(session_factory, actor, at, "网格员", worker_id)
         last = session.scalar(
             select(func.max(PatrolFix.ts)).where(
                 PatrolFix.county_code == county, PatrolFix.worker_id == worker_id, PatrolFix.ts <= at

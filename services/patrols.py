@@ -13,12 +13,14 @@ from sqlalchemy import and_, func, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
 from geo.tracks import VISIT_RADIUS_M
+from services.access import Actor
+from services.audit import require_area
 from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownItemError
 from services.figures import count_coverage
 from services.patrol_results import compute_patrol_results
-from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
-from services.scope import Scope, code_within
+from services.privacy import SPECIAL_GROUP_TAGS, shown_names
+from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import (
@@ -60,10 +62,10 @@ def _local_day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def load_worker_day(
-    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, worker_id: str, day: dt.date
-) -> WorkerDay:
+def load_worker_day(session_factory: SessionFactory, *, actor: Actor, worker_id: str, day: dt.date) -> WorkerDay:
     """The worker's track on a local day, built and judged exactly as the import stores it."""
+    scope = actor.scope
+    clearance = actor.clearance
     county = scope.county_code
     start, end = _local_day_bounds(day)
     with session_factory() as session:
@@ -106,7 +108,7 @@ def load_worker_day(
             )
             .where(
                 Household.county_code == county,
-                Household.grid_code.in_(grid_codes),
+                Household.grid_code.in_([g for g in grid_codes if scope.allows(g)]),
                 HouseholdTag.tag.in_(SPECIAL_GROUP_TAGS),
             ),
         )
@@ -153,7 +155,9 @@ def load_worker_day(
     visits, days, stops = results.visits, results.days, results.stops
     clean = results.clean.sort_values("ts")
     slon, slat = transform_xy(stops["x"], stops["y"], crs, WGS84)
-    reached = nearby[nearby["household_id"].isin(visits["household_id"])]
+    # The track is judged against all the worker's grids, as the import judged it; the households
+    # shown are only those inside the actor's scope.
+    reached = nearby[nearby["household_id"].isin(visits["household_id"]) & nearby["grid_code"].map(scope.allows)]
     waiting = special[~special["household_id"].isin(seen)]
     waiting = (
         waiting.assign(first=waiting["tag"].map({t: i for i, t in enumerate(SPECIAL_GROUP_TAGS)}))
@@ -169,7 +173,7 @@ def load_worker_day(
         worker_id=worker_id,
         name=worker.name,
         day=day,
-        grid_codes=grid_codes,
+        grid_codes=tuple(g for g in grid_codes if scope.allows(g)),
         track=pd.DataFrame(
             {"lon": clean["lon"], "lat": clean["lat"], "ts": clean["ts"], "line": gap.cumsum()}
         ).reset_index(drop=True),
@@ -201,25 +205,32 @@ def _coverage(
     return None if households == 0 else visited / households
 
 
-def patrol_days_of(session_factory: SessionFactory, *, scope: Scope, worker_id: str) -> list[dt.date]:
-    """The days the worker patrolled, newest first (for the day picker)."""
+def patrol_days_of(session_factory: SessionFactory, *, actor: Actor, worker_id: str) -> list[dt.date]:
+    """The days the worker patrolled, newest first (for the day picker); none for a worker
+    outside the actor's scope."""
+    scope = actor.scope
     with session_factory() as session:
         return list(
             session.scalars(
                 select(PatrolDay.day)
-                .where(PatrolDay.county_code == scope.county_code, PatrolDay.worker_id == worker_id)
+                .where(
+                    PatrolDay.county_code == scope.county_code,
+                    PatrolDay.worker_id == worker_id,
+                    scope.holds_worker(PatrolDay.worker_id),
+                )
                 .order_by(PatrolDay.day.desc())
             )
         )
 
 
 def compute_compliance(
-    session_factory: SessionFactory, *, scope: Scope, area_code: str, month: dt.date
+    session_factory: SessionFactory, *, actor: Actor, area_code: str, month: dt.date, now: dt.datetime
 ) -> pd.DataFrame:
     """Per worker responsible for a grid of the area, for the local calendar month of `month`:
     worker_id, name, grids, logs, valid_reports, patrol_days, distance_km, coverage (share of the
     households of their grids they reached in the month), flagged_days, flags, below_target."""
-    scope.require(area_code)
+    scope = actor.scope
+    require_area(session_factory, actor, area_code, now)
     if month.day != 1:
         raise InvalidArgumentError("月份请给出当月 1 日")
     county = scope.county_code
@@ -233,7 +244,7 @@ def compute_compliance(
             .join(
                 WorkerGrid, and_(WorkerGrid.county_code == Worker.county_code, WorkerGrid.worker_id == Worker.worker_id)
             )
-            .where(Worker.county_code == county, code_within(WorkerGrid.grid_code, area_code)),
+            .where(Worker.county_code == county, scope.within(WorkerGrid.grid_code, area_code)),
         )
         ids = workers["worker_id"].unique().tolist()
         logs = _count_by_worker(
@@ -282,7 +293,7 @@ def compute_compliance(
             )
             .where(
                 PatrolVisit.county_code == county,
-                code_within(PatrolVisit.grid_code, area_code),
+                scope.within(PatrolVisit.grid_code, area_code),
                 PatrolVisit.day >= month,
                 PatrolVisit.day < next_month,
             )
@@ -291,7 +302,7 @@ def compute_compliance(
         households = query_frame(
             session,
             select(Household.grid_code, func.count().label("n"))
-            .where(Household.county_code == county, code_within(Household.grid_code, area_code))
+            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
             .group_by(Household.grid_code),
         )
     per_grid = workers.merge(households, on="grid_code", how="left").fillna({"n": 0})

@@ -44,3 +44,13 @@ def shown_names(names: pd.Series, clearance: Clearance) -> pd.Series:
 
 def shown_phones(phones: pd.Series, clearance: Clearance) -> pd.Series:
     return phones.fillna("").astype(str) if clearance.personal_data else mask_phones(phones)
+
+
+def mask_id_numbers(numbers: pd.Series) -> pd.Series:
+    """130532198003150012 → 130532********0012: the area part stays, the birth date goes."""
+    text = numbers.fillna("").astype(str)
+    return text.where(text.str.len() < 15, text.str[:6] + "*" * 8 + text.str[-4:]).where(text.str.len() >= 15, "")
+
+
+def shown_id_numbers(numbers: pd.Series, clearance: Clearance) -> pd.Series:
+    return numbers.fillna("").astype(str) if clearance.personal_data else mask_id_numbers(numbers)

@@ -9,8 +9,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from services import rules
+from services.access import Actor
+from services.audit import require_area
 from services.domain import INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
-from services.scope import Scope, code_within
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Incident
@@ -19,11 +20,12 @@ from services.store.models import Incident
 NEEDS = ("超期", "核实超时", "临期", "待核实", "待派遣", "待核查")
 
 
-def load_queue(session_factory: SessionFactory, *, scope: Scope, area_code: str, at: dt.datetime) -> pd.DataFrame:
+def load_queue(session_factory: SessionFactory, *, actor: Actor, area_code: str, at: dt.datetime) -> pd.DataFrame:
     """One row per case needing action: incident_id, grid_code, category, severity, state, need
     (one of NEEDS), reported_at, deadline, hours_left (negative when overdue), lon, lat; most
     pressing need first, then oldest."""
-    scope.require(area_code)
+    scope = actor.scope
+    require_area(session_factory, actor, area_code, at)
     columns = (
         "incident_id",
         "grid_code",
@@ -41,7 +43,7 @@ def load_queue(session_factory: SessionFactory, *, scope: Scope, area_code: str,
             session,
             select(*(getattr(Incident, c) for c in columns)).where(
                 Incident.county_code == scope.county_code,
-                code_within(Incident.grid_code, area_code),
+                scope.within(Incident.grid_code, area_code),
                 Incident.state.in_(OPEN_STATES),
             ),
         )

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from services.errors import OutOfScopeError
+from services.store.models import WorkerGrid
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,13 +25,42 @@ class Scope:
     def allows(self, code: str) -> bool:
         return any(code.startswith(prefix) for prefix in self.area_codes)
 
+    def parts(self, area_code: str) -> tuple[str, ...]:
+        """The pieces of `area_code` inside the scope: the area itself when the scope covers it,
+        else the scope's areas inside it (a supervisor's grids in their village), else none."""
+        if self.allows(area_code):
+            return (area_code,)
+        return tuple(code for code in self.area_codes if code.startswith(area_code))
+
+    def reaches(self, area_code: str) -> bool:
+        """Some of the area is inside the scope (the caller may look at it, seeing only that part)."""
+        return bool(self.parts(area_code))
+
     def require(self, code: str) -> None:
-        if not self.allows(code):
+        if not self.reaches(code):
             raise OutOfScopeError(code)
+
+    def within(self, code_column: InstrumentedAttribute[str], area_code: str) -> ColumnElement[bool]:
+        """SQL condition: `code_column` lies in the part of `area_code` inside the scope."""
+        parts = self.parts(area_code)
+        if not parts:
+            raise OutOfScopeError(area_code)
+        return or_(*(code_within(code_column, prefix) for prefix in parts))
 
     def filter(self, code_column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
         """SQL condition: `code_column` lies inside the scope."""
         return or_(*(code_within(code_column, prefix) for prefix in self.area_codes))
+
+    def holds_worker(self, worker_id_column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+        """SQL condition: the worker holds a grid inside the scope (for a whole-county scope, any
+        worker of the county, including those without a grid yet)."""
+        if self.allows(self.county_code):
+            return true()
+        return worker_id_column.in_(
+            select(WorkerGrid.worker_id).where(
+                WorkerGrid.county_code == self.county_code, self.filter(WorkerGrid.grid_code)
+            )
+        )
 
 
 def code_within(code_column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:

@@ -13,11 +13,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services import rules
+from services.access import Actor
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
 from services.errors import StoreUnavailableError
 from services.figures import IncidentFigures, figures_from_counts, incident_flags
 from services.map_data import describe_open_incidents
-from services.scope import Scope, code_within
+from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Incident, Worker
@@ -60,10 +61,11 @@ class ScreenFigures:
 
 
 def load_screen(
-    session_factory: SessionFactory, *, scope: Scope, at: dt.datetime, fresh: dt.timedelta
+    session_factory: SessionFactory, *, actor: Actor, at: dt.datetime, fresh: dt.timedelta
 ) -> ScreenFigures:
     """The screen's figures at `at`; incidents reported within `fresh` before it are `newest_ids`.
     Raises StoreUnavailableError when the database cannot be reached."""
+    scope = actor.scope
     try:
         return _load_screen(session_factory, scope, at, fresh)
     except (OperationalError, InterfaceError) as error:
@@ -71,7 +73,6 @@ def load_screen(
 
 
 def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime, fresh: dt.timedelta) -> ScreenFigures:
-    area = scope.area_codes[0]
     start = at - dt.timedelta(days=WINDOW_DAYS)
     columns = (
         "incident_id",
@@ -92,7 +93,7 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
             session,
             select(*(getattr(Incident, c) for c in columns)).where(
                 Incident.county_code == scope.county_code,
-                code_within(Incident.grid_code, area),
+                scope.filter(Incident.grid_code),
                 Incident.reported_at <= at,
                 or_(Incident.reported_at > start, Incident.state.in_(OPEN_STATES), Incident.closed_at > start),
             ),
@@ -111,7 +112,7 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
             .join(Incident, (Incident.county_code == Worker.county_code) & (Incident.reporter == Worker.worker_id))
             .where(
                 Worker.county_code == scope.county_code,
-                code_within(Incident.grid_code, area),
+                scope.filter(Incident.grid_code),
                 Incident.channel == "patrol",
                 Incident.reported_at >= month_start,
                 Incident.reported_at <= at,
@@ -123,7 +124,9 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         )
         on_patrol = session.scalar(
             select(func.count()).where(
-                Worker.county_code == scope.county_code, Worker.last_fix_at > at - ON_PATROL_WITHIN
+                Worker.county_code == scope.county_code,
+                scope.holds_worker(Worker.worker_id),
+                Worker.last_fix_at > at - ON_PATROL_WITHIN,
             )
         )
     for column in (t for t in INCIDENT_TIMES if t != "accepted_at"):

@@ -1,5 +1,6 @@
-"""Search box of the 民情地图 page: households by head name or address, incidents by id, areas
-by code or name.  Each hit names the selection that shows it on the map."""
+"""Search box of the 民情地图 page: households by address (and by head name for roles that may
+see names), incidents by id, areas by code or name.  Each hit names the selection that shows it
+on the map.  The text is matched literally: `%`, `_` and quotes are plain characters."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import dataclasses
 
 from sqlalchemy import or_, select
 
+from services.access import Actor
 from services.domain import AREA_LEVEL_NAMES, CODE_LENGTHS
-from services.privacy import Clearance, shown_names
-from services.scope import Scope
+from services.errors import InvalidArgumentError
+from services.privacy import shown_names
 from services.selection import LEVEL_OF_LENGTH, Selection
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -22,22 +24,28 @@ class SearchHit:
     selection: Selection
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+MAX_TEXT = 64
 
 
-def search_map(
-    session_factory: SessionFactory, *, scope: Scope, clearance: Clearance, text: str, limit: int = 20
-) -> list[SearchHit]:
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_map(session_factory: SessionFactory, *, actor: Actor, text: str, limit: int = 20) -> list[SearchHit]:
     """Hits for `text` inside the scope, areas first, then incidents, then households (each kind
     up to `limit`).  Text shorter than two characters finds nothing (a one-character surname
-    would list half a village)."""
+    would list half a village), longer than MAX_TEXT is refused.  Head names are searched only
+    for roles that may unmask them: for anyone else a hit would confirm who lives where."""
+    scope = actor.scope
+    clearance = actor.clearance
     text = text.strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidArgumentError(f"搜索内容过长（最多 {MAX_TEXT} 个字）")
     if len(text) < 2:
         return []
     county = scope.county_code
-    pattern = _like(text)
+    pattern = f"%{_escaped(text)}%"
+    household_columns = [Household.address] + ([Household.head_name] if actor.may("unmask_personal_data") else [])
     with session_factory() as session:
         areas = query_frame(
             session,
@@ -45,7 +53,7 @@ def search_map(
             .where(
                 Area.county_code == county,
                 scope.filter(Area.code),
-                or_(Area.code.like(f"{text}%"), Area.name.like(pattern, escape="\\")),
+                or_(Area.code.like(f"{_escaped(text)}%", escape="\\"), Area.name.like(pattern, escape="\\")),
             )
             .order_by(Area.code)
             .limit(limit),
@@ -67,7 +75,7 @@ def search_map(
             .where(
                 Household.county_code == county,
                 scope.filter(Household.grid_code),
-                or_(Household.head_name.like(pattern, escape="\\"), Household.address.like(pattern, escape="\\")),
+                or_(*(column.like(pattern, escape="\\") for column in household_columns)),
             )
             .order_by(Household.household_id)
             .limit(limit),

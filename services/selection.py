@@ -24,12 +24,14 @@ class Selection:
         return cls(county_code)
 
     @classmethod
-    def from_query(cls, params: Mapping[str, str], county_code: str) -> Selection:
-        """The selection a URL names; anything malformed or from another county falls back to
-        the county (a stale or hand-edited link must still open the map)."""
-        area = params.get("area", county_code)
+    def from_query(cls, params: Mapping[str, str], county_code: str, home: str | None = None) -> Selection:
+        """The selection a URL names; no area, or anything malformed or from another county,
+        falls back to `home` (default: the county): a stale or hand-edited link must still open
+        the map."""
+        fallback = home or county_code
+        area = params.get("area", fallback)
         if not (area.isdigit() and len(area) in LEVEL_OF_LENGTH and area.startswith(county_code)):
-            area = county_code
+            area = fallback
         for kind in ITEM_KINDS:
             item = params.get(kind)
             if item:

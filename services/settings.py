@@ -52,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BASEMAP_URL", "", "Tile URL of the `xyz` basemap, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png`."),
     Setting("TIANDITU_KEY", "", "Browser key (`tk`) for the `tianditu` basemap."),
     Setting("SCREEN_REFRESH_S", "15", "Seconds between refreshes of the 指挥大屏 page."),
+    Setting("SESSION_IDLE_MIN", "30", "Minutes without any page run after which a signed-in session ends."),
+    Setting(
+        "SESSION_HOURS",
+        "12",
+        "Hours after sign-in at which a session ends however busy (a wall screen signs in again each shift).",
+    ),
     Setting(
         "SIMULATE",
         "0",
@@ -76,6 +82,8 @@ class Settings:
     local_tiles_dir: Path | None
     screen_refresh_s: float
     simulate: bool
+    session_idle_min: float
+    session_hours: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -101,4 +109,6 @@ class Settings:
             local_tiles_dir=Path(raw["LOCAL_TILES_DIR"]) if raw["LOCAL_TILES_DIR"] else None,
             screen_refresh_s=float(raw["SCREEN_REFRESH_S"]),
             simulate=raw["SIMULATE"] == "1",
+            session_idle_min=float(raw["SESSION_IDLE_MIN"]),
+            session_hours=float(raw["SESSION_HOURS"]),
         )

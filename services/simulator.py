@@ -15,16 +15,15 @@ import pandas as pd
 from sqlalchemy import select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
+from services.access import Actor
 from services.dispatch import suggest_workers
 from services.domain import CATEGORIES, OPEN_STATES
 from services.errors import DomainError
-from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Household, Incident, PatrolFix, Worker
 from services.store.positions import refresh_last_positions
 from services.workflow import (
-    Actor,
     CaseAction,
     Photo,
     accept_incident,
@@ -36,9 +35,12 @@ from services.workflow import (
     verify_incident,
 )
 
-HOTLINE = Actor("simulator", "模拟热线")
-SUPERVISOR = Actor("sim-supervisor", "模拟网格长")
-FIELD = Actor("sim-worker", "模拟网格员")
+# The simulated people work county-wide, as the command centre's operators do.
+PEOPLE = {
+    "hotline": ("simulator", "模拟热线"),
+    "supervisor": ("sim-supervisor", "模拟网格长"),
+    "field": ("sim-worker", "模拟网格员"),
+}
 # A 1×1 PNG: the on-site photo a simulated handler attaches.
 PHOTO = Photo(
     "现场.png",
@@ -69,19 +71,23 @@ class Simulator:
         self,
         session_factory: SessionFactory,
         *,
-        scope: Scope,
+        county_code: str,
         photo_dir: Path,
         seed: int = 1,
         reports_per_hour: float = 60.0,
     ) -> None:
         self.session_factory = session_factory
-        self.scope = scope
+        self.county_code = county_code
+        self.actors = {
+            key: Actor(username, label, "county_operator", county_code, (county_code,))
+            for key, (username, label) in PEOPLE.items()
+        }
         self.photo_dir = photo_dir
         self.rng = np.random.default_rng(seed)
         self.reports_per_hour = reports_per_hour
         with session_factory() as session:
             self.homes = query_frame(
-                session, select(Household.lon, Household.lat).where(Household.county_code == scope.county_code)
+                session, select(Household.lon, Household.lat).where(Household.county_code == county_code)
             )
 
     def tick(self, now: dt.datetime, seconds: float) -> Tick:
@@ -98,8 +104,7 @@ class Simulator:
             try:
                 report_incident(
                     self.session_factory,
-                    scope=self.scope,
-                    actor=HOTLINE,
+                    actor=self.actors["hotline"],
                     now=now,
                     category=category,
                     subcategory=str(self.rng.choice(CATEGORIES[category])),
@@ -119,7 +124,7 @@ class Simulator:
             cases = query_frame(
                 session,
                 select(Incident.incident_id, Incident.state, Incident.version).where(
-                    Incident.county_code == self.scope.county_code, Incident.state.in_(OPEN_STATES)
+                    Incident.county_code == self.county_code, Incident.state.in_(OPEN_STATES)
                 ),
             )
         if cases.empty:
@@ -140,24 +145,28 @@ class Simulator:
         factory = self.session_factory
 
         def by(actor: Actor, now: dt.datetime, case: str, version: int) -> CaseAction:
-            return CaseAction(self.scope, actor, now, case, version)
+            return CaseAction(actor, now, case, version)
 
         def validate(now: dt.datetime, case: str, version: int) -> object:
             if self.rng.random() < 0.05:
-                return reject_incident(factory, by(SUPERVISOR, now, case, version), reason="经核实不属实")
-            return validate_incident(factory, by(SUPERVISOR, now, case, version))
+                return reject_incident(
+                    factory, by(self.actors["supervisor"], now, case, version), reason="经核实不属实"
+                )
+            return validate_incident(factory, by(self.actors["supervisor"], now, case, version))
 
         def dispatch(now: dt.datetime, case: str, version: int) -> object:
-            worker = suggest_workers(factory, scope=self.scope, incident_id=case, limit=1)["worker_id"].iloc[0]
-            return dispatch_incident(factory, by(SUPERVISOR, now, case, version), worker_id=worker)
+            worker = suggest_workers(factory, actor=self.actors["supervisor"], incident_id=case, limit=1)[
+                "worker_id"
+            ].iloc[0]
+            return dispatch_incident(factory, by(self.actors["supervisor"], now, case, version), worker_id=worker)
 
         def accept(now: dt.datetime, case: str, version: int) -> object:
-            return accept_incident(factory, by(FIELD, now, case, version))
+            return accept_incident(factory, by(self.actors["field"], now, case, version))
 
         def handle(now: dt.datetime, case: str, version: int) -> object:
             return handle_incident(
                 factory,
-                by(FIELD, now, case, version),
+                by(self.actors["field"], now, case, version),
                 note="已到现场处置完毕。",
                 photos=[PHOTO],
                 photo_dir=self.photo_dir,
@@ -165,7 +174,9 @@ class Simulator:
 
         def verify(now: dt.datetime, case: str, version: int) -> object:
             satisfaction = str(self.rng.choice(["满意", "满意", "基本满意", "不满意"]))
-            return verify_incident(factory, by(SUPERVISOR, now, case, version), satisfaction=satisfaction)
+            return verify_incident(
+                factory, by(self.actors["supervisor"], now, case, version), satisfaction=satisfaction
+            )
 
         steps = {"reported": validate, "registered": dispatch, "dispatched": accept, "in_progress": handle}
         return {**steps, "handled": verify}[state]
@@ -176,7 +187,7 @@ class Simulator:
             workers = query_frame(
                 session,
                 select(Worker.worker_id, Worker.last_lon, Worker.last_lat).where(
-                    Worker.county_code == self.scope.county_code, Worker.on_duty.is_(True), Worker.last_lon.is_not(None)
+                    Worker.county_code == self.county_code, Worker.on_duty.is_(True), Worker.last_lon.is_not(None)
                 ),
             )
         if workers.empty:
@@ -188,7 +199,7 @@ class Simulator:
         lon, lat = transform_xy(x + step * np.cos(angle), y + step * np.sin(angle), crs, WGS84)
         fixes = pd.DataFrame(
             {
-                "county_code": self.scope.county_code,
+                "county_code": self.county_code,
                 "worker_id": workers["worker_id"],
                 "ts": now,
                 "lon": np.round(lon, 6),
@@ -198,7 +209,7 @@ class Simulator:
         )
         with self.session_factory.begin() as session:
             session.execute(PatrolFix.__table__.insert(), fixes.to_dict(orient="records"))
-            refresh_last_positions(session.connection(), self.scope.county_code)
+            refresh_last_positions(session.connection(), self.county_code)
         return len(fixes)
 
 

@@ -26,7 +26,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from geo.assign import NO_GRID, assign_grids
-from services.domain import CATEGORIES, CHANNELS, CLOSE_REASONS, LEVELS, LOCAL_TZ, SATISFACTION, SEVERITIES, STATE_NAMES
+from services.access import Actor
+from services.audit import refuse_item, require_permission
+from services.domain import (
+    ACTION_NAMES,
+    CATEGORIES,
+    CHANNELS,
+    CLOSE_REASONS,
+    LEVELS,
+    LOCAL_TZ,
+    SATISFACTION,
+    SEVERITIES,
+    STATE_NAMES,
+)
 from services.errors import (
     InvalidArgumentError,
     MissingInputError,
@@ -59,17 +71,19 @@ class Transition:
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "validate": Transition("立案", ("reported",), "registered"),
-    "reject": Transition("判为无效", ("reported",), "invalid"),
-    "dispatch": Transition("派遣", ("registered", "dispatched"), "dispatched"),
-    "call_department": Transition("吹哨报到", ("registered", "dispatched", "in_progress"), "dispatched"),
-    "accept": Transition("受理", ("dispatched",), "in_progress"),
-    "handle": Transition("处置完毕", ("in_progress",), "handled"),
-    "verify": Transition("核查结案", ("handled",), "closed"),
-    "reopen": Transition("重新处置", ("handled", "closed"), "in_progress"),
-    "close": Transition("不予处置结案", ("reported", "registered", "dispatched", "in_progress"), "closed"),
-    "mark_duplicate": Transition("合并为重复", ("reported", "registered"), "closed"),
-    "escalate": Transition("上报上级", ("registered", "dispatched", "in_progress"), "registered"),
+    "validate": Transition(ACTION_NAMES["validate"], ("reported",), "registered"),
+    "reject": Transition(ACTION_NAMES["reject"], ("reported",), "invalid"),
+    "dispatch": Transition(ACTION_NAMES["dispatch"], ("registered", "dispatched"), "dispatched"),
+    "call_department": Transition(
+        ACTION_NAMES["call_department"], ("registered", "dispatched", "in_progress"), "dispatched"
+    ),
+    "accept": Transition(ACTION_NAMES["accept"], ("dispatched",), "in_progress"),
+    "handle": Transition(ACTION_NAMES["handle"], ("in_progress",), "handled"),
+    "verify": Transition(ACTION_NAMES["verify"], ("handled",), "closed"),
+    "reopen": Transition(ACTION_NAMES["reopen"], ("handled", "closed"), "in_progress"),
+    "close": Transition(ACTION_NAMES["close"], ("reported", "registered", "dispatched", "in_progress"), "closed"),
+    "mark_duplicate": Transition(ACTION_NAMES["mark_duplicate"], ("reported", "registered"), "closed"),
+    "escalate": Transition(ACTION_NAMES["escalate"], ("registered", "dispatched", "in_progress"), "registered"),
 }
 NOT_FIXED_REASONS = tuple(r for r in CLOSE_REASONS if r not in ("fixed", "duplicate"))
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -77,21 +91,10 @@ MAX_PHOTO_BYTES = 10 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
-class Actor:
-    username: str
-    display_name: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.display_name}（{self.username}）"
-
-
-@dataclasses.dataclass(frozen=True)
 class CaseAction:
     """Who acts on which case, and when, having seen which version of it (the optimistic check:
     a panel that shows version 3 can only change version 3)."""
 
-    scope: Scope
     actor: Actor
     now: dt.datetime
     incident_id: str
@@ -142,16 +145,20 @@ def _transition(
     change: Callable[[Session, Incident, _Step], None],
     photo_dir: Path | None = None,
 ) -> TransitionResult:
-    scope, actor, now, incident_id = case.scope, case.actor, case.now, case.incident_id
+    actor, now, incident_id = case.actor, case.now, case.incident_id
+    scope = actor.scope
     if now.tzinfo is None:
         raise InvalidArgumentError("时间必须带时区")
     transition = TRANSITIONS[action]
+    require_permission(session_factory, actor, f"workflow:{action}", now, f"事件 {incident_id}")
     written: list[Path] = []
     try:
         with session_factory.begin() as session:
             incident = session.get(Incident, (scope.county_code, incident_id))
-            if incident is None or not scope.allows(incident.grid_code):
+            if incident is None:
                 raise UnknownItemError("事件", incident_id)
+            if not scope.allows(incident.grid_code):
+                raise refuse_item(session_factory, actor, now, "事件", incident_id)
             if incident.version != case.expected_version:
                 raise StaleIncidentError(
                     f"事件 {incident_id} 已被他人处理（当前状态：{STATE_NAMES[incident.state]}），请查看最新情况后再操作"
@@ -245,7 +252,6 @@ def _check_photos(photos: Sequence[Photo]) -> None:
 def report_incident(
     session_factory: SessionFactory,
     *,
-    scope: Scope,
     actor: Actor,
     now: dt.datetime,
     category: str,
@@ -257,7 +263,9 @@ def report_incident(
     channel: str,
     reporter: str | None = None,
 ) -> TransitionResult:
-    """A new case at (lon, lat); its grid is the grid that contains the point."""
+    """A new case at (lon, lat); its grid is the grid inside the actor's scope that contains the point."""
+    require_permission(session_factory, actor, "workflow:report", now, "新建事件")
+    scope = actor.scope
     if subcategory not in CATEGORIES.get(category, ()):
         raise InvalidArgumentError(f"事件类别 {category}/{subcategory} 不在分类目录中")
     if severity not in SEVERITIES or channel not in CHANNELS:
@@ -394,10 +402,15 @@ def dispatch_incident(
     a warning (the supervisor may know better)."""
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        worker = session.get(Worker, (case.scope.county_code, worker_id))
-        if worker is None:
+        worker = session.get(Worker, (case.actor.county_code, worker_id))
+        held = session.scalars(
+            select(WorkerGrid.grid_code).where(
+                WorkerGrid.county_code == case.actor.county_code, WorkerGrid.worker_id == worker_id
+            )
+        ).all()
+        if worker is None or not any(case.actor.scope.allows(g) for g in held):
             raise UnknownItemError("网格员", worker_id)
-        responsible = session.get(WorkerGrid, (case.scope.county_code, worker_id, incident.grid_code)) is not None
+        responsible = session.get(WorkerGrid, (case.actor.county_code, worker_id, incident.grid_code)) is not None
         if not responsible and not worker.on_duty:
             step.warnings.append(f"{worker.name} 不负责网格 {incident.grid_code}，且当前不在岗")
         _assign(incident, step, case.now, worker_id=worker_id, note=f"派给 {worker.name}", extra=note)
@@ -420,10 +433,10 @@ def call_department(
     """吹哨报到: the department becomes the assignee; it must accept the case's category."""
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        department = session.get(Department, (case.scope.county_code, department_id))
+        department = session.get(Department, (case.actor.county_code, department_id))
         if department is None:
             raise UnknownItemError("部门", department_id)
-        if session.get(DepartmentCategory, (case.scope.county_code, department_id, incident.category)) is None:
+        if session.get(DepartmentCategory, (case.actor.county_code, department_id, incident.category)) is None:
             raise NotAcceptedCategoryError(f"{department.name} 不受理「{incident.category}」类事件")
         _assign(incident, step, case.now, department_id=department_id, note=f"吹哨 {department.name}", extra=note)
 
@@ -490,7 +503,7 @@ def verify_incident(
         handler = session.scalar(
             select(IncidentEvent.actor)
             .where(
-                IncidentEvent.county_code == case.scope.county_code,
+                IncidentEvent.county_code == case.actor.county_code,
                 IncidentEvent.incident_id == case.incident_id,
                 IncidentEvent.action == "handle",
             )
@@ -576,8 +589,8 @@ def mark_duplicate(
         raise InvalidArgumentError("不能把事件标为它自己的重复")
 
     def change(session: Session, incident: Incident, step: _Step) -> None:
-        original = session.get(Incident, (case.scope.county_code, original_id))
-        if original is None or not case.scope.allows(original.grid_code):
+        original = session.get(Incident, (case.actor.county_code, original_id))
+        if original is None or not case.actor.scope.allows(original.grid_code):
             raise UnknownItemError("事件", original_id)
         incident.closed_at = case.now
         incident.close_reason = "duplicate"

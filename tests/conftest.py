@@ -70,6 +70,15 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
         yield from _postgis_store(request.getfixturevalue("postgis_server"))
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def module_store(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Store]:
+    """Like `store`, shared by the tests of one module (for data they read and only add to)."""
+    if request.param == "sqlite":
+        yield from _sqlite_store(str(tmp_path_factory.mktemp("module") / "test.db"))
+    else:
+        yield from _postgis_store(request.getfixturevalue("postgis_server"))
+
+
 @pytest.fixture
 def postgis_store(postgis_server: str) -> Iterator[Store]:
     yield from _postgis_store(postgis_server)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import shapely
 
+from services.access import ROLE_NAMES, Actor
 from services.bootstrap import Store
 from services.store.models import Area, Household, Incident, PatrolVisit
 
@@ -16,6 +17,15 @@ GRID_A = "130532101201001"
 GRID_B = "130532101201002"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 T = dt.datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
+
+
+def make_actor(role: str = "county_operator", *areas: str, username: str = "", name: str = "") -> Actor:
+    """A signed-in user of the test county (by default over the whole county)."""
+    return Actor(username or role, name or ROLE_NAMES[role], role, COUNTY, areas or (COUNTY,))
+
+
+OPERATOR = make_actor("county_operator", username="operator", name="值班员")
+ADMIN = make_actor("county_admin", username="admin", name="县管理员")
 
 _WEST = shapely.box(115.00, 37.00, 115.01, 37.01)
 _EAST = shapely.box(115.01, 37.00, 115.02, 37.01)

@@ -10,13 +10,16 @@ import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
 import services.screen
+from pages.components import ACTOR_KEY, SIGNED_IN_KEY
 from services.areas import load_areas
 from services.bootstrap import create_demo, open_store
+from services.demo.people import DEMO_PASSWORD
 from services.errors import StoreUnavailableError
 from services.figures import compute_grid_figures
 from services.queue import load_queue
-from services.scope import Scope
 from services.settings import Settings
+from services.sign_in import SessionPolicy, SignedIn, load_actor, sign_in
+from tests.factories import OPERATOR
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +31,22 @@ def demo_database(tmp_path_factory) -> str:
     return url
 
 
-def open_app(monkeypatch, url: str, script: str = "../app.py", **query: str) -> AppTest:
-    """The app (or one page) on the database `url`, with a URL query string, not yet run."""
+def open_app(
+    monkeypatch, url: str, script: str = "../app.py", *, user: str | None = "operator", **query: str
+) -> AppTest:
+    """The app (or one page) on the database `url`, with a URL query string, not yet run, and
+    `user` of the demo county signed in (None: nobody)."""
     monkeypatch.setenv("DATABASE_URL", url)
     app = AppTest.from_file(script, default_timeout=60)
     for name, value in query.items():
         app.query_params[name] = value
+    if user is not None:
+        now = dt.datetime.now(dt.UTC)
+        app.session_state[SIGNED_IN_KEY] = SignedIn("130532", user, now, now)
+        store = open_store(Settings.from_env({"DATABASE_URL": url}))
+        with store.session_factory() as session:
+            app.session_state[ACTOR_KEY] = load_actor(session, "130532", user)  # for a page run on its own
+        store.engine.dispose()
     return app
 
 
@@ -71,7 +84,7 @@ def grid_with_households(url: str) -> tuple[str, int]:
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
     by_grid = compute_grid_figures(
         store.session_factory,
-        scope=Scope.whole_county("130532"),
+        actor=OPERATOR,
         area_code="130532",
         at=dt.datetime.now(dt.UTC),
         days=7,
@@ -132,19 +145,20 @@ def test_search_lists_hits_and_a_hit_opens_its_area(monkeypatch, demo_database) 
     assert app.subheader[0].value.startswith("网格 · ")
 
 
-def a_case_to_validate(url: str) -> tuple[str, str]:
+def a_case_to_validate(url: str, user: str = "leader") -> tuple[str, str]:
+    """A case waiting for validation inside the areas of the demo `user`."""
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    queue = load_queue(
-        store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=dt.datetime.now(dt.UTC)
-    )
+    with store.session_factory() as session:
+        actor = load_actor(session, "130532", user)
+    queue = load_queue(store.session_factory, actor=actor, area_code=actor.home_area, at=dt.datetime.now(dt.UTC))
     store.engine.dispose()
     row = queue[queue["state"] == "待核实"].iloc[0]
     return row["incident_id"], row["grid_code"]
 
 
-def test_a_supervisor_validates_and_dispatches_a_case_from_its_panel(monkeypatch, demo_database) -> None:
+def test_a_township_leader_validates_and_dispatches_a_case_from_its_panel(monkeypatch, demo_database) -> None:
     incident_id, grid_code = a_case_to_validate(demo_database)
-    app = open_app(monkeypatch, demo_database, area=grid_code, incident=incident_id)
+    app = open_app(monkeypatch, demo_database, user="leader", area=grid_code, incident=incident_id)
     app.run()
     assert not app.exception
     assert any(f"事件 {incident_id}" in m.value for m in app.markdown)
@@ -154,15 +168,15 @@ def test_a_supervisor_validates_and_dispatches_a_case_from_its_panel(monkeypatch
     first.click().run()
     assert app.success[0].value == "操作成功，当前状态：已派遣"
     timeline = next(m.value for m in app.markdown if m.value.startswith("- **")).splitlines()
-    assert "立案（待核实 → 待派遣）· 网格长（supervisor）" in timeline[-2]
+    assert "立案（待核实 → 待派遣）· 乡镇领导（leader）" in timeline[-2]
     assert timeline[-1].endswith(
-        "派遣（待派遣 → 已派遣）· 网格长（supervisor） · 网格：派给 " + first.label.removeprefix("派给 ").split("（")[0]
+        "派遣（待派遣 → 已派遣）· 乡镇领导（leader） · 网格：派给 " + first.label.removeprefix("派给 ").split("（")[0]
     )
 
 
 def test_an_operator_reports_a_case_by_clicking_the_map(monkeypatch, demo_database) -> None:
     store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
-    grid = load_areas(store.session_factory, scope=Scope.whole_county("130532"), levels=("grid",)).iloc[3]
+    grid = load_areas(store.session_factory, actor=OPERATOR, levels=("grid",)).iloc[3]
     store.engine.dispose()
     inside = grid.geometry.representative_point()
     clicks = [
@@ -203,7 +217,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
     assert app.title[0].value == "案件队列"
     store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
     minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # the page counts at the current minute
-    queue = load_queue(store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=minute)
+    queue = load_queue(store.session_factory, actor=OPERATOR, area_code="130532", at=minute)
     store.engine.dispose()
     metrics = {m.label: int(m.value) for m in app.metric}
     assert metrics == {need: int((queue["need"] == need).sum()) for need in metrics}
@@ -258,3 +272,66 @@ def test_a_report_judged_invalid_needs_a_reason(monkeypatch, demo_database) -> N
     reason.input("重复来电，已有同一事件在办").run()
     next(b for b in app.button if b.label == "确认无效").click().run()
     assert app.success[0].value == "操作成功，当前状态：无效"
+
+
+def test_nobody_gets_past_the_sign_in_form_without_the_password(monkeypatch, demo_database) -> None:
+    app = open_app(monkeypatch, demo_database, user=None, area="130532101")
+    app.run()
+    assert not app.exception and app.title[0].value == "民情地图" and not app.metric
+    app.text_input(key="auth.username").input("leader")
+    app.text_input(key="auth.password").input("wrong password")
+    app.button[0].click().run()
+    assert app.warning[0].value == "用户名或密码错误" and not app.metric
+    assert app.text_input(key="auth.password").value == ""  # never kept past the attempt
+    app.text_input(key="auth.username").input("leader")
+    app.text_input(key="auth.password").input(DEMO_PASSWORD)
+    app.button[0].click().run()
+    assert not app.exception
+    assert app.query_params["area"] == "130532101" and app.subheader[0].value.startswith("乡镇(街道) · ")
+    assert any("乡镇领导（leader）" in c.value for c in app.sidebar.caption)
+
+
+def test_an_idle_session_ends_with_a_notice(monkeypatch, demo_database) -> None:
+    app = open_app(monkeypatch, demo_database)
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    app.session_state[SIGNED_IN_KEY] = SignedIn("130532", "operator", long_ago, long_ago)
+    app.run()
+    assert not app.exception and not app.metric
+    assert app.warning[0].value == "登录已超时，请重新登录"
+
+
+def test_the_pages_offered_follow_the_role(monkeypatch, demo_database) -> None:
+    recorded: list[list[str]] = []
+    real_navigation = st.navigation
+
+    def recording_navigation(pages, **kwargs):  # type: ignore[no-untyped-def]
+        recorded.append([page.title for section in pages.values() for page in section])
+        return real_navigation(pages, **kwargs)
+
+    monkeypatch.setattr(st, "navigation", recording_navigation)
+    for user in ("admin", "operator", "viewer"):
+        assert not open_app(monkeypatch, demo_database, user=user).run().exception
+    offered = dict(zip(("admin", "operator", "viewer"), recorded, strict=True))
+    assert "审计日志" in offered["admin"] and "数据导入" in offered["admin"]
+    assert "数据导入" in offered["operator"] and "审计日志" not in offered["operator"]
+    assert not {"数据导入", "审计日志"} & set(offered["viewer"])
+
+
+def test_the_audit_page_lists_the_sign_ins(monkeypatch, demo_database) -> None:
+    store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
+    now = dt.datetime.now(dt.UTC)
+    sign_in(
+        store.session_factory,
+        county_code="130532",
+        username="viewer",
+        password=DEMO_PASSWORD,
+        now=now,
+        policy=SessionPolicy(),
+    )
+    store.engine.dispose()
+    app = open_app(monkeypatch, demo_database, "../pages/audit_page.py", user="admin")
+    app.run()
+    assert not app.exception and app.title[0].value == "审计日志"
+    assert int(app.metric[0].value.replace(",", "")) >= 1
+    app.text_input(key="audit.username").input("viewer").run()
+    assert app.metric[0].value == "1"

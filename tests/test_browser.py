@@ -8,17 +8,21 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
-from playwright.sync_api import sync_playwright
+import shapely
+from playwright.sync_api import Page, expect, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from services.areas import load_areas
-from services.bootstrap import create_demo, open_store
+from services.bootstrap import Store, create_demo, open_store
+from services.demo.people import DEMO_PASSWORD
+from services.imports.service import import_file
 from services.queue import load_queue
-from services.scope import Scope
 from services.settings import Settings
-from services.workflow import Actor, report_incident
+from services.workflow import report_incident
+from tests.factories import ADMIN, OPERATOR
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -28,13 +32,53 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 def e2e_database(tmp_path_factory) -> tuple[str, tuple[float, float], tuple[str, str]]:
     """The small demo county in a SQLite file, a point inside one of its grids, and that grid's
     code and name."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
+    folder = tmp_path_factory.mktemp("e2e")
+    url = f"sqlite:///{folder / 'e2e.db'}"
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
     create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
-    grids = load_areas(store.session_factory, scope=Scope.whole_county("130532"), levels=("grid",))
+    grids = load_areas(store.session_factory, actor=OPERATOR, levels=("grid",))
+    add_neighbour_township(store, grids.total_bounds, folder)
     store.engine.dispose()
     inside = grids.geometry.iloc[0].representative_point()
     return url, (round(inside.x, 6), round(inside.y, 6)), (grids["code"].iloc[5], grids["name"].iloc[5])
+
+
+NEIGHBOUR_GRID = "130532102201001"
+
+
+def add_neighbour_township(store: Store, bounds, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """河古庙镇 next to the small demo's one township (one grid, one household), imported as a
+    county admin would, so that a township leader has somewhere they may not go."""
+    minx, miny, maxx, _ = bounds
+    grid = shapely.box(maxx + 0.002, miny, maxx + 0.012, miny + 0.01)
+    gpd.GeoDataFrame(
+        {
+            "grid_code": [NEIGHBOUR_GRID],
+            "grid_name": ["河古庙村第1网格"],
+            "village_code": [NEIGHBOUR_GRID[:12]],
+            "village_name": ["河古庙村"],
+            "township_code": [NEIGHBOUR_GRID[:9]],
+            "township_name": ["河古庙镇"],
+        },
+        geometry=[grid],
+        crs="EPSG:4326",
+    ).to_file(folder / "grids.geojson")
+    (folder / "households.csv").write_text(household_rows(grid.centroid.x, grid.centroid.y, "HN0001"), encoding="utf-8")
+    now = dt.datetime.now(dt.UTC)
+    for kind, name in (("grids", "grids.geojson"), ("households", "households.csv")):
+        import_file(
+            store.session_factory, kind=kind, path=folder / name, filename=name, crs="wgs84", actor=ADMIN, now=now
+        )
+
+
+def sign_in(page: Page, url: str, user: str = "operator") -> None:
+    """Opens `url` and signs in through the form, as a person does; the page then shows what the
+    link asked for."""
+    page.goto(url)
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    page.get_by_text("当前用户：").wait_for(timeout=60_000)
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +95,12 @@ def test_the_county_map_draws_its_grids_offline(app_url: str) -> None:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         failed: list[str] = []
         page.on("requestfailed", lambda request: failed.append(request.url))
-        page.goto(app_url)
+        sign_in(page, app_url)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
         grids = map_frame.locator("path.area-grid")
         grids.first.wait_for(state="attached", timeout=60_000)
-        assert grids.count() == 40
-        assert map_frame.locator("path.area-township").count() == 1
+        assert grids.count() == 41
+        assert map_frame.locator("path.area-township").count() == 2
         page.get_by_text("住户").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "county_map.png"), full_page=True)
         browser.close()
@@ -72,7 +116,7 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.goto(app_url)
+        sign_in(page, app_url)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
         grid = map_frame.locator(f"path.grid-{grid_code}")
         grid.wait_for(state="attached", timeout=60_000)
@@ -100,15 +144,13 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
 def test_a_supervisor_clicks_a_case_on_the_map_and_dispatches_it_to_the_first_suggestion(app_url, e2e_database) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     store = open_store(Settings.from_env({"DATABASE_URL": e2e_database[0]}))
-    queue = load_queue(
-        store.session_factory, scope=Scope.whole_county("130532"), area_code="130532", at=dt.datetime.now(dt.UTC)
-    )
+    queue = load_queue(store.session_factory, actor=OPERATOR, area_code="130532", at=dt.datetime.now(dt.UTC))
     store.engine.dispose()
     case = queue[queue["state"] == "待核实"].iloc[-1]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.goto(f"{app_url}?area={case['grid_code']}")
+        sign_in(page, f"{app_url}?area={case['grid_code']}")
         marker = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(
             f"path.incident-{case['incident_id']}"
         )
@@ -142,7 +184,7 @@ def test_clicking_a_worker_draws_the_days_route_and_the_households_it_reached(ap
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.goto(f"{app_url}?area={village}")
+        sign_in(page, f"{app_url}?area={village}")
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
         workers = map_frame.locator("path.worker")
         workers.first.wait_for(state="attached", timeout=60_000)
@@ -162,7 +204,7 @@ def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(a
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
-        page.goto(f"{app_url}?view=screen")
+        sign_in(page, f"{app_url}?view=screen")
         page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
         map_frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
@@ -171,8 +213,7 @@ def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(a
         lon, lat = e2e_database[1]
         case = report_incident(
             store.session_factory,
-            scope=Scope.whole_county("130532"),
-            actor=Actor("hotline", "热线"),
+            actor=OPERATOR,
             now=dt.datetime.now(dt.UTC),
             category="安全隐患",
             subcategory="燃气安全",
@@ -189,7 +230,7 @@ def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(a
         page.wait_for_timeout(2500)
         page.screenshot(path=str(ARTIFACTS / "screen_1920x1080.png"))
         page.set_viewport_size({"width": 3840, "height": 2160})
-        page.goto(f"{app_url}?view=screen&scale=2")
+        sign_in(page, f"{app_url}?view=screen&scale=2")
         page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
         map_frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
         page.wait_for_timeout(4000)
@@ -197,9 +238,9 @@ def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(a
         browser.close()
 
 
-def household_rows(lon: float, lat: float) -> str:
+def household_rows(lon: float, lat: float, household_id: str = "HX0001") -> str:
     header = "household_id,head_name,address,members,phone,lon,lat,tags\n"
-    return header + f"HX0001,王秀兰,平乡镇测试地址1号,2,13800000000,{lon},{lat},独居老人\n"
+    return header + f"{household_id},王秀兰,平乡镇测试地址1号,2,13800000000,{lon},{lat},独居老人\n"
 
 
 @pytest.mark.browser
@@ -214,7 +255,7 @@ def test_an_admin_sees_problems_before_importing_and_then_the_summary(
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         # Opened from the sidebar, as a user does: a deep link to a non-default page shows
         # Streamlit's spurious "Page not found" dialog in headless mode (streamlit#8860).
-        page.goto(app_url)
+        sign_in(page, app_url)
         page.get_by_role("link", name="数据导入").click()
         page.get_by_text("数据类型").wait_for()
         page.locator('[data-testid="stSelectbox"]').first.click()
@@ -235,3 +276,54 @@ def test_an_admin_sees_problems_before_importing_and_then_the_summary(
         page.get_by_text("导入完成：households.csv，读取 1 条：新增 1，更新 0，未变化 0。").wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "import_done.png"), full_page=True)
         browser.close()
+
+
+@pytest.mark.browser
+def test_a_township_leader_stays_in_their_township_and_sees_residents_masked(app_url, e2e_database) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = open_store(Settings.from_env({"DATABASE_URL": e2e_database[0]}))
+    with store.engine.connect() as connection:
+        township = connection.exec_driver_sql("SELECT area_code FROM user_areas WHERE username = 'leader'").scalar()
+        own, other = (
+            connection.exec_driver_sql(
+                f"SELECT grid_code, household_id, phone FROM households WHERE grid_code {op} '{township}%' "
+                "ORDER BY household_id LIMIT 1"
+            ).one()
+            for op in ("LIKE", "NOT LIKE")
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        # A hand-edited link to another township's grid opens the leader's own township instead.
+        sign_in(page, f"{app_url}?area={other.grid_code}", user="leader")
+        page.get_by_text(f"无权查看区域 {other.grid_code}，已回到您负责的区域。").wait_for(timeout=60_000)
+        page.wait_for_function(f"location.search.includes('area={township}')", timeout=30_000)
+        page.get_by_role("heading", name=re.compile(r"^乡镇\(街道\) · ")).wait_for(timeout=30_000)
+        map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+        expect(map_frame.locator("path.area-grid")).to_have_count(40, timeout=60_000)  # the township's grids only
+        assert map_frame.locator(f"path.grid-{NEIGHBOUR_GRID}").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "leader_refused.png"))
+        # Another township's household, named in the query string under the leader's own area: refused.
+        sign_in(page, f"{app_url}?area={township}&household={other.household_id}", user="leader")
+        page.get_by_text(f"住户 {other.household_id} 不存在或不在您的管辖范围内").wait_for(timeout=60_000)
+        # A household of their own: phone masked until 显示完整信息, which goes on the audit log.
+        sign_in(page, f"{app_url}?area={own.grid_code}&household={own.household_id}", user="leader")
+        masked = f"{own.phone[:3]}****{own.phone[-4:]}"
+        page.get_by_text(masked).wait_for(timeout=60_000)
+        assert page.get_by_text(own.phone).count() == 0
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "leader_masked.png"))
+        page.get_by_role("button", name="显示完整信息").click()
+        page.get_by_text(own.phone).wait_for(timeout=30_000)
+        page.get_by_text("本次查看已记入审计日志。").wait_for()
+        browser.close()
+    with store.engine.connect() as connection:
+        logged = connection.exec_driver_sql(
+            "SELECT action, target FROM audit_log WHERE username = 'leader' AND action IN ('refused', 'unmask')"
+        ).all()
+    store.engine.dispose()
+    assert set(logged) == {
+        ("refused", f"区域 {other.grid_code}"),
+        ("refused", f"住户 {other.household_id}"),
+        ("unmask", f"住户 {own.household_id}"),
+    }

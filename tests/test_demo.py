@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,12 +15,15 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
+from services.access import ROLES
 from services.demo import generate_demo
 from services.demo.load import load_demo
+from services.demo.people import DEMO_PASSWORD
 from services.domain import HOUSEHOLD_TAGS
 from services.figures import compute_area_figures
-from services.scope import Scope
+from services.passwords import verify_password
 from services.store.models import Base
+from tests.factories import OPERATOR
 from tests.test_figures import reference_figures
 
 NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -151,9 +155,7 @@ def test_demo_loads_into_the_store_and_kpi_equals_the_literal_definitions(demo, 
             assert session.scalar(select(func.count()).select_from(Base.metadata.tables[name])) == written[name]
     rows = demo.tables["incidents"].astype(object).where(demo.tables["incidents"].notna(), None).to_dict("records")
     for area in ("130532", "130532101", areas(demo).query("level == 'grid'")["code"].iloc[3]):
-        got = compute_area_figures(
-            store.session_factory, scope=Scope.whole_county("130532"), area_code=area, at=NOW, days=30
-        )
+        got = compute_area_figures(store.session_factory, actor=OPERATOR, area_code=area, at=NOW, days=30)
         expected = reference_figures(rows, area, NOW, 30)
         assert got.open == expected["open"] and got.overdue == expected["overdue"]
         assert got.at_risk == expected["at_risk"] and got.validation_overdue == expected["validation_overdue"]
@@ -194,3 +196,23 @@ def test_every_incident_lies_in_its_own_grid(demo) -> None:
     table = areas(demo).set_index("code")
     polygons = table.loc[inc["grid_code"], "geom"].to_numpy()
     assert shapely.intersects_xy(polygons, inc["lon"].to_numpy(), inc["lat"].to_numpy()).all()
+
+
+def test_the_demo_has_one_user_per_role_who_signs_in_with_the_readme_password(demo) -> None:
+    users, held = demo.tables["users"], demo.tables["user_areas"]
+    assert sorted(users["role"]) == sorted(ROLES)
+    assert all(verify_password(h, DEMO_PASSWORD) for h in users["password_hash"])
+    assert not verify_password(users["password_hash"].iloc[0], DEMO_PASSWORD + "x")
+    areas_of = held.groupby("username")["area_code"].apply(sorted)
+    assert areas_of["leader"] == ["130532101"] and len(areas_of["supervisor"]) == 2
+    assert all(len(code) == 15 for code in areas_of["supervisor"])
+    assert DEMO_PASSWORD in (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_demo_heads_have_well_formed_id_numbers_of_the_county(demo) -> None:
+    numbers = demo.tables["households"]["id_number"]
+    assert numbers.str.fullmatch(r"130532(19[3-9]\d|2000)\d{7}[\dX]").all()
+    weights = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+    sample = numbers.head(200)
+    checks = [("10X98765432"[int(np.dot([int(c) for c in n[:17]], weights)) % 11]) for n in sample]
+    assert [n[-1] for n in sample] == checks

@@ -13,9 +13,21 @@ import pytest
 
 from services.errors import InvalidArgumentError, OutOfScopeError, UnknownAreaError
 from services.figures import compute_area_figures, compute_grid_figures
-from services.scope import Scope
 from services.store.models import HouseholdTag
-from tests.factories import COUNTY, GRID_A, GRID_B, TOWNSHIP, VILLAGE, T, household, incident, seed_areas, visit
+from tests.factories import (
+    COUNTY,
+    GRID_A,
+    GRID_B,
+    OPERATOR,
+    TOWNSHIP,
+    VILLAGE,
+    T,
+    household,
+    incident,
+    make_actor,
+    seed_areas,
+    visit,
+)
 
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
@@ -193,9 +205,7 @@ def seeded(store):
 
 
 def figures(store, area: str = COUNTY, at: dt.datetime = T, days: int = 7):
-    return compute_area_figures(
-        store.session_factory, scope=Scope.whole_county(COUNTY), area_code=area, at=at, days=days
-    )
+    return compute_area_figures(store.session_factory, actor=OPERATOR, area_code=area, at=at, days=days)
 
 
 def test_headline_figures_of_the_county_match_the_hand_count(seeded) -> None:
@@ -234,7 +244,9 @@ def test_rates_are_none_when_nothing_was_reported(seeded) -> None:
 
 def test_an_area_outside_the_scope_is_refused(seeded) -> None:
     with pytest.raises(OutOfScopeError):
-        compute_area_figures(seeded.session_factory, scope=Scope(COUNTY, (GRID_B,)), area_code=GRID_A, at=T, days=7)
+        compute_area_figures(
+            seeded.session_factory, actor=make_actor("grid_supervisor", GRID_B), area_code=GRID_A, at=T, days=7
+        )
 
 
 def test_an_unknown_area_is_reported_by_its_code(seeded) -> None:
@@ -272,7 +284,7 @@ def test_grid_figures_are_the_area_figures_of_each_grid_and_add_up_to_the_county
         )
     by_grid = compute_grid_figures(
         seeded.session_factory,
-        scope=Scope.whole_county(COUNTY),
+        actor=OPERATOR,
         area_code=COUNTY,
         at=at,
         days=7,

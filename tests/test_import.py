@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 from geo.gcj02 import wgs84_to_gcj02
 from services.imports.problems import ImportFileError
 from services.imports.service import check_import, import_file
-from services.scope import Scope
 from services.store.models import (
     Area,
     Household,
@@ -32,14 +31,13 @@ from services.store.models import (
     PatrolVisit,
     Worker,
 )
-from tests.factories import COUNTY, GRID_A, GRID_B, VILLAGE, seed_areas
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, VILLAGE, T, seed_areas
 
-SCOPE = Scope.whole_county(COUNTY)
 TOWNSHIP_NAME = "平乡镇"
 
 
 def run(store, kind: str, path: Path, crs: str = "wgs84"):
-    return import_file(store.session_factory, kind=kind, path=path, filename=path.name, crs=crs, scope=SCOPE)
+    return import_file(store.session_factory, kind=kind, path=path, filename=path.name, crs=crs, actor=OPERATOR, now=T)
 
 
 def counts(store) -> dict[str, int]:
@@ -362,19 +360,37 @@ def test_fixes_import_drops_inaccurate_fixes_and_gps_spikes_and_says_how_many(gr
 def test_check_import_reports_problems_and_writes_nothing(grids_store, tmp_path) -> None:
     path = write_csv(tmp_path / "households.csv", [household("H1"), household("H2", lon=116.0, lat=38.0)])
     check = check_import(
-        grids_store.session_factory, kind="households", path=path, filename=path.name, crs="wgs84", scope=SCOPE
+        grids_store.session_factory,
+        kind="households",
+        path=path,
+        filename=path.name,
+        crs="wgs84",
+        actor=OPERATOR,
+        now=T,
     )
     assert [(p.row, p.field) for p in check.problems] == [(3, "lon/lat")]
     good = write_csv(tmp_path / "good.csv", [household("H1")])
     check = check_import(
-        grids_store.session_factory, kind="households", path=good, filename=good.name, crs="wgs84", scope=SCOPE
+        grids_store.session_factory,
+        kind="households",
+        path=good,
+        filename=good.name,
+        crs="wgs84",
+        actor=OPERATOR,
+        now=T,
     )
     assert check.problems == [] and check.rows_read == 1 and check.preview["grid_code"].tolist() == [GRID_A]
     assert counts(grids_store)["households"] == 0
     bad_grids = tmp_path / "grids.geojson"
     grid_layer([(GRID_A, shapely.Point(115.0, 37.0).buffer(0.001))]).assign(grid_code="1305").to_file(bad_grids)
     check = check_import(
-        grids_store.session_factory, kind="grids", path=bad_grids, filename=bad_grids.name, crs="wgs84", scope=SCOPE
+        grids_store.session_factory,
+        kind="grids",
+        path=bad_grids,
+        filename=bad_grids.name,
+        crs="wgs84",
+        actor=OPERATOR,
+        now=T,
     )
     assert check.unit == "个要素" and "第 1 个要素" in check.message
 
@@ -414,15 +430,17 @@ def exported_demo(tmp_path_factory):
     at = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     demo = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{folder / 'demo.db'}"}))
     create_demo(demo, scale="small", seed=5, now=at)
-    export_grids(demo.session_factory, scope=SCOPE).to_file(folder / "grids.gpkg")
-    export_households(demo.session_factory, scope=SCOPE).to_csv(folder / "households.csv", index=False, encoding="gbk")
-    export_workers(demo.session_factory, scope=SCOPE).to_excel(folder / "workers.xlsx", index=False)
-    export_incidents(demo.session_factory, scope=SCOPE).to_csv(
+    export_grids(demo.session_factory, actor=OPERATOR, now=T).to_file(folder / "grids.gpkg")
+    export_households(demo.session_factory, actor=OPERATOR, now=T).to_csv(
+        folder / "households.csv", index=False, encoding="gbk"
+    )
+    export_workers(demo.session_factory, actor=OPERATOR, now=T).to_excel(folder / "workers.xlsx", index=False)
+    export_incidents(demo.session_factory, actor=OPERATOR, now=T).to_csv(
         folder / "incidents.csv", index=False, encoding="utf-8-sig"
     )
-    export_fixes(demo.session_factory, scope=SCOPE).to_csv(folder / "fixes.csv", index=False)
+    export_fixes(demo.session_factory, actor=OPERATOR, now=T).to_csv(folder / "fixes.csv", index=False)
     figures = {
-        area: compute_area_figures(demo.session_factory, scope=SCOPE, area_code=area, at=at, days=7)
+        area: compute_area_figures(demo.session_factory, actor=OPERATOR, area_code=area, at=at, days=7)
         for area in (COUNTY, "130532101")
     }
     with demo.session_factory() as session:
@@ -446,7 +464,7 @@ def test_an_exported_county_imports_back_with_the_same_grids_and_figures(store, 
     with store.session_factory() as session:
         assert dict(session.execute(select(Household.household_id, Household.grid_code)).all()) == homes
     for area, expected in figures.items():
-        got = compute_area_figures(store.session_factory, scope=SCOPE, area_code=area, at=at, days=7)
+        got = compute_area_figures(store.session_factory, actor=OPERATOR, area_code=area, at=at, days=7)
         for name in (
             "households",
             "open",
@@ -520,3 +538,21 @@ def test_geojson_points_and_timed_linestrings_are_imported_as_fixes(grids_store,
     collection["features"][1]["properties"]["times"] = ["2026-11-20T09:00:30+08:00"]
     path.write_text(json.dumps(collection), encoding="utf-8")
     refused(grids_store, "fixes", path, "第 2 个要素有 2 个点却有 1 个时间")
+
+
+def test_id_numbers_are_checked_and_a_file_without_them_keeps_the_stored_ones(grids_store, tmp_path) -> None:
+    bad = [
+        household("H1", id_number="13053219800101001"),  # 17 characters
+        household("H2", id_number="130532198001010011"),  # the check character is 0
+        household("H3", id_number=""),
+    ]
+    with pytest.raises(ImportFileError) as raised:
+        run(grids_store, "households", write_csv(tmp_path / "bad.csv", bad))
+    assert [(p.row, p.field) for p in raised.value.problems] == [(2, "id_number"), (3, "id_number")]
+    assert "校验位" in raised.value.problems[1].message and counts(grids_store)["households"] == 0
+    good = [household("H1", id_number="13053219800101007x"), household("H2", id_number="130532198001010010")]
+    run(grids_store, "households", write_csv(tmp_path / "good.csv", good))
+    run(grids_store, "households", write_csv(tmp_path / "plain.csv", [household("H1", members=5), household("H2")]))
+    with grids_store.session_factory() as session:
+        stored = {h.household_id: (h.id_number, h.members) for h in session.scalars(select(Household))}
+    assert stored == {"H1": ("13053219800101007X", 5), "H2": ("130532198001010010", 3)}

@@ -8,14 +8,13 @@ import pytest
 
 from geo.assets import install_assets, install_tiles
 from services.areas import load_areas
-from services.scope import Scope
-from tests.factories import COUNTY, GRID_B, seed_areas
+from tests.factories import COUNTY, GRID_B, make_actor, seed_areas
 
 
-def test_load_areas_keeps_to_the_scope(store) -> None:
+def test_load_areas_keeps_to_the_scope_and_the_areas_holding_it(store) -> None:
     seed_areas(store)
-    areas = load_areas(store.session_factory, scope=Scope(COUNTY, (GRID_B,)), levels=("county", "grid"))
-    assert areas["code"].tolist() == [GRID_B]
+    areas = load_areas(store.session_factory, actor=make_actor("grid_supervisor", GRID_B), levels=("county", "grid"))
+    assert areas["code"].tolist() == [COUNTY, GRID_B]  # not GRID_A, the neighbour
 
 
 def test_installed_assets_are_the_files_the_map_links_to(tmp_path: Path) -> None:

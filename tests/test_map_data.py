@@ -9,6 +9,7 @@ import pytest
 
 from geo.basemaps import make_basemap
 from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, build_base_map, build_overlays
+from services.access import Actor
 from services.errors import OutOfScopeError, UnknownItemError
 from services.figures import compute_grid_figures
 from services.incident_detail import load_incident_detail
@@ -25,17 +26,25 @@ from services.panels import (
     load_worker_card,
     summarise_children,
 )
-from services.privacy import Clearance
-from services.scope import Scope
 from services.search import search_map
 from services.selection import Selection
 from services.store.models import HouseholdTag, PatrolFix, Worker, WorkerGrid
-from tests.factories import COUNTY, GRID_A, GRID_B, TOWNSHIP, VILLAGE, T, household, incident, seed_areas
+from tests.factories import (
+    COUNTY,
+    GRID_A,
+    GRID_B,
+    OPERATOR,
+    TOWNSHIP,
+    VILLAGE,
+    T,
+    household,
+    incident,
+    make_actor,
+    seed_areas,
+)
 
 H = dt.timedelta(hours=1)
-WHOLE = Scope.whole_county(COUNTY)
-MASKED = Clearance(personal_data=False, key_persons=False)
-CLEARED = Clearance(personal_data=True, key_persons=True)
+VIEWER = make_actor("viewer")
 
 
 @pytest.fixture
@@ -106,37 +115,39 @@ def village(store):
 
 
 def test_open_incidents_carry_their_alarm_and_the_county_view_keeps_only_the_alarming(village) -> None:
-    rows = load_open_incidents(village.session_factory, scope=WHOLE, area_code=COUNTY, at=T, alarming_only=False)
+    rows = load_open_incidents(village.session_factory, actor=OPERATOR, area_code=COUNTY, at=T, alarming_only=False)
     alarms = dict(zip(rows["incident_id"], rows["alarm"], strict=True))
     assert alarms == {"SJ-new": 0, "SJ-late": ALARM_OVERDUE, "SJ-risk": ALARM_AT_RISK, "SJ-urgent": 0}
-    alarming = load_open_incidents(village.session_factory, scope=WHOLE, area_code=COUNTY, at=T, alarming_only=True)
+    alarming = load_open_incidents(village.session_factory, actor=OPERATOR, area_code=COUNTY, at=T, alarming_only=True)
     assert sorted(alarming["incident_id"]) == ["SJ-late", "SJ-risk", "SJ-urgent"]
     assert "已超期" in rows.set_index("incident_id").loc["SJ-late", "label"]
-    grid_b = load_open_incidents(village.session_factory, scope=WHOLE, area_code=GRID_B, at=T, alarming_only=False)
+    grid_b = load_open_incidents(village.session_factory, actor=OPERATOR, area_code=GRID_B, at=T, alarming_only=False)
     assert grid_b["incident_id"].tolist() == ["SJ-urgent"]
 
 
 def test_household_points_mark_special_groups_and_key_persons_only_for_cleared_viewers(village) -> None:
-    cleared = load_household_points(village.session_factory, scope=WHOLE, clearance=CLEARED, area_code=VILLAGE)
+    cleared = load_household_points(village.session_factory, actor=OPERATOR, area_code=VILLAGE, at=T)
     assert dict(zip(cleared["household_id"], cleared["family"], strict=True)) == {"h1": 1, "h2": 2, "h3": 0}
-    assert "李秀英" in cleared.set_index("household_id").loc["h2", "label"]
-    masked = load_household_points(village.session_factory, scope=WHOLE, clearance=MASKED, area_code=VILLAGE)
+    assert "李**" in cleared.set_index("household_id").loc["h2", "label"]  # names stay masked on the map
+    masked = load_household_points(village.session_factory, actor=VIEWER, area_code=VILLAGE, at=T)
     row = masked.set_index("household_id").loc["h2"]
     assert row["family"] == 0 and "重点人员" not in row["label"] and "李**" in row["label"]
     assert masked.set_index("household_id").loc["h3", "grid_code"] == GRID_B
 
 
 def test_workers_stand_at_their_last_fix_up_to_the_moment(village) -> None:
-    workers = load_worker_positions(village.session_factory, scope=WHOLE, area_code=COUNTY, at=T).set_index("worker_id")
+    workers = load_worker_positions(village.session_factory, actor=OPERATOR, area_code=COUNTY, at=T).set_index(
+        "worker_id"
+    )
     assert workers.index.tolist() == ["w1", "w2"]  # w3 has no fix yet
     assert (workers.loc["w1", "lon"], workers.loc["w1", "lat"]) == (115.002, 37.002)
     assert workers.loc["w1", "on_duty"] and not workers.loc["w2", "on_duty"]
-    only_b = load_worker_positions(village.session_factory, scope=WHOLE, area_code=GRID_B, at=T)
+    only_b = load_worker_positions(village.session_factory, actor=OPERATOR, area_code=GRID_B, at=T)
     assert only_b["worker_id"].tolist() == ["w2"]
 
 
 def test_the_grid_panel_lists_its_people_and_cases_with_residents_masked(village) -> None:
-    panel = load_grid_panel(village.session_factory, scope=WHOLE, clearance=MASKED, grid_code=GRID_A, at=T)
+    panel = load_grid_panel(village.session_factory, actor=VIEWER, grid_code=GRID_A, at=T)
     assert panel.grid_name == "测试村第1网格"
     assert panel.workers[["name", "role", "on_duty", "phone"]].values.tolist() == [
         ["赵网格", "网格长", "在岗", "13700000001"]
@@ -151,26 +162,26 @@ def test_the_grid_panel_lists_its_people_and_cases_with_residents_masked(village
 
 
 def test_cards_show_one_item_and_refuse_unknown_or_out_of_scope_ones(village) -> None:
-    card = load_household_card(village.session_factory, scope=WHOLE, clearance=MASKED, household_id="h1", at=T)
+    card = load_household_card(village.session_factory, actor=OPERATOR, household_id="h1", at=T)
     assert (card.head_name, card.phone, card.tags, card.grid_code) == ("张*", "138****0000", ("独居老人",), GRID_A)
-    case = load_incident_detail(village.session_factory, scope=WHOLE, incident_id="SJ-late", at=T)
+    case = load_incident_detail(village.session_factory, actor=OPERATOR, incident_id="SJ-late", at=T)
     assert (case.state_name, case.alarm, case.severity, case.actions[0]) == ("已派遣", "已超期", "一般", "dispatch")
     assert case.remaining == (T - 80 * H + 72 * H) - T and case.limit.describe() == "处置时限 72 小时（默认时限）"
-    worker = load_worker_card(village.session_factory, scope=WHOLE, worker_id="w1", at=T)
+    worker = load_worker_card(village.session_factory, actor=OPERATOR, worker_id="w1", at=T)
     assert (worker.name, worker.role, worker.grid_codes) == ("赵网格", "网格长", (GRID_A,))
     with pytest.raises(UnknownItemError, match="h9"):
-        load_household_card(village.session_factory, scope=WHOLE, clearance=MASKED, household_id="h9", at=T)
+        load_household_card(village.session_factory, actor=OPERATOR, household_id="h9", at=T)
     with pytest.raises(UnknownItemError):
-        load_incident_detail(village.session_factory, scope=Scope(COUNTY, (GRID_B,)), incident_id="SJ-late", at=T)
-    with pytest.raises(OutOfScopeError):
-        load_grid_panel(
-            village.session_factory, scope=Scope(COUNTY, (GRID_B,)), clearance=MASKED, grid_code=GRID_A, at=T
+        load_incident_detail(
+            village.session_factory, actor=make_actor("grid_supervisor", GRID_B), incident_id="SJ-late", at=T
         )
+    with pytest.raises(OutOfScopeError):
+        load_grid_panel(village.session_factory, actor=make_actor("grid_supervisor", GRID_B), grid_code=GRID_A, at=T)
 
 
 def test_search_finds_areas_incidents_and_households_inside_the_scope(village) -> None:
-    def found(text: str, scope: Scope = WHOLE) -> list[Selection]:
-        return [hit.selection for hit in search_map(village.session_factory, scope=scope, clearance=MASKED, text=text)]
+    def found(text: str, actor: Actor = OPERATOR) -> list[Selection]:
+        return [hit.selection for hit in search_map(village.session_factory, actor=actor, text=text)]
 
     assert found(GRID_B) == [Selection(GRID_B)]
     assert Selection(VILLAGE) in found("测试村")
@@ -178,15 +189,16 @@ def test_search_finds_areas_incidents_and_households_inside_the_scope(village) -
     assert found("SJ-la") == [Selection(GRID_A, "incident", "SJ-later"), Selection(GRID_A, "incident", "SJ-late")]
     assert found("李秀英") == [Selection(GRID_A, "household", "h2")]
     assert found("100%") == [Selection(GRID_A, "household", "h2")]  # % is a character, not a wildcard
-    assert found("李秀英", Scope(COUNTY, (GRID_B,))) == []
+    assert found("李秀英", make_actor("grid_supervisor", GRID_B)) == []
+    assert found("李秀英", VIEWER) == []  # a role that may not see names cannot probe them either
     assert found("李") == []  # one character would list half a village
-    labels = [hit.label for hit in search_map(village.session_factory, scope=WHOLE, clearance=MASKED, text="李秀英")]
+    labels = [hit.label for hit in search_map(village.session_factory, actor=OPERATOR, text="李秀英")]
     assert labels == ["住户 · 李** · 平乡镇测试村100%号"]
 
 
 def test_children_figures_are_sums_of_their_grids(village) -> None:
     by_grid = compute_grid_figures(
-        village.session_factory, scope=WHOLE, area_code=COUNTY, at=T, days=7, special_tags=("独居老人",)
+        village.session_factory, actor=OPERATOR, area_code=COUNTY, at=T, days=7, special_tags=("独居老人",)
     )
     children = summarise_children(by_grid, area_code=VILLAGE, child_level="grid", names={GRID_A: "一格"})
     assert children[["code", "name", "households", "open", "overdue"]].values.tolist() == [
@@ -198,14 +210,16 @@ def test_children_figures_are_sums_of_their_grids(village) -> None:
 
 
 def test_the_map_links_only_local_assets_and_carries_clickable_ids(village) -> None:
-    shapes = load_area_shapes(village.session_factory, scope=WHOLE)
+    shapes = load_area_shapes(village.session_factory, actor=OPERATOR)
     by_grid = compute_grid_figures(
-        village.session_factory, scope=WHOLE, area_code=COUNTY, at=T, days=7, special_tags=()
+        village.session_factory, actor=OPERATOR, area_code=COUNTY, at=T, days=7, special_tags=()
     )
     values, legend = colour_grids(by_grid, "open")
     fmap = build_base_map(shapes, grid_values=values, legend=legend, basemap=make_basemap("none"))
-    incidents = load_open_incidents(village.session_factory, scope=WHOLE, area_code=VILLAGE, at=T, alarming_only=False)
-    households = load_household_points(village.session_factory, scope=WHOLE, clearance=MASKED, area_code=VILLAGE)
+    incidents = load_open_incidents(
+        village.session_factory, actor=OPERATOR, area_code=VILLAGE, at=T, alarming_only=False
+    )
+    households = load_household_points(village.session_factory, actor=OPERATOR, area_code=VILLAGE, at=T)
     for group in build_overlays(
         shapes,
         selected_code=VILLAGE,

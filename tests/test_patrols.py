@@ -8,14 +8,10 @@ import datetime as dt
 import pytest
 
 from services.patrols import compute_compliance, load_worker_day, patrol_days_of
-from services.privacy import Clearance
-from services.scope import Scope
 from services.store.models import PatrolLog
-from tests.factories import COUNTY, GRID_A, GRID_B, incident, seed_areas
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, T, incident, seed_areas
 from tests.test_import import household, run, worker, write_csv
 
-SCOPE = Scope.whole_county(COUNTY)
-MASKED = Clearance(personal_data=False, key_persons=False)
 DAY = dt.date(2026, 11, 20)
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 METRES_PER_DEG_LON = 88_800  # at 37°N
@@ -60,8 +56,8 @@ def patrolled(store, tmp_path):
 
 
 def test_a_workers_day_shows_the_route_stop_households_reached_and_those_still_waiting(patrolled) -> None:
-    day = load_worker_day(patrolled.session_factory, scope=SCOPE, clearance=MASKED, worker_id="W1", day=DAY)
-    assert patrol_days_of(patrolled.session_factory, scope=SCOPE, worker_id="W1") == [DAY]
+    day = load_worker_day(patrolled.session_factory, actor=OPERATOR, worker_id="W1", day=DAY)
+    assert patrol_days_of(patrolled.session_factory, actor=OPERATOR, worker_id="W1") == [DAY]
     assert len(day.track) == 53 and day.track["line"].nunique() == 1
     assert day.distance_m == pytest.approx(40 * 0.0004 * METRES_PER_DEG_LON + 63, rel=0.05)
     assert len(day.stops) == 1 and day.stops.iloc[0]["minutes"] >= 3
@@ -95,7 +91,7 @@ def test_compliance_counts_logs_reports_days_and_flags_against_the_targets(patro
             incident("R-oct", GRID_B, channel="patrol", reporter="W2", reported_at=logged - dt.timedelta(days=10))
         )
     table = compute_compliance(
-        patrolled.session_factory, scope=SCOPE, area_code=COUNTY, month=dt.date(2026, 11, 1)
+        patrolled.session_factory, actor=OPERATOR, area_code=COUNTY, month=dt.date(2026, 11, 1), now=T
     ).set_index("worker_id")
     assert table.loc["W2", ["logs", "valid_reports", "patrol_days"]].tolist() == [21, 7, 0]
     assert not table.loc["W2", "below_target"]
@@ -104,5 +100,5 @@ def test_compliance_counts_logs_reports_days_and_flags_against_the_targets(patro
     assert table.loc["W1", "coverage"] == pytest.approx(1 / 4)
     assert table.index.tolist()[0] == "W1"  # who falls short comes first
     assert compute_compliance(
-        patrolled.session_factory, scope=SCOPE, area_code=GRID_B, month=dt.date(2026, 11, 1)
+        patrolled.session_factory, actor=OPERATOR, area_code=GRID_B, month=dt.date(2026, 11, 1), now=T
     ).worker_id.tolist() == ["W2"]

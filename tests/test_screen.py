@@ -8,13 +8,11 @@ import pytest
 
 from services.errors import StoreUnavailableError
 from services.figures import compute_area_figures
-from services.scope import Scope
 from services.screen import MIN_CASES_TO_RANK, load_screen
 from services.store.models import Worker
-from tests.factories import COUNTY, GRID_B, T, incident, seed_areas
+from tests.factories import COUNTY, GRID_B, OPERATOR, T, incident, seed_areas
 
 H = dt.timedelta(hours=1)
-SCOPE = Scope.whole_county(COUNTY)
 
 
 @pytest.fixture
@@ -117,8 +115,8 @@ def busy(store):
 
 
 def test_the_screen_counts_today_stages_alarms_and_rates_as_the_kpi_service_does(busy) -> None:
-    screen = load_screen(busy.session_factory, scope=SCOPE, at=T, fresh=dt.timedelta(minutes=10))
-    kpi = compute_area_figures(busy.session_factory, scope=SCOPE, area_code=COUNTY, at=T, days=30)
+    screen = load_screen(busy.session_factory, actor=OPERATOR, at=T, fresh=dt.timedelta(minutes=10))
+    kpi = compute_area_figures(busy.session_factory, actor=OPERATOR, area_code=COUNTY, at=T, days=30)
     assert screen.reported_today == 4 and screen.closed_today == 2  # T is noon: S-new, S-urgent, S-w1/2; S-done, S-meh
     assert screen.worker_ranking.values.tolist() == [["赵", 2]]  # w2's only report was judged invalid
     assert (screen.overdue, screen.validation_overdue) == (kpi.overdue, kpi.validation_overdue) == (1, 0)
@@ -144,4 +142,4 @@ def test_a_database_that_cannot_be_reached_is_reported_as_unavailable(tmp_path) 
 
     unreachable = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'missing' / 'gone.db'}"))
     with pytest.raises(StoreUnavailableError, match="无法连接"):
-        load_screen(unreachable, scope=SCOPE, at=T, fresh=dt.timedelta(minutes=1))
+        load_screen(unreachable, actor=OPERATOR, at=T, fresh=dt.timedelta(minutes=1))

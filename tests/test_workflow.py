@@ -24,7 +24,6 @@ from services.errors import (
 )
 from services.figures import compute_area_figures
 from services.queue import load_queue
-from services.scope import Scope
 from services.store.models import (
     Department,
     DepartmentCategory,
@@ -37,7 +36,6 @@ from services.store.models import (
 )
 from services.workflow import (
     TRANSITIONS,
-    Actor,
     CaseAction,
     Photo,
     accept_incident,
@@ -54,11 +52,11 @@ from services.workflow import (
     validate_incident,
     verify_incident,
 )
-from tests.factories import COUNTY, GRID_A, GRID_B, T, incident, seed_areas
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, T, incident, make_actor, seed_areas
 
-WHOLE = Scope.whole_county(COUNTY)
-SUPERVISOR = Actor("supervisor", "网格长")
-OPERATOR = Actor("operator", "值班员")
+# Takes every action (吹哨 and closing without a fix are a leader's; the role matrix is in test_access).
+SUPERVISOR = make_actor("township_leader", COUNTY, username="supervisor", name="网格长")
+FIELD_WORKER = make_actor("grid_supervisor", COUNTY, username="w1", name="赵一")
 PHOTO = Photo("现场.jpg", b"\xff\xd8\xff fake jpeg")
 H = dt.timedelta(hours=1)
 
@@ -100,7 +98,7 @@ def report(store, **fields) -> str:
         channel="hotline",
     )
     values.update(fields)
-    return report_incident(store.session_factory, scope=WHOLE, actor=OPERATOR, now=T, **values).incident_id
+    return report_incident(store.session_factory, actor=OPERATOR, now=T, **values).incident_id
 
 
 def current(store, incident_id: str) -> Incident:
@@ -156,12 +154,12 @@ def test_a_case_goes_from_report_to_closure_with_every_step_on_record(desk, phot
     def step(function, version, actor, **kwargs):
         nonlocal at
         at += H
-        return function(sf, CaseAction(WHOLE, actor, at, case_id, version), **kwargs)
+        return function(sf, CaseAction(actor, at, case_id, version), **kwargs)
 
     assert step(validate_incident, 1, SUPERVISOR).state == "registered"
     assert step(dispatch_incident, 2, SUPERVISOR, worker_id="w1").warnings == ()
-    assert step(accept_incident, 3, actor=Actor("w1", "赵一")).state == "in_progress"
-    handled = step(handle_incident, 4, actor=Actor("w1", "赵一"), note="已清运", photos=[PHOTO], photo_dir=photos)
+    assert step(accept_incident, 3, actor=FIELD_WORKER).state == "in_progress"
+    handled = step(handle_incident, 4, actor=FIELD_WORKER, note="已清运", photos=[PHOTO], photo_dir=photos)
     assert handled.state == "handled"
     closed = step(verify_incident, 5, actor=SUPERVISOR, satisfaction="满意")
     assert (closed.state, closed.version) == ("closed", 6)
@@ -241,7 +239,7 @@ def test_every_action_is_applied_from_its_states_and_refused_from_the_others(des
         )
     function, kwargs = ARGUMENTS[action]
     extra = {"photo_dir": photos} if action == "handle" else {}
-    call = lambda: function(desk.session_factory, CaseAction(WHOLE, SUPERVISOR, T, "SJ-case", 1), **kwargs, **extra)  # noqa: E731
+    call = lambda: function(desk.session_factory, CaseAction(SUPERVISOR, T, "SJ-case", 1), **kwargs, **extra)  # noqa: E731
     expected = EXPECTED.get((action, state))
     if expected is None:
         with pytest.raises(TransitionNotAllowedError):
@@ -267,7 +265,7 @@ def registered(desk, case_id: str = "SJ-1", **fields) -> str:
 def test_missing_notes_photos_and_unknown_targets_are_refused_and_change_nothing(desk, photos) -> None:
     sf = desk.session_factory
     case = registered(desk)
-    first = CaseAction(WHOLE, SUPERVISOR, T, case, 1)
+    first = CaseAction(SUPERVISOR, T, case, 1)
     with pytest.raises(UnknownItemError, match="w9"):
         dispatch_incident(sf, first, worker_id="w9")
     with pytest.raises(UnknownItemError, match="SJ-9"):
@@ -294,13 +292,13 @@ def test_a_department_must_accept_the_category(desk) -> None:
     with pytest.raises(NotAcceptedCategoryError, match="县城管局"):
         call_department(
             desk.session_factory,
-            CaseAction(WHOLE, SUPERVISOR, T, case, 1),
+            CaseAction(SUPERVISOR, T, case, 1),
             department_id="d1",
         )
     other = registered(desk, "SJ-2")
     result = call_department(
         desk.session_factory,
-        CaseAction(WHOLE, SUPERVISOR, T, other, 1),
+        CaseAction(SUPERVISOR, T, other, 1),
         department_id="d1",
     )
     assert result.state == "dispatched" and current(desk, other).assignee_department_id == "d1"
@@ -308,7 +306,7 @@ def test_a_department_must_accept_the_category(desk) -> None:
 
 def test_dispatching_to_an_off_duty_worker_of_another_grid_warns_but_is_done(desk) -> None:
     case = registered(desk)
-    result = dispatch_incident(desk.session_factory, CaseAction(WHOLE, SUPERVISOR, T, case, 1), worker_id="w2")
+    result = dispatch_incident(desk.session_factory, CaseAction(SUPERVISOR, T, case, 1), worker_id="w2")
     assert result.state == "dispatched" and "不在岗" in result.warnings[0]
     assert current(desk, case).assignee_worker_id == "w2"
 
@@ -317,19 +315,19 @@ def test_the_handler_cannot_verify_their_own_work(desk, photos) -> None:
     case = registered(desk, state="in_progress")
     handle_incident(
         desk.session_factory,
-        CaseAction(WHOLE, SUPERVISOR, T, case, 1),
+        CaseAction(SUPERVISOR, T, case, 1),
         note="已处理",
         photos=[PHOTO],
         photo_dir=photos,
     )
     with pytest.raises(TransitionNotAllowedError, match="处置人以外"):
-        verify_incident(desk.session_factory, CaseAction(WHOLE, SUPERVISOR, T + H, case, 2))
-    assert verify_incident(desk.session_factory, CaseAction(WHOLE, OPERATOR, T + H, case, 2)).state == "closed"
+        verify_incident(desk.session_factory, CaseAction(SUPERVISOR, T + H, case, 2))
+    assert verify_incident(desk.session_factory, CaseAction(OPERATOR, T + H, case, 2)).state == "closed"
 
 
 def test_a_stale_panel_is_told_and_nothing_changes(desk) -> None:
     case = registered(desk)
-    seen = CaseAction(WHOLE, SUPERVISOR, T, case, 1)
+    seen = CaseAction(SUPERVISOR, T, case, 1)
     dispatch_incident(desk.session_factory, seen, worker_id="w1")
     with pytest.raises(StaleIncidentError, match="已派遣"):
         dispatch_incident(desk.session_factory, seen, worker_id="w2")
@@ -342,7 +340,7 @@ def test_escalation_climbs_one_rung_at_a_time_and_stops_at_the_county(desk) -> N
     for version in (1, 2, 3):
         escalate_incident(
             desk.session_factory,
-            CaseAction(WHOLE, SUPERVISOR, T, case, version),
+            CaseAction(SUPERVISOR, T, case, version),
             reason="协调",
         )
         levels.append(current(desk, case).level)
@@ -350,7 +348,7 @@ def test_escalation_climbs_one_rung_at_a_time_and_stops_at_the_county(desk) -> N
     with pytest.raises(TransitionNotAllowedError, match="县级"):
         escalate_incident(
             desk.session_factory,
-            CaseAction(WHOLE, SUPERVISOR, T, case, 4),
+            CaseAction(SUPERVISOR, T, case, 4),
             reason="协调",
         )
     with desk.session_factory() as session:
@@ -361,12 +359,12 @@ def test_a_duplicate_is_closed_not_fixed_and_figures_tell_it_from_fixed_closures
     original, copy = registered(desk, "SJ-1"), registered(desk, "SJ-2")
     mark_duplicate(
         desk.session_factory,
-        CaseAction(WHOLE, SUPERVISOR, T, copy, 1),
+        CaseAction(SUPERVISOR, T, copy, 1),
         original_id=original,
     )
     case = current(desk, copy)
     assert (case.state, case.close_reason, case.duplicate_of) == ("closed", "duplicate", original)
-    figures = compute_area_figures(desk.session_factory, scope=WHOLE, area_code=COUNTY, at=T + H, days=7)
+    figures = compute_area_figures(desk.session_factory, actor=OPERATOR, area_code=COUNTY, at=T + H, days=7)
     assert (figures.reported, figures.closed, figures.closed_fixed, figures.open) == (2, 1, 0, 1)
 
 
@@ -430,7 +428,7 @@ def test_two_supervisors_dispatching_the_same_case_at_once_make_exactly_one_winn
             try:
                 outcomes[worker_id] = dispatch_incident(
                     desk.session_factory,
-                    CaseAction(WHOLE, SUPERVISOR, T, case, 1),
+                    CaseAction(SUPERVISOR, T, case, 1),
                     worker_id=worker_id,
                 )
             except StaleIncidentError as error:
@@ -490,13 +488,13 @@ def test_suggestions_put_the_grids_own_workers_first_then_on_duty_workers_by_dis
         )
         session.get(Worker, (COUNTY, "w1")).last_lon, session.get(Worker, (COUNTY, "w1")).last_lat = 115.019, 37.009
     case = registered(desk, lon=115.005, lat=37.005)
-    suggested = suggest_workers(desk.session_factory, scope=WHOLE, incident_id=case)
+    suggested = suggest_workers(desk.session_factory, actor=OPERATOR, incident_id=case)
     assert suggested["worker_id"].tolist() == ["w1", "w4", "w3"]  # w2 off duty elsewhere, w5 off duty
     assert suggested["responsible"].tolist() == [True, False, False]
     assert suggested.loc[1, "distance_m"] == pytest.approx(89, abs=2)  # 0.001° of longitude at 37°N
-    departments = suggest_departments(desk.session_factory, scope=WHOLE, category="环境卫生")
+    departments = suggest_departments(desk.session_factory, actor=OPERATOR, category="环境卫生")
     assert departments["department_id"].tolist() == ["d1"]
-    assert suggest_departments(desk.session_factory, scope=WHOLE, category="治安").empty
+    assert suggest_departments(desk.session_factory, actor=OPERATOR, category="治安").empty
 
 
 def test_possible_duplicates_are_open_cases_of_the_category_nearby_from_the_last_week(desk) -> None:
@@ -512,7 +510,7 @@ def test_possible_duplicates_are_open_cases_of_the_category_nearby_from_the_last
                 incident("SJ-closed", lon=115.0051, lat=37.0050, state="closed", closed_at=T - H, **base),
             ]
         )
-    found = find_possible_duplicates(desk.session_factory, scope=WHOLE, incident_id="SJ-0", at=T)
+    found = find_possible_duplicates(desk.session_factory, actor=OPERATOR, incident_id="SJ-0", at=T)
     assert found["incident_id"].tolist() == ["SJ-near"]
     assert found.loc[0, "distance_m"] == pytest.approx(71, abs=2)
 
@@ -556,7 +554,7 @@ def test_the_queue_lists_what_needs_action_most_pressing_first(desk) -> None:
                 incident("Q-done", state="closed", reported_at=T - 9 * H, closed_at=T - H),
             ]
         )
-    queue = load_queue(desk.session_factory, scope=WHOLE, area_code=COUNTY, at=T)
+    queue = load_queue(desk.session_factory, actor=OPERATOR, area_code=COUNTY, at=T)
     assert list(zip(queue["incident_id"], queue["need"], strict=True)) == [
         ("Q-late", "超期"),
         ("Q-stale", "核实超时"),
@@ -566,4 +564,4 @@ def test_the_queue_lists_what_needs_action_most_pressing_first(desk) -> None:
         ("Q-check", "待核查"),
     ]
     assert queue.set_index("incident_id").loc["Q-late", "hours_left"] == -8.0
-    assert load_queue(desk.session_factory, scope=WHOLE, area_code=GRID_B, at=T).empty
+    assert load_queue(desk.session_factory, actor=OPERATOR, area_code=GRID_B, at=T).empty

@@ -101,6 +101,7 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         ],
         ignore_index=True,
     )
+    users, user_areas = make_users(layout, code, areas.loc[areas["level"] == "grid", "code"])
     tables = {
         "areas": pd.DataFrame(areas.drop(columns="geom")).assign(geom=areas.geometry.values),
         "households": households,
@@ -115,7 +116,8 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
         "patrol_logs": logs,
         "patrol_visits": patrol.visits.assign(county_code=code),
         "patrol_days": patrol.days.assign(county_code=code),
-        "users": make_users(layout, code),
+        "users": users,
+        "user_areas": user_areas,
         "handling_limits": default_limit_rows(code),
     }
     return DemoCounty(county_code=code, tables=tables)

@@ -24,6 +24,7 @@ TABLE_ORDER = (
     "patrol_visits",
     "patrol_days",
     "users",
+    "user_areas",
     "handling_limits",
 )
 

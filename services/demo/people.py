@@ -11,6 +11,7 @@ from geo.assign import NO_GRID, assign_grids
 from geo.crs import WGS84
 from services.demo.layout import COORD_PRECISION_DEG, Layout
 from services.demo.vocabulary import DEPARTMENTS, GIVEN_FIRST, GIVEN_SECOND, STREET_NAMES, SURNAMES
+from services.passwords import hash_password
 
 # Share of households carrying each tag (rural Hebei: many elderly living alone, left-behind children).
 TAG_SHARES = {
@@ -44,6 +45,23 @@ def phone_numbers(count: int, rng: np.random.Generator) -> np.ndarray:
     )
     rest = rng.integers(0, 10**8, count)
     return np.char.add(prefix.astype(str), np.char.zfill(rest.astype(str), 8))
+
+
+ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+ID_CHECK = np.array(list("10X98765432"))
+
+
+def id_numbers(county_code: str, count: int, rng: np.random.Generator) -> np.ndarray:
+    """居民身份证号 of household heads born in the county 1935–2000 (GB 11643: area, birth date,
+    sequence, ISO 7064 MOD 11-2 check character)."""
+    born = np.datetime64("1935-01-01") + rng.integers(0, 365 * 65, count).astype("timedelta64[D]")
+    body = np.char.add(
+        np.char.add(county_code, np.datetime_as_string(born, unit="D").astype("U10")),
+        np.char.zfill(rng.integers(0, 1000, count).astype(str), 3),
+    )
+    body = np.char.replace(body, "-", "")
+    digits = np.array([list(b) for b in body], dtype=int).reshape(count, 17)
+    return np.char.add(body, ID_CHECK[(digits @ ID_WEIGHTS) % 11])
 
 
 def make_households(layout: Layout, county_code: str, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -93,6 +111,8 @@ def make_households(layout: Layout, county_code: str, rng: np.random.Generator) 
             "address": (township_name + village_name + street + number + "号")[order],
             "members": np.clip(rng.poisson(2.6, len(owner)) + 1, 1, 9)[order],
             "phone": phone_numbers(len(owner), rng)[order],
+            # a generator of its own, so the rest of the demo county stays as it was
+            "id_number": id_numbers(county_code, len(owner), np.random.default_rng(len(owner))),
             "lon": shapely.get_x(points)[order],
             "lat": shapely.get_y(points)[order],
         }
@@ -169,17 +189,29 @@ def make_departments(county_code: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return departments, categories
 
 
-def make_users(layout: Layout, county_code: str) -> pd.DataFrame:
-    """One demo user per role (passwords come with sign-in, issue 8)."""
+DEMO_PASSWORD = "minqing-demo"  # listed in README; every demo user has it
+
+
+def make_users(layout: Layout, county_code: str, grid_codes: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One demo user per role, and the areas each holds: the leader the first township, the
+    supervisor its first two grids (of two villages at the small scale, where a village has one
+    grid: their home is the township, of which they see those two grids only)."""
     township = layout.villages["township_code"].iloc[0]
-    village = layout.villages["village_code"].iloc[0]
-    return pd.DataFrame(
-        [
-            ("admin", county_code, "县管理员", "county_admin", county_code),
-            ("operator", county_code, "指挥中心值班员", "county_operator", county_code),
-            ("leader", county_code, "乡镇领导", "township_leader", township),
-            ("supervisor", county_code, "网格长", "grid_supervisor", village),
-            ("viewer", county_code, "只读用户", "viewer", county_code),
-        ],
-        columns=["username", "county_code", "display_name", "role", "area_code"],
-    ).assign(password_hash=None, disabled=False)
+    first_grids = sorted(grid_codes[grid_codes.str.startswith(township)])[:2]
+    people = [
+        ("admin", "县管理员", "county_admin", [county_code]),
+        ("operator", "指挥中心值班员", "county_operator", [county_code]),
+        ("leader", "乡镇领导", "township_leader", [township]),
+        ("supervisor", "网格督导员", "grid_supervisor", first_grids),
+        ("viewer", "只读用户", "viewer", [county_code]),
+    ]
+    password_hash = hash_password(DEMO_PASSWORD)
+    users = pd.DataFrame(
+        [(name, county_code, label, role, password_hash, False) for name, label, role, _ in people],
+        columns=["username", "county_code", "display_name", "role", "password_hash", "disabled"],
+    )
+    areas = pd.DataFrame(
+        [(county_code, name, code) for name, _, _, codes in people for code in codes],
+        columns=["county_code", "username", "area_code"],
+    )
+    return users, areas

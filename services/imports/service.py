@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Connection
 
-from services.errors import InvalidArgumentError
+from services.access import Actor
+from services.audit import Who, add_entry, refuse, require_permission
+from services.errors import InvalidArgumentError, OutOfScopeError
 from services.imports import grids as grid_import
 from services.imports import history, people
 from services.imports.problems import ImportFileError, Problem
 from services.imports.readers import read_fixes, read_layer, read_table
-from services.scope import Scope
 from services.store.engine import SessionFactory
 
 KINDS = ("grids", "households", "workers", "incidents", "fixes")
@@ -99,19 +102,31 @@ def _write(connection: Connection, kind: str, prepared) -> dict[str, int]:  # ty
     return history.write_fixes(connection, prepared)
 
 
-def _validate_arguments(kind: str, crs: str, scope: Scope) -> None:
+def _validate_arguments(
+    session_factory: SessionFactory, actor: Actor, kind: str, crs: str, filename: str, now: dt.datetime
+) -> None:
+    require_permission(session_factory, actor, "import_data", now, filename)
     if kind not in KINDS:
         raise InvalidArgumentError(f"未知的导入类型 {kind}，可选：{', '.join(KINDS)}")
     if crs not in CRS_CHOICES:
         raise InvalidArgumentError(f"未知的坐标系 {crs}，可选：{', '.join(CRS_CHOICES)}")
-    scope.require(scope.county_code)  # importing writes county-wide data
+    if not actor.scope.allows(actor.county_code):  # importing writes county-wide data
+        raise refuse(session_factory, actor, now, filename, OutOfScopeError(actor.county_code))
 
 
 def check_import(
-    session_factory: SessionFactory, *, kind: str, path: Path, filename: str, crs: str, scope: Scope
+    session_factory: SessionFactory,
+    *,
+    kind: str,
+    path: Path,
+    filename: str,
+    crs: str,
+    actor: Actor,
+    now: dt.datetime,
 ) -> ImportCheck:
     """Read and check the file as `import_file` would, and write nothing."""
-    _validate_arguments(kind, crs, scope)
+    scope = actor.scope
+    _validate_arguments(session_factory, actor, kind, crs, filename, now)
     with session_factory() as session:
         connection = session.connection()
         try:
@@ -130,15 +145,21 @@ def import_file(
     path: Path,
     filename: str,
     crs: str,
-    scope: Scope,
+    actor: Actor,
+    now: dt.datetime,
     progress: Progress = _noop,
 ) -> ImportSummary:
-    """Import one file in one transaction; raises ImportFileError (nothing written) on bad input."""
-    _validate_arguments(kind, crs, scope)
+    """Import one file in one transaction, audited with it; raises ImportFileError (nothing
+    written) on bad input."""
+    scope = actor.scope
+    _validate_arguments(session_factory, actor, kind, crs, filename, now)
     with session_factory.begin() as session:
         connection = session.connection()
         rows, prepared, dropped, _ = _prepare(connection, kind, path, filename, crs, scope.county_code, progress)
         progress(0.5, "检查通过，正在写入")
         written = _write(connection, kind, prepared)
+        add_entry(
+            session, Who.of(actor), "import", now, filename, json.dumps({"kind": kind, **written}, ensure_ascii=False)
+        )
     progress(1.0, "导入完成")
     return ImportSummary(kind=kind, file=filename, rows_read=rows, written=written, dropped=dropped)

@@ -74,6 +74,7 @@ class Household(Base):
     address: Mapped[str] = mapped_column(String(128))
     members: Mapped[int] = mapped_column(Integer)
     phone: Mapped[str | None] = mapped_column(String(20))
+    id_number: Mapped[str | None] = mapped_column(String(18))  # the head's 居民身份证号
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     __table_args__ = (
@@ -327,13 +328,40 @@ class PatrolDay(Base):
 
 
 class User(Base):
-    """A person who signs in; `area_code` bounds what they may see (their scope)."""
+    """A person who signs in.  Their areas (`user_areas`) bound what they may see; their role what
+    they may do (`services.access`).  `password_hash` is an argon2id hash; NULL: the user signs in
+    only through single sign-on."""
 
     __tablename__ = "users"
     username: Mapped[str] = mapped_column(String(32), primary_key=True)
     county_code: Mapped[str] = mapped_column(String(6))
     display_name: Mapped[str] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(24))
-    area_code: Mapped[str] = mapped_column(String(15))
     password_hash: Mapped[str | None] = mapped_column(String(128))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class UserArea(Base):
+    """One area a user holds (a township leader one township, a grid supervisor some grids)."""
+
+    __tablename__ = "user_areas"
+    county_code: Mapped[str] = _county()
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    __table_args__ = (ForeignKeyConstraint(["username"], ["users.username"]),)
+
+
+class AuditEntry(Base):
+    """One entry of the append-only audit log: sign-ins, looks at unmasked personal data, refused
+    attempts and every change outside the incident workflow (whose events are its own record)."""
+
+    __tablename__ = "audit_log"
+    county_code: Mapped[str] = _county()
+    entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    username: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(24))
+    target: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index(None, "county_code", "at"), Index(None, "county_code", "username", "at"))
