@@ -25,6 +25,7 @@ pages = {
         page
         for page, permission in (
             (st.Page("pages/import_page.py", title="数据导入", url_path="import"), "import_data"),
+            (st.Page("pages/users_page.py", title="用户管理", url_path="users"), "manage_users"),
             (st.Page("pages/audit_page.py", title="审计日志", url_path="audit"), "read_audit"),
         )
         if actor.may(permission)

@@ -17,6 +17,7 @@ from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_live_overlays
 from pages import map_reads
 from pages.components import SYNTHETIC_NOTE, current_actor, require_data, settings, store
+from pages.sign_in import keep_signed_in
 from services.domain import LEVEL_NAMES, LOCAL_TZ
 from services.errors import StoreUnavailableError
 from services.map_data import colour_grids
@@ -93,6 +94,7 @@ shapes = map_reads.area_shapes(config.database_url, actor, "wgs84")
 
 @st.fragment(run_every=refresh)
 def live() -> None:
+    actor = keep_signed_in()
     now = dt.datetime.now(dt.UTC)
     factory = store().session_factory
     try:

@@ -10,26 +10,17 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY, session_policy, settings, store
 from services.access import Actor
-from services.errors import SessionExpiredError, SignInError
+from services.errors import SessionExpiredError, SignInError, StoreUnavailableError
 from services.sign_in import resume_session, sign_in, sign_in_single_sign_on, sign_out
 
 NOTICE_KEY = "auth.notice"
 
 
 def require_signed_in() -> Actor:
-    signed_in = st.session_state.get(SIGNED_IN_KEY)
     now = dt.datetime.now(dt.UTC)
-    if signed_in is not None:
-        try:
-            actor, touched = resume_session(
-                store().session_factory, signed_in=signed_in, now=now, policy=session_policy()
-            )
-        except SessionExpiredError as error:
-            _forget(str(error))
-        else:
-            st.session_state[SIGNED_IN_KEY] = touched
-            st.session_state[ACTOR_KEY] = actor
-            return actor
+    actor = _resume(now)
+    if actor is not None:
+        return actor
     if _single_sign_on_configured() and st.user.is_logged_in and not st.session_state.get(NOTICE_KEY):
         try:
             _remember(sign_in_single_sign_on(store().session_factory, **_provider_user(), now=now))
@@ -39,6 +30,33 @@ def require_signed_in() -> Actor:
     # A navigation of the form alone: before it, Streamlit would list every file in pages/.
     st.navigation([st.Page(_show_form, title="登录", url_path="sign-in")], position="hidden").run()
     st.stop()
+
+
+def keep_signed_in() -> Actor:
+    """For a fragment that reruns by itself (the wall screen): each run resumes the session as a
+    page run does, so a disabled user or an expired session stops the figures too; then the
+    whole app reruns to the sign-in form."""
+    try:
+        actor = _resume(dt.datetime.now(dt.UTC))
+    except StoreUnavailableError:
+        return st.session_state[ACTOR_KEY]  # cannot check now; the screen keeps its last figures
+    if actor is None:
+        st.rerun(scope="app")
+    return actor
+
+
+def _resume(now: dt.datetime) -> Actor | None:
+    signed_in = st.session_state.get(SIGNED_IN_KEY)
+    if signed_in is None:
+        return None
+    try:
+        actor, touched = resume_session(store().session_factory, signed_in=signed_in, now=now, policy=session_policy())
+    except SessionExpiredError as error:
+        _forget(str(error))
+        return None
+    st.session_state[SIGNED_IN_KEY] = touched
+    st.session_state[ACTOR_KEY] = actor
+    return actor
 
 
 def show_account(actor: Actor) -> None:

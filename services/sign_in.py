@@ -14,11 +14,12 @@ import datetime as dt
 import re
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from services.access import Actor
 from services.audit import Who, add_entry, record
-from services.errors import SessionExpiredError, SignInError
+from services.errors import SessionExpiredError, SignInError, StoreUnavailableError
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.store.engine import SessionFactory
 from services.store.models import AuditEntry, User, UserArea
@@ -102,13 +103,17 @@ def sign_in_single_sign_on(
 def resume_session(
     session_factory: SessionFactory, *, signed_in: SignedIn, now: dt.datetime, policy: SessionPolicy
 ) -> tuple[Actor, SignedIn]:
-    """The acting user of a session still in force, and the session touched at `now`."""
+    """The acting user of a session still in force, and the session touched at `now`.  Raises
+    SessionExpiredError when it has ended, StoreUnavailableError when the user cannot be read."""
     who = Who(signed_in.county_code, signed_in.username)
     if now - signed_in.last_seen_at > policy.idle or now - signed_in.started_at > policy.lifetime:
         record(session_factory, who, "session_expired", now)
         raise SessionExpiredError("登录已超时，请重新登录")
-    with session_factory() as session:
-        actor = load_actor(session, signed_in.county_code, signed_in.username)
+    try:
+        with session_factory() as session:
+            actor = load_actor(session, signed_in.county_code, signed_in.username)
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailableError(f"数据库暂时无法连接：{type(error).__name__}") from error
     if actor is None:
         raise SessionExpiredError("该账号已停用，请联系县级管理员")
     return actor, dataclasses.replace(signed_in, last_seen_at=now)

@@ -19,7 +19,8 @@ from services.figures import compute_grid_figures
 from services.queue import load_queue
 from services.settings import Settings
 from services.sign_in import SessionPolicy, SignedIn, load_actor, sign_in
-from tests.factories import OPERATOR
+from services.user_admin import add_user, set_disabled
+from tests.factories import ADMIN, OPERATOR
 
 
 @pytest.fixture(scope="module")
@@ -312,9 +313,9 @@ def test_the_pages_offered_follow_the_role(monkeypatch, demo_database) -> None:
     for user in ("admin", "operator", "viewer"):
         assert not open_app(monkeypatch, demo_database, user=user).run().exception
     offered = dict(zip(("admin", "operator", "viewer"), recorded, strict=True))
-    assert "审计日志" in offered["admin"] and "数据导入" in offered["admin"]
-    assert "数据导入" in offered["operator"] and "审计日志" not in offered["operator"]
-    assert not {"数据导入", "审计日志"} & set(offered["viewer"])
+    assert {"审计日志", "用户管理", "数据导入"} <= set(offered["admin"])
+    assert "数据导入" in offered["operator"] and not {"审计日志", "用户管理"} & set(offered["operator"])
+    assert not {"数据导入", "审计日志", "用户管理"} & set(offered["viewer"])
 
 
 def test_the_audit_page_lists_the_sign_ins(monkeypatch, demo_database) -> None:
@@ -335,3 +336,49 @@ def test_the_audit_page_lists_the_sign_ins(monkeypatch, demo_database) -> None:
     assert int(app.metric[0].value.replace(",", "")) >= 1
     app.text_input(key="audit.username").input("viewer").run()
     assert app.metric[0].value == "1"
+
+
+def test_disabling_a_user_ends_their_wall_screen_at_its_next_refresh(monkeypatch, demo_database) -> None:
+    store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
+    now = dt.datetime.now(dt.UTC)
+    add_user(
+        store.session_factory,
+        actor=ADMIN,
+        now=now,
+        username="duty",
+        display_name="值班大屏",
+        role="county_operator",
+        area_codes=("130532",),
+        password="wall screen 1",
+    )
+    app = open_app(monkeypatch, demo_database, user="duty", view="screen")
+    app.run()
+    assert not app.exception and "今日上报" in " ".join(m.value for m in app.markdown)
+    set_disabled(store.session_factory, actor=ADMIN, now=now, username="duty", disabled=True)
+    store.engine.dispose()
+    app.run()
+    assert not app.exception and "今日上报" not in " ".join(m.value for m in app.markdown)
+    assert app.warning[0].value == "该账号已停用，请联系县级管理员"
+
+
+def test_a_county_admin_adds_a_user_on_the_users_page(monkeypatch, demo_database) -> None:
+    app = open_app(monkeypatch, demo_database, "../pages/users_page.py", user="admin")
+    app.run()
+    assert not app.exception and "leader" in app.dataframe[0].value["用户名"].tolist()
+    for key, value in (
+        ("users.username", "sun.ba"),
+        ("users.name", "孙八"),
+        ("users.areas", "130532101"),
+        ("users.password", "pass word 8"),
+        ("users.password2", "pass word 8"),
+    ):
+        app.text_input(key=key).input(value)
+    app.selectbox(key="users.role").select("township_leader")
+    next(b for b in app.button if b.label == "新增").click().run()
+    assert app.success[0].value == "已保存，并记入审计日志。"
+    assert "sun.ba" in app.dataframe[0].value["用户名"].tolist()
+    app.text_input(key="users.username").input("sun.ba")
+    app.text_input(key="users.password").input("pass word 8")
+    app.text_input(key="users.password2").input("pass word 8")
+    next(b for b in app.button if b.label == "新增").click().run()
+    assert app.error[0].value == "用户名 sun.ba 已存在"
