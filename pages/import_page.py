@@ -46,15 +46,10 @@ if upload is None:
 with uploaded_file(upload) as path:
     # Checked once per file, kind and CRS: clicking 确认导入 reruns the page and must not re-check.
     check_key = (upload.file_id, kind, crs)
+    the_file = {"kind": kind, "path": path, "filename": upload.name, "crs": crs, "actor": current_actor()}
     if st.session_state.get("import.check_key") != check_key:
         st.session_state["import.check"] = check_import(
-            store().session_factory,
-            kind=kind,
-            path=path,
-            filename=upload.name,
-            crs=crs,
-            actor=current_actor(),
-            now=dt.datetime.now(dt.UTC),
+            store().session_factory, **the_file, now=dt.datetime.now(dt.UTC)
         )
         st.session_state["import.check_key"] = check_key
     check = st.session_state["import.check"]
@@ -74,11 +69,7 @@ with uploaded_file(upload) as path:
         try:
             summary = import_file(
                 store().session_factory,
-                kind=kind,
-                path=path,
-                filename=upload.name,
-                crs=crs,
-                actor=current_actor(),
+                **the_file,
                 now=dt.datetime.now(dt.UTC),
                 progress=lambda fraction, message: bar.progress(fraction, text=message),
             )

@@ -9,10 +9,12 @@ from sqlalchemy import Engine, func, select
 
 from services.demo import generate_demo
 from services.demo.load import load_demo
+from services.demo.people import DEMO_PASSWORD
+from services.passwords import hash_password
 from services.settings import Settings
 from services.store.engine import SessionFactory, make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
-from services.store.models import Area
+from services.store.models import Area, User
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,3 +39,20 @@ def county_is_empty(store: Store, county_code: str) -> bool:
 
 def create_demo(store: Store, *, scale: str, seed: int, now: dt.datetime) -> dict[str, int]:
     return load_demo(store.engine, generate_demo(scale, seed=seed, now=now))
+
+
+def give_demo_users_passwords(store: Store, county_code: str) -> int:
+    """A demo county made before sign-in existed has users with no password: they get the demo
+    password, so that `make run` keeps opening.  Only a wholly synthetic county qualifies — real
+    users get theirs from `user passwd`."""
+    with store.session_factory.begin() as session:
+        real_areas = session.scalar(
+            select(func.count()).where(Area.county_code == county_code, Area.level == "grid", Area.synthetic.is_(False))
+        )
+        if real_areas:
+            return 0
+        users = session.scalars(select(User).where(User.county_code == county_code, User.password_hash.is_(None))).all()
+        password_hash = hash_password(DEMO_PASSWORD) if users else None
+        for user in users:
+            user.password_hash = password_hash
+        return len(users)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.access import ROLES, Actor
-from services.bootstrap import Store, county_is_empty, create_demo, open_store
+from services.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
 from services.domain import LOCAL_TZ
 from services.errors import DomainError, InvalidArgumentError
 from services.figures import compute_area_figures
@@ -124,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"schema": "up to date", "database": store.engine.url.render_as_string()}))
         elif args.command == "demo":
             if args.if_empty and not county_is_empty(store, settings.county_code):
-                print(json.dumps({"demo": "already present"}))
+                passwords = give_demo_users_passwords(store, settings.county_code)
+                print(json.dumps({"demo": "already present", "demo_passwords_set": passwords}))
                 return 0
             scale = args.scale or settings.demo_scale
             seed = settings.demo_seed if args.seed is None else args.seed

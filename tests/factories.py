@@ -40,6 +40,11 @@ def seed_areas(store: Store) -> None:
         (GRID_A, "grid", "测试村第1网格", VILLAGE, _WEST),
         (GRID_B, "grid", "测试村第2网格", VILLAGE, _EAST),
     ]
+    add_areas(store, rows)
+
+
+def add_areas(store: Store, rows: list[tuple[str, str, str, str | None, shapely.Geometry]]) -> None:
+    """Areas as (code, level, name, parent code, polygon) of the test county."""
     with store.session_factory.begin() as session:
         session.add_all(
             Area(

@@ -35,10 +35,22 @@ from services.queue import load_queue
 from services.screen import load_screen
 from services.search import search_map
 from services.selection import Selection
-from services.store.models import Area, AuditEntry, Household, HouseholdTag, PatrolFix, Worker, WorkerGrid
+from services.store.models import AuditEntry, Household, HouseholdTag, PatrolFix, Worker, WorkerGrid
 from services.user_admin import list_users
 from services.workflow import CaseAction, report_incident, validate_incident
-from tests.factories import COUNTY, GRID_A, GRID_B, TOWNSHIP, VILLAGE, T, household, incident, make_actor, seed_areas
+from tests.factories import (
+    COUNTY,
+    GRID_A,
+    GRID_B,
+    TOWNSHIP,
+    VILLAGE,
+    T,
+    add_areas,
+    household,
+    incident,
+    make_actor,
+    seed_areas,
+)
 
 OTHER_TOWNSHIP = "130532102"
 OTHER_GRID = "130532102201001"
@@ -64,23 +76,14 @@ def county(module_store):
     store = module_store
     seed_areas(store)
     other = shapely.box(115.02, 37.00, 115.03, 37.01)
-    with store.session_factory.begin() as session:
-        session.add_all(
-            Area(
-                county_code=COUNTY,
-                code=code,
-                level=level,
-                name=name,
-                parent_code=parent,
-                geom=shapely.multipolygons([other]),
-                synthetic=True,
-            )
-            for code, level, name, parent in (
-                (OTHER_TOWNSHIP, "township", "河古庙镇", COUNTY),
-                (OTHER_GRID[:12], "village", "河古庙村", OTHER_TOWNSHIP),
-                (OTHER_GRID, "grid", "河古庙村第1网格", OTHER_GRID[:12]),
-            )
-        )
+    add_areas(
+        store,
+        [
+            (OTHER_TOWNSHIP, "township", "河古庙镇", COUNTY, other),
+            (OTHER_GRID[:12], "village", "河古庙村", OTHER_TOWNSHIP, other),
+            (OTHER_GRID, "grid", "河古庙村第1网格", OTHER_GRID[:12], other),
+        ],
+    )
     with store.session_factory.begin() as session:
         for index, grid in enumerate((GRID_A, GRID_B, OTHER_GRID)):
             lon = 115.005 + 0.01 * index

@@ -75,3 +75,22 @@ def test_the_migrated_schema_equals_the_models(store) -> None:
         warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
         diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert [d for d in diffs if ours(d)] == []
+
+
+def test_users_of_a_database_from_before_sign_in_keep_their_areas_through_the_upgrade(store) -> None:
+    from alembic import command
+
+    from services.store.migrate import alembic_config
+
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0004")
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO users (username, county_code, display_name, role, area_code, password_hash, disabled) "
+            "VALUES ('leader', '130532', '乡镇领导', 'township_leader', '130532101', NULL, false)"
+        )
+    command.upgrade(config, "head")
+    with store.engine.connect() as connection:
+        held = connection.exec_driver_sql("SELECT county_code, username, area_code FROM user_areas").all()
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("users")}
+    assert [tuple(r) for r in held] == [("130532", "leader", "130532101")] and "area_code" not in columns

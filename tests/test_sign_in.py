@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from services.audit import AuditQuery, record_export, search_audit
-from services.bootstrap import open_store
+from services.bootstrap import give_demo_users_passwords, open_store
+from services.demo.people import DEMO_PASSWORD
 from services.errors import InvalidArgumentError, PermissionDeniedError, SessionExpiredError, SignInError
 from services.settings import Settings
 from services.sign_in import (
@@ -23,7 +24,7 @@ from services.sign_in import (
     sign_in_single_sign_on,
     sign_out,
 )
-from services.store.models import AuditEntry, User
+from services.store.models import Area, AuditEntry, User, UserArea
 from services.user_admin import add_user, list_users, set_disabled, set_password
 from tests.factories import ADMIN, COUNTY, GRID_A, GRID_B, OPERATOR, TOWNSHIP, T, seed_areas
 
@@ -246,3 +247,17 @@ def test_the_command_line_adds_a_user_who_can_then_sign_in(tmp_path) -> None:
     assert signed.username == "zhao.liu"
     assert [u.startswith("cli:") for u, a, _ in audit(store) if a == "user_add"] == [True]
     store.engine.dispose()
+
+
+def test_users_of_an_older_demo_county_get_the_demo_password_but_real_users_never_do(store) -> None:
+    seed_areas(store)
+    with store.session_factory.begin() as session:
+        session.add(User(username="old", county_code=COUNTY, display_name="旧用户", role="viewer", password_hash=None))
+        session.add(UserArea(county_code=COUNTY, username="old", area_code=COUNTY))
+    assert give_demo_users_passwords(store, COUNTY) == 1
+    assert give_demo_users_passwords(store, COUNTY) == 0  # done once
+    assert attempt(store, DEMO_PASSWORD, "old").username == "old"
+    with store.session_factory.begin() as session:
+        session.get(User, "old").password_hash = None
+        session.get(Area, (COUNTY, GRID_A)).synthetic = False  # a county with real grids
+    assert give_demo_users_passwords(store, COUNTY) == 0

@@ -18,7 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    # users is rebuilt (SQLite drops a column by copying the table) before anything references it.
+    held = op.get_bind().exec_driver_sql("SELECT county_code, username, area_code FROM users").all()
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("area_code")
+    user_areas = op.create_table(
         "user_areas",
         sa.Column("county_code", sa.String(length=6), nullable=False),
         sa.Column("username", sa.String(length=32), nullable=False),
@@ -26,9 +30,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["username"], ["users.username"], name=op.f("fk_user_areas_username_users")),
         sa.PrimaryKeyConstraint("county_code", "username", "area_code", name=op.f("pk_user_areas")),
     )
-    op.execute("INSERT INTO user_areas (county_code, username, area_code) SELECT county_code, username, area_code FROM users")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("area_code")
+    if held:
+        op.bulk_insert(user_areas, [{"county_code": c, "username": u, "area_code": a} for c, u, a in held])
     op.create_table(
         "audit_log",
         sa.Column("county_code", sa.String(length=6), nullable=False),
