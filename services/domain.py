@@ -9,7 +9,7 @@ LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 # Workflow actions (services.workflow) by their Chinese names.
 ACTION_NAMES = {
-    "report": "上报事件",
+    "report": "上报",
     "validate": "立案",
     "reject": "判为无效",
     "dispatch": "派遣",

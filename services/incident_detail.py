@@ -13,6 +13,7 @@ from services import rules
 from services.access import Actor
 from services.audit import refuse_item
 from services.domain import (
+    ACTION_NAMES,
     CHANNEL_NAMES,
     CLOSE_REASON_NAMES,
     INCIDENT_TIMES,
@@ -23,12 +24,11 @@ from services.domain import (
 )
 from services.errors import UnknownItemError
 from services.limits import Limit, find_limit
+from services.privacy import mask_names
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Department, Incident, IncidentEvent, IncidentPhoto, Worker
-from services.workflow import TRANSITIONS, allowed_actions
-
-ACTION_NAMES = {"report": "上报", **{action: t.name for action, t in TRANSITIONS.items()}}
+from services.workflow import allowed_actions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +61,13 @@ class IncidentDetail:
     timeline: pd.DataFrame  # seq, at, actor, action, change, level, note
     photos: tuple[tuple[str, str], ...]  # (path under the photo folder, original name)
     actions: tuple[str, ...]
+
+
+def _shown_reporter(reporter: str, channel: str, events: pd.DataFrame) -> str:
+    """A worker on patrol or the staff member who took the report is shown as recorded; a
+    resident who called or wrote in is personal data, masked like a household head."""
+    staff = channel == "patrol" or (not events.empty and reporter == events["actor"].iloc[0])
+    return reporter if staff or not reporter else mask_names(pd.Series([reporter])).iloc[0]
 
 
 def load_incident_detail(
@@ -167,7 +174,7 @@ def load_incident_detail(
         severity=SEVERITY_NAMES[fields["severity"]],
         level=LEVEL_NAMES[fields["level"]],
         channel=CHANNEL_NAMES.get(fields["channel"], fields["channel"]),
-        reporter=reporter,
+        reporter=_shown_reporter(reporter, fields["channel"], events),
         description=fields["description"],
         grid_code=fields["grid_code"],
         lon=fields["lon"],

@@ -23,6 +23,7 @@ from services.errors import (
     UnknownItemError,
 )
 from services.figures import compute_area_figures
+from services.incident_detail import load_incident_detail
 from services.queue import load_queue
 from services.store.models import (
     Department,
@@ -565,3 +566,27 @@ def test_the_queue_lists_what_needs_action_most_pressing_first(desk) -> None:
     ]
     assert queue.set_index("incident_id").loc["Q-late", "hours_left"] == -8.0
     assert load_queue(desk.session_factory, actor=OPERATOR, area_code=GRID_B, at=T).empty
+
+
+def test_a_caller_named_on_a_report_is_masked_and_the_staff_who_took_it_is_not(desk) -> None:
+    values = dict(category="环境卫生", subcategory="垃圾堆放", severity="normal", description="路边垃圾")
+    called = report_incident(
+        desk.session_factory,
+        actor=OPERATOR,
+        now=T,
+        lon=115.005,
+        lat=37.005,
+        channel="hotline",
+        reporter="王秀兰",
+        **values,
+    )
+    taken = report_incident(
+        desk.session_factory, actor=OPERATOR, now=T, lon=115.005, lat=37.005, channel="hotline", **values
+    )
+    shown = {
+        case.incident_id: load_incident_detail(
+            desk.session_factory, actor=OPERATOR, incident_id=case.incident_id, at=T
+        ).reporter
+        for case in (called, taken)
+    }
+    assert shown == {called.incident_id: "王**", taken.incident_id: "值班员（operator）"}
