@@ -262,6 +262,14 @@ class AreaShapes:
     def of_level(self, level: str) -> gpd.GeoDataFrame:
         return {"county": self.county, "township": self.townships, "village": self.villages, "grid": self.grids}[level]
 
+    def names(self) -> dict[str, str]:
+        """Name of every area by code."""
+        return {
+            code: name
+            for frame in (self.county, self.townships, self.villages, self.grids)
+            for code, name in zip(frame["code"], frame["name"], strict=True)
+        }
+
 
 def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> GeoJsonLayer:
     """Area names as permanent labels on a point inside each area (a polygon's own tooltip sits

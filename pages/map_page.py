@@ -92,11 +92,7 @@ with st.sidebar:
         st.session_state.pop("map.draft", None)
 
 shapes = map_reads.area_shapes(url, actor, basemap.crs)
-names = {
-    code: name
-    for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids)
-    for code, name in zip(frame["code"], frame["name"], strict=True)
-}
+names = shapes.names()
 if selection.area_code not in names:
     st.warning(f"区域 {selection.area_code} 不存在，已回到您负责的区域。")
     selection = Selection(actor.home_area)

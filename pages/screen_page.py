@@ -90,6 +90,7 @@ config = settings()
 actor = current_actor()
 refresh = dt.timedelta(seconds=config.screen_refresh_s)
 shapes = map_reads.area_shapes(config.database_url, actor, "wgs84")
+HOME_NAME = shapes.names().get(actor.home_area, "")  # the county's, or a township leader's township
 
 
 @st.fragment(run_every=refresh)
@@ -115,7 +116,7 @@ def live() -> None:
 
 def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datetime | None) -> None:
     head, clock = st.columns([3, 1])
-    head.markdown('<div class="screen-title">平乡县网格化综合指挥中心</div>', unsafe_allow_html=True)
+    head.markdown(f'<div class="screen-title">{HOME_NAME}网格化综合指挥中心</div>', unsafe_allow_html=True)
     clock.markdown(
         f'<div class="screen-clock">{figures.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S}</div>', unsafe_allow_html=True
     )

@@ -78,7 +78,7 @@ def sign_in(page: Page, url: str, user: str = "operator") -> None:
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text("当前用户：").wait_for(timeout=60_000)
+    page.get_by_text("当前用户：").wait_for(state="attached", timeout=60_000)  # the wall screen hides the sidebar
 
 
 @pytest.fixture(scope="module")

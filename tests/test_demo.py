@@ -171,7 +171,7 @@ def test_cli_builds_the_demo_and_prints_kpi_json(tmp_path) -> None:
 
     assert run("init-db").returncode == 0
     assert run("demo", "--scale", "small", "--seed", "3", "--now", "2026-11-23T14:00").returncode == 0
-    assert json.loads(run("demo", "--if-empty").stdout) == {"demo": "already present"}
+    assert json.loads(run("demo", "--if-empty").stdout) == {"demo": "already present", "demo_passwords_set": 0}
     out = run("kpi", "--area", "130532", "--at", "2026-11-23T14:00", "--days", "7", "--json")
     figures = json.loads(out.stdout)
     keys = {
