@@ -94,3 +94,20 @@ def test_users_of_a_database_from_before_sign_in_keep_their_areas_through_the_up
         held = connection.exec_driver_sql("SELECT county_code, username, area_code FROM user_areas").all()
         columns = {c["name"] for c in sa.inspect(connection).get_columns("users")}
     assert [tuple(r) for r in held] == [("130532", "leader", "130532101")] and "area_code" not in columns
+
+
+def test_a_migration_that_fails_leaves_the_database_as_it_was(store) -> None:
+    from alembic import command
+
+    from services.store.migrate import alembic_config
+
+    command.downgrade(alembic_config(store.engine), "0004")
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE audit_log (stray INTEGER)")  # 0005 creates audit_log: it will fail
+    with pytest.raises(sa.exc.DatabaseError):
+        upgrade_schema(store.engine)
+    inspector = sa.inspect(store.engine)
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+    assert not {"user_areas", "_alembic_tmp_users"} & set(inspector.get_table_names())  # no half-made table
+    assert "area_code" in {c["name"] for c in inspector.get_columns("users")}
