@@ -1,6 +1,7 @@
-"""The part of a county a caller may see.  Every read service takes one, so that access control
-(issue 8) is enforced in one place.  Area codes are hierarchical (6/9/12/15 digits), so an area is
-inside the scope when its code starts with one of the scope's codes."""
+"""The part of a county a user may see: their areas (`services.access.Actor.scope`).  Every
+service filters its queries by it.  Area codes are hierarchical (6/9/12/15 digits), so an area is
+inside the scope when its code starts with one of the scope's codes; a larger area holding some
+of them is seen only in those parts (`parts`, `within`)."""
 
 from __future__ import annotations
 
