@@ -40,6 +40,12 @@ def run(store, kind: str, path: Path, crs: str = "wgs84"):
     return import_file(store.session_factory, kind=kind, path=path, filename=path.name, crs=crs, actor=OPERATOR, now=T)
 
 
+def check_file(store, kind: str, path: Path):  # type: ignore[no-untyped-def]
+    return check_import(
+        store.session_factory, kind=kind, path=path, filename=path.name, crs="wgs84", actor=OPERATOR, now=T
+    )
+
+
 def counts(store) -> dict[str, int]:
     with store.session_factory() as session:
         return {
@@ -359,39 +365,15 @@ def test_fixes_import_drops_inaccurate_fixes_and_gps_spikes_and_says_how_many(gr
 
 def test_check_import_reports_problems_and_writes_nothing(grids_store, tmp_path) -> None:
     path = write_csv(tmp_path / "households.csv", [household("H1"), household("H2", lon=116.0, lat=38.0)])
-    check = check_import(
-        grids_store.session_factory,
-        kind="households",
-        path=path,
-        filename=path.name,
-        crs="wgs84",
-        actor=OPERATOR,
-        now=T,
-    )
+    check = check_file(grids_store, "households", path)
     assert [(p.row, p.field) for p in check.problems] == [(3, "lon/lat")]
     good = write_csv(tmp_path / "good.csv", [household("H1")])
-    check = check_import(
-        grids_store.session_factory,
-        kind="households",
-        path=good,
-        filename=good.name,
-        crs="wgs84",
-        actor=OPERATOR,
-        now=T,
-    )
+    check = check_file(grids_store, "households", good)
     assert check.problems == [] and check.rows_read == 1 and check.preview["grid_code"].tolist() == [GRID_A]
     assert counts(grids_store)["households"] == 0
     bad_grids = tmp_path / "grids.geojson"
     grid_layer([(GRID_A, shapely.Point(115.0, 37.0).buffer(0.001))]).assign(grid_code="1305").to_file(bad_grids)
-    check = check_import(
-        grids_store.session_factory,
-        kind="grids",
-        path=bad_grids,
-        filename=bad_grids.name,
-        crs="wgs84",
-        actor=OPERATOR,
-        now=T,
-    )
+    check = check_file(grids_store, "grids", bad_grids)
     assert check.unit == "个要素" and "第 1 个要素" in check.message
 
 
