@@ -11,6 +11,7 @@ from geo.assign import NO_GRID, assign_grids
 from geo.crs import WGS84
 from services.demo.layout import COORD_PRECISION_DEG, Layout
 from services.demo.vocabulary import DEPARTMENTS, GIVEN_FIRST, GIVEN_SECOND, STREET_NAMES, SURNAMES
+from services.id_numbers import check_characters
 from services.passwords import hash_password
 
 # Share of households carrying each tag (rural Hebei: many elderly living alone, left-behind children).
@@ -47,10 +48,6 @@ def phone_numbers(count: int, rng: np.random.Generator) -> np.ndarray:
     return np.char.add(prefix.astype(str), np.char.zfill(rest.astype(str), 8))
 
 
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-ID_CHECK = np.array(list("10X98765432"))
-
-
 def id_numbers(county_code: str, count: int, rng: np.random.Generator) -> np.ndarray:
     """居民身份证号 of household heads born in the county 1935–2000 (GB 11643: area, birth date,
     sequence, ISO 7064 MOD 11-2 check character)."""
@@ -60,8 +57,7 @@ def id_numbers(county_code: str, count: int, rng: np.random.Generator) -> np.nda
         np.char.zfill(rng.integers(0, 1000, count).astype(str), 3),
     )
     body = np.char.replace(body, "-", "")
-    digits = np.array([list(b) for b in body], dtype=int).reshape(count, 17)
-    return np.char.add(body, ID_CHECK[(digits @ ID_WEIGHTS) % 11])
+    return np.char.add(body, check_characters(body))
 
 
 def make_households(layout: Layout, county_code: str, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 from geo.assign import NO_GRID, assign_grids
 from services.domain import HOUSEHOLD_TAGS
 from services.formats import HOUSEHOLD_FIELDS, WORKER_FIELDS
+from services.id_numbers import check_characters
 from services.imports.fields import check_unique, list_rows, parse_int, parse_lon_lat, split_list
 from services.imports.grids import stored_grids
 from services.imports.problems import ProblemList
@@ -76,10 +77,6 @@ def check_households(
     return households, list_rows(frame, tags, county_code=county_code, owner="household_id", item="tag")
 
 
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-ID_CHECK = "10X98765432"
-
-
 def _check_id_numbers(
     connection: Connection, frame: pd.DataFrame, problems: ProblemList, county_code: str
 ) -> pd.Series:
@@ -102,9 +99,8 @@ def _check_id_numbers(
         problems.add(int(row), "id_number", "身份证号应为 18 位（末位可为 X）")
     well = numbers[given & shaped]
     if len(well):
-        digits = np.array([[int(c) for c in n[:17]] for n in well])
-        expected = pd.Series([ID_CHECK[s % 11] for s in digits @ ID_WEIGHTS], index=well.index)
-        for row in well.index[well.str[-1] != expected]:
+        expected = check_characters(well.str[:17].tolist())
+        for row in well.index[well.str[-1].to_numpy() != expected]:
             problems.add(int(row), "id_number", "身份证号校验位不正确")
     return numbers.where(given, None)
 
