@@ -37,10 +37,6 @@ class Scope:
         """Some of the area is inside the scope (the caller may look at it, seeing only that part)."""
         return bool(self.parts(area_code))
 
-    def require(self, code: str) -> None:
-        if not self.reaches(code):
-            raise OutOfScopeError(code)
-
     def within(self, code_column: InstrumentedAttribute[str], area_code: str) -> ColumnElement[bool]:
         """SQL condition: `code_column` lies in the part of `area_code` inside the scope."""
         parts = self.parts(area_code)

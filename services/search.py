@@ -27,10 +27,6 @@ class SearchHit:
 MAX_TEXT = 64
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_map(session_factory: SessionFactory, *, actor: Actor, text: str, limit: int = 20) -> list[SearchHit]:
     """Hits for `text` inside the scope, areas first, then incidents, then households (each kind
     up to `limit`).  Text shorter than two characters finds nothing (a one-character surname
@@ -44,7 +40,6 @@ def search_map(session_factory: SessionFactory, *, actor: Actor, text: str, limi
     if len(text) < 2:
         return []
     county = scope.county_code
-    pattern = f"%{_escaped(text)}%"
     household_columns = [Household.address] + ([Household.head_name] if actor.may("unmask_personal_data") else [])
     with session_factory() as session:
         areas = query_frame(
@@ -53,7 +48,7 @@ def search_map(session_factory: SessionFactory, *, actor: Actor, text: str, limi
             .where(
                 Area.county_code == county,
                 scope.filter(Area.code),
-                or_(Area.code.like(f"{_escaped(text)}%", escape="\\"), Area.name.like(pattern, escape="\\")),
+                or_(Area.code.startswith(text, autoescape=True), Area.name.contains(text, autoescape=True)),
             )
             .order_by(Area.code)
             .limit(limit),
@@ -64,7 +59,7 @@ def search_map(session_factory: SessionFactory, *, actor: Actor, text: str, limi
             .where(
                 Incident.county_code == county,
                 scope.filter(Incident.grid_code),
-                Incident.incident_id.like(pattern, escape="\\"),
+                Incident.incident_id.contains(text, autoescape=True),
             )
             .order_by(Incident.incident_id.desc())
             .limit(limit),
@@ -75,7 +70,7 @@ def search_map(session_factory: SessionFactory, *, actor: Actor, text: str, limi
             .where(
                 Household.county_code == county,
                 scope.filter(Household.grid_code),
-                or_(*(column.like(pattern, escape="\\") for column in household_columns)),
+                or_(*(column.contains(text, autoescape=True) for column in household_columns)),
             )
             .order_by(Household.household_id)
             .limit(limit),
