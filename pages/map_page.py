@@ -99,7 +99,7 @@ if selection.area_code not in names:
 
 crumb_row, search_column = st.columns([3, 2], vertical_alignment="center")
 with crumb_row, st.container(horizontal=True, gap="small", vertical_alignment="center", key="breadcrumb"):
-    crumbs = [code for code in selection.crumbs() if len(code) >= len(actor.home_area)]
+    crumbs = selection.crumbs(home=actor.home_area)
     for code in crumbs[:-1]:
         st.button(names[code], key=f"crumb-{code}", type="tertiary", on_click=go_to, args=(Selection(code),))
         st.markdown("›")

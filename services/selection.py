@@ -72,9 +72,11 @@ class Selection:
         """At county view only overdue, at-risk and urgent cases are points; the rest are counts."""
         return self.level == "county"
 
-    def crumbs(self) -> list[str]:
-        """Codes from the county down to the selected area (the breadcrumb)."""
-        return [self.area_code[: CODE_LENGTHS[level]] for level in AREA_LEVELS[: AREA_LEVELS.index(self.level) + 1]]
+    def crumbs(self, home: str | None = None) -> list[str]:
+        """Codes from the county (or from the user's `home` area) down to the selected area: the
+        breadcrumb, which never offers a way above the user's own area."""
+        codes = [self.area_code[: CODE_LENGTHS[level]] for level in AREA_LEVELS[: AREA_LEVELS.index(self.level) + 1]]
+        return [code for code in codes if home is None or len(code) >= len(home)]
 
     def after_click(self, properties: Mapping[str, object]) -> Selection:
         """The selection after a click on a map feature (its GeoJSON properties `kind`, `id`,

@@ -66,6 +66,7 @@ def test_clicking_a_household_opens_its_card_in_its_grid_and_an_incident_keeps_t
 def test_the_breadcrumb_lists_every_level_down_to_the_selection() -> None:
     assert Selection(GRID).crumbs() == [COUNTY, "130532101", "130532101201", GRID]
     assert Selection(COUNTY).crumbs() == [COUNTY]
+    assert Selection(GRID).crumbs(home="130532101") == ["130532101", "130532101201", GRID]
 
 
 def test_households_are_drawn_only_at_village_and_grid_view() -> None:
