@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.coverage import needs_noding, node_coverage, union_coverage
 from geo.crs import WGS84, metric_crs_for
 from geo.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 
@@ -20,6 +21,11 @@ def simplify_grids(grids: gpd.GeoDataFrame, tolerance_m: float = GRID_TOLERANCE_
     between neighbours), in metres, then rounded to ~1 m."""
     if grids.empty:
         return grids
+    if needs_noding(grids.geometry.to_numpy()):
+        # A store from before the import noded coverages, or edited in QGIS: simplify what it
+        # means, not its noise (an unnoded coverage would simplify into gaps and overlaps).
+        noded = node_coverage(grids.geometry.to_numpy()).geometries
+        grids = grids.set_geometry(np.where(shapely.is_missing(noded), grids.geometry.to_numpy(), noded))
     metric = metric_crs_for(float(grids.geometry.union_all().centroid.x))
     projected = grids.geometry.to_crs(metric)
     simplified = gpd.GeoSeries(shapely.coverage_simplify(projected.values, tolerance_m), crs=metric).to_crs(WGS84)
@@ -29,8 +35,8 @@ def simplify_grids(grids: gpd.GeoDataFrame, tolerance_m: float = GRID_TOLERANCE_
 def dissolve_by_prefix(grids: gpd.GeoDataFrame, digits: int, names: dict[str, str]) -> gpd.GeoDataFrame:
     """The areas made of `grids` whose codes share their first `digits` digits (villages: 12,
     townships: 9, the county: 6), as the exact union of the (already simplified) grid coverage."""
-    keyed = grids.assign(code=grids["code"].str[:digits])[["code", "geometry"]]
-    dissolved = keyed.dissolve(by="code", method="coverage").reset_index()
+    unions = union_coverage(grids.geometry.to_numpy(), grids["code"].str[:digits].to_numpy())
+    dissolved = gpd.GeoDataFrame({"code": unions.index.to_numpy()}, geometry=unions.to_numpy(), crs=grids.crs)
     dissolved["name"] = [names.get(code, code) for code in dissolved["code"]]
     return dissolved
 

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("kind", choices=KINDS)
     load.add_argument("path", type=Path)
     load.add_argument("--crs", choices=CRS_CHOICES, default="wgs84", help="coordinates of the file (gcj02: 高德/腾讯)")
+    load.add_argument(
+        "--remove-missing",
+        action="store_true",
+        help="grids: remove the stored grids of the file's townships that the file no longer holds, "
+        "even while households, workers or cases refer to them (they move to the grid holding their point)",
+    )
 
     kpi = commands.add_parser("kpi", help="DESIGN.md figures of one area")
     kpi.add_argument("--area", required=True, help="area code: county (6), township (9), village (12) or grid (15)")
@@ -140,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 crs=args.crs,
                 actor=actor,
                 now=_now(),
+                remove_missing=args.remove_missing,
             )
             print(json.dumps(summary.as_dict(), ensure_ascii=False))
         elif args.command == "kpi":

@@ -62,7 +62,14 @@ def _noop(_fraction: float, _message: str) -> None:
 
 
 def _prepare(
-    connection: Connection, kind: str, path: Path, filename: str, crs: str, county_code: str, progress: Progress
+    connection: Connection,
+    kind: str,
+    path: Path,
+    filename: str,
+    crs: str,
+    county_code: str,
+    progress: Progress,
+    remove_missing: bool = False,
 ):  # type: ignore[no-untyped-def]
     """(rows read, prepared data, dropped counts, preview frame)."""
     if kind == "grids":
@@ -73,8 +80,8 @@ def _prepare(
             raise ImportFileError(
                 filename, [Problem(None, "grid_code", f"网格不属于本县（{county_code}）")], unit="个要素"
             )
-        grid_import.check_overlaps(grids, grid_import.stored_grids(connection, county_code), filename)
-        return len(layer), grids, {}, pd.DataFrame(grids.drop(columns="geometry"))
+        plan = grid_import.plan_grids(connection, grids, filename, remove_missing=remove_missing)
+        return len(layer), plan, {}, pd.DataFrame(grids.drop(columns="geometry"))
     table = read_fixes(path, filename) if kind == "fixes" else read_table(path, filename)
     progress(0.2, f"已读取 {len(table)} 行，正在检查")
     if kind == "households":
@@ -123,6 +130,7 @@ def check_import(
     crs: str,
     actor: Actor,
     now: dt.datetime,
+    remove_missing: bool = False,
 ) -> ImportCheck:
     """Read and check the file as `import_file` would, and write nothing."""
     scope = actor.scope
@@ -130,7 +138,9 @@ def check_import(
     with session_factory() as session:
         connection = session.connection()
         try:
-            rows, _, _, preview = _prepare(connection, kind, path, filename, crs, scope.county_code, _noop)
+            rows, _, _, preview = _prepare(
+                connection, kind, path, filename, crs, scope.county_code, _noop, remove_missing
+            )
         except ImportFileError as error:
             return ImportCheck(kind, filename, 0, pd.DataFrame(), error.problems, str(error), error.unit)
         finally:
@@ -148,14 +158,18 @@ def import_file(
     actor: Actor,
     now: dt.datetime,
     progress: Progress = _noop,
+    remove_missing: bool = False,
 ) -> ImportSummary:
     """Import one file in one transaction, audited with it; raises ImportFileError (nothing
-    written) on bad input."""
+    written) on bad input.  `remove_missing` (grids only): remove the stored grids of the file's
+    townships that the file no longer holds even while households, workers or cases refer to them."""
     scope = actor.scope
     _validate_arguments(session_factory, actor, kind, crs, filename, now)
     with session_factory.begin() as session:
         connection = session.connection()
-        rows, prepared, dropped, _ = _prepare(connection, kind, path, filename, crs, scope.county_code, progress)
+        rows, prepared, dropped, _ = _prepare(
+            connection, kind, path, filename, crs, scope.county_code, progress, remove_missing
+        )
         progress(0.5, "检查通过，正在写入")
         written = _write(connection, kind, prepared)
         add_entry(

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import ColumnElement, Connection, Table, and_, delete, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, select, tuple_, update
 
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
@@ -96,3 +96,33 @@ def replace_rows(connection: Connection, table: Table, changes: Changes, key: li
         delete_keys(connection, table, changes.updated[key])
     for part in (changes.inserted, changes.updated):
         insert_frame(connection, table, part)
+
+
+def update_rows(
+    connection: Connection, table: Table, frame: pd.DataFrame, key: list[str], bump: str | None = None
+) -> int:
+    """Update the stored rows with the keys of `frame` to its other columns, in place (rows that
+    others refer to stay referable); `bump` names a counter column to increment, such as a
+    version that optimistic writers check."""
+    if frame.empty:
+        return 0
+    values = [c for c in frame.columns if c not in key]
+    statement = (
+        update(table)
+        .where(*(table.c[k] == bindparam(f"key_{k}") for k in key))
+        .values({c: bindparam(f"new_{c}") for c in values})
+    )
+    if bump is not None:
+        statement = statement.values({bump: table.c[bump] + 1})
+    params = [
+        {**{f"key_{k}": row[k] for k in key}, **{f"new_{c}": row[c] for c in values}}
+        for row in frame[[*key, *values]].astype(object).where(frame.notna(), None).to_dict("records")
+    ]
+    connection.execute(statement, params)
+    return len(params)
+
+
+def upsert_rows(connection: Connection, table: Table, changes: Changes, key: list[str]) -> None:
+    """Insert the new rows and update the changed ones in place."""
+    insert_frame(connection, table, changes.inserted)
+    update_rows(connection, table, changes.updated, key)
