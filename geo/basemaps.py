@@ -5,6 +5,7 @@ it is chosen (`Basemap.crs`); 天地图 is CGCS2000, which equals WGS84 at map p
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 
 TIANDITU_URL = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
@@ -64,3 +65,17 @@ def make_basemap(kind: str, *, xyz_url: str = "", tianditu_key: str = "") -> Bas
     if kind == "amap":
         return Basemap(kind, label, (TileSpec(AMAP_URL, "© 高德地图", subdomains="1234"),), "gcj02")
     return Basemap(kind, label, (TileSpec(LOCAL_TILES_URL, "本地瓦片", subdomains=""),), "wgs84")
+
+
+def tile_origins(basemap: Basemap) -> tuple[str, ...]:
+    """The origins (`https://host`) the browser loads this basemap's tiles from, one per
+    subdomain: what the page's Content-Security-Policy must let images come from.  Tiles the
+    app serves itself (`local`) need none."""
+    origins: list[str] = []
+    for spec in basemap.tiles:
+        parts = urllib.parse.urlsplit(spec.url)
+        if not parts.netloc:
+            continue
+        hosts = [parts.netloc.replace("{s}", s) for s in spec.subdomains] if "{s}" in parts.netloc else [parts.netloc]
+        origins += [f"{parts.scheme}://{host}" for host in hosts if f"{parts.scheme}://{host}" not in origins]
+    return tuple(origins)

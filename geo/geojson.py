@@ -3,18 +3,18 @@ per-feature Python objects), with only the properties the map's JavaScript reads
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import shapely
+
+from geo.markup import script_json
 
 COORD_DECIMALS = 5  # ≈ 1 m
 
 
 def _properties(frame: pd.DataFrame) -> list[str]:
     records = frame.to_dict(orient="records")
-    return [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
+    return [script_json(r) for r in records]  # inline in the map's <script>: names cannot end it
 
 
 def _collection(geometries: np.ndarray | list[str], properties: list[str]) -> str:

@@ -23,11 +23,13 @@ import pandas as pd
 import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
+from markupsafe import Markup
 
 from geo.assets import use_local_assets
 from geo.basemaps import Basemap
 from geo.choropleth import LegendEntry
 from geo.geojson import points_json, shapes_json
+from geo.markup import html_column, html_text, script_json
 
 MAP_CSS = """
 <style>
@@ -64,15 +66,16 @@ GRID_STYLE_JS = """function (p, v) {
   return {color: '#475569', weight: 0.5, fillColor: x ? x[0] : '#e5e7eb', fillOpacity: 0.72,
           className: 'area-grid grid-' + p.id};
 }"""
-GRID_TIP_JS = "function (p, v) { var x = v[p.id]; return p.name + ' ' + p.id + (x ? '<br>' + x[1] : ''); }"
+# Every string the browser inserts as HTML is a `tip` property or a value text, both escaped in
+# Python by geo.markup (the one place); the JavaScript only joins them.
+GRID_TIP_JS = "function (p, v) { var x = v[p.id]; return p.tip + (x ? '<br>' + x[1] : ''); }"
 TOWNSHIP_STYLE_JS = "function () { return {color: '#1e3a8a', weight: 2.2, fill: false, className: 'area-township'}; }"
 COUNTY_STYLE_JS = (
     "function () { return {color: '#111827', weight: 3, fill: false, dashArray: '6 4', className: 'area-county'}; }"
 )
 SELECTED_STYLE_JS = "function () { return {color: '#f59e0b', weight: 4, fill: false, className: 'area-selected'}; }"
 CHILD_STYLE_JS = "function () { return {color: '#1e40af', weight: 1.6, fill: false, className: 'area-child'}; }"
-NAME_TIP_JS = "function (p) { return p.name; }"
-LABEL_TIP_JS = "function (p) { return p.label; }"
+TIP_JS = "function (p) { return p.tip; }"
 
 # State colours follow the workflow from new (red-orange) to done (green); overdue cases get a
 # thick red ring, at-risk ones an amber ring, urgent ones a larger dot.
@@ -127,7 +130,7 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
     return L.marker(latlng, {interactive: false, keyboard: false, icon: L.divIcon(
       {className: 'area-label {{ this.label_class }}', html: '<span>' + text + '</span>', iconSize: null})});
     {%- else %}
-    return L.circleMarker(latlng);
+    return L.circleMarker(latlng, {pane: {{ this.points_pane|tojson }}});
     {%- endif %}
   },
   onEachFeature: function (f, layer) {
@@ -136,7 +139,14 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
     if (tip) { layer.bindTooltip(tip, {sticky: true}); }
     {%- endif %}
   }
-}).addTo({{ this._parent.get_name() }});
+});
+{%- if this.label_class %}
+{{ this.get_name() }}.on('add', function () {
+  var layer = this;
+  setTimeout(function () { if (layer._map && window.declutterLabels) { window.declutterLabels(layer._map); } }, 0);
+});
+{%- endif %}
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
 {%- if this.global_name %}
 window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
 {%- endif %}
@@ -162,13 +172,61 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
         self.data = data
         self.style_js = style_js
         self.tip_js = tip_js
-        self.values_json = json.dumps(values or {}, ensure_ascii=False, separators=(",", ":"))
+        self.values_json = script_json(values or {})
         self.interactive = interactive
         self.label_class = label_class  # points drawn as text labels (names of areas), not dots
         self.global_name = global_name  # also reachable as window[global_name], to restyle in place
+        self.points_pane = POINTS_PANE
 
 
 GRID_LAYER = "gridLayer"
+# Case, household and worker dots are drawn in their own pane above the area names (Leaflet's
+# marker pane is 600, tooltips 650), so a name never hides a case.
+POINTS_PANE = "points"
+LEAFLET_CREDIT = '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>'
+
+
+class MapChrome(MacroElement):
+    """What the map shows besides the data: a metric scale bar, a plain attribution (Leaflet's
+    default prefix carries a national flag, out of place on a government wall screen; the
+    basemap's own credit stays), the points pane, and names that give way to each other.
+
+    `declutterLabels` hides any area name that would overlap one already placed: start and end
+    times of a track first, then the names of the children of the selection (a township's
+    villages), then township names; within a layer the features come largest area first.  It
+    runs when a layer of names is added and after every zoom."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function (map) {
+  L.control.scale({metric: true, imperial: false}).addTo(map);
+  map.attributionControl.setPrefix({{ this.prefix|tojson }});
+  map.createPane({{ this.points_pane|tojson }}).style.zIndex = 620;
+  window.declutterLabels = function (m) {
+    var pane = m.getPane('markerPane'), kept = [];
+    ['time', 'child', 'township'].forEach(function (kind) {
+      pane.querySelectorAll('.area-label.' + kind + ' > span').forEach(function (span) {
+        span.style.visibility = '';
+        var r = span.getBoundingClientRect();
+        var hit = kept.some(function (k) {
+          return r.left < k.right + 4 && r.right > k.left - 4 && r.top < k.bottom + 2 && r.bottom > k.top - 2;
+        });
+        if (hit) { span.style.visibility = 'hidden'; } else { kept.push(r); }
+      });
+    });
+  };
+  map.on('zoomend', function () { window.declutterLabels(map); });
+})({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MapChrome"
+        self.prefix = LEAFLET_CREDIT
+        self.points_pane = POINTS_PANE
 
 
 class RecolourGrids(MacroElement):
@@ -185,7 +243,7 @@ class RecolourGrids(MacroElement):
   layer.eachLayer(function (l) {
     var p = l.feature.properties, x = v[p.id];
     l.setStyle({fillColor: x ? x[0] : '#e5e7eb'});
-    l.setTooltipContent(p.name + ' ' + p.id + (x ? '<br>' + x[1] : ''));
+    l.setTooltipContent(p.tip + (x ? '<br>' + x[1] : ''));
   });
 })();
 {% endmacro %}
@@ -196,9 +254,12 @@ class RecolourGrids(MacroElement):
         super().__init__()
         self._name = "RecolourGrids"
         self.layer = layer
-        self.values_json = json.dumps(
-            {k: list(v) for k, v in values.items()}, ensure_ascii=False, separators=(",", ":")
-        )
+        self.values_json = script_json(_grid_values(values))
+
+
+def _grid_values(values: dict[str, tuple[str, str]]) -> dict[str, list[str]]:
+    """code → [colour, tooltip text as HTML] for the browser."""
+    return {code: [colour, str(html_text(text))] for code, (colour, text) in values.items()}
 
 
 class ReleaseReplacedOverlays(MacroElement):
@@ -243,11 +304,21 @@ var {{ this.get_name() }} = L.control({position: 'bottomright'});
         self.html = html
 
 
-def legend_html(title: str, entries: list[LegendEntry]) -> str:
-    rows = "".join(f'<div><i style="background:{e.colour}"></i>{e.label}</div>' for e in entries)
-    dots = "".join(f'<div><i class="dot" style="background:{c}"></i>{label}</div>' for label, c in INCIDENT_LEGEND)
-    overdue = '<div><i class="dot" style="background:#fff;border:3px solid #b91c1c"></i>超期（红圈）</div>'
-    return f"<b>{title}</b>{rows}<hr style='margin:4px 0'><b>在办事件</b>{dots}{overdue}"
+@dataclasses.dataclass(frozen=True)
+class MapLegend:
+    """What the grid colours mean: the figure's name and its classes."""
+
+    title: str
+    entries: tuple[LegendEntry, ...]
+
+
+def legend_html(legend: MapLegend) -> Markup:
+    swatch = Markup('<div><i style="background:{}"></i>{}</div>')
+    dot = Markup('<div><i class="dot" style="background:{}"></i>{}</div>')
+    rows = Markup("").join(swatch.format(e.colour, e.label) for e in legend.entries)
+    dots = Markup("").join(dot.format(colour, label) for label, colour in INCIDENT_LEGEND)
+    overdue = Markup('<div><i class="dot" style="background:#fff;border:3px solid #b91c1c"></i>超期（红圈）</div>')
+    return Markup("<b>{}</b>{}<hr style='margin:4px 0'><b>在办事件</b>{}{}").format(legend.title, rows, dots, overdue)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,16 +344,20 @@ class AreaShapes:
 
 def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> GeoJsonLayer:
     """Area names as permanent labels on a point inside each area (a polygon's own tooltip sits
-    at its bounding-box centre, which for a crescent-shaped township lies outside it)."""
+    at its bounding-box centre, which for a crescent-shaped township lies outside it), largest
+    area first: where names collide, the browser keeps the first (MapChrome)."""
+    frame = frame.iloc[np.argsort(-shapely.area(frame.geometry.values), kind="stable")].reset_index(drop=True)
     anchors = shapely.point_on_surface(frame.geometry.values)
     data = points_json(
-        pd.Series(shapely.get_x(anchors)), pd.Series(shapely.get_y(anchors)), frame[["name"]].reset_index(drop=True)
+        pd.Series(shapely.get_x(anchors)),
+        pd.Series(shapely.get_y(anchors)),
+        pd.DataFrame({"tip": html_column(frame["name"])}),
     )
     return GeoJsonLayer(
         data,
         name=name,
         style_js="function () { return {}; }",
-        tip_js=NAME_TIP_JS,
+        tip_js=TIP_JS,
         interactive=False,
         label_class=label_class,
         control=False,
@@ -290,26 +365,26 @@ def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> Ge
 
 
 def _areas_json(frame: gpd.GeoDataFrame) -> str:
-    return shapes_json(
-        frame.geometry.values, frame[["code", "name"]].rename(columns={"code": "id"}).assign(kind="area")
-    )
+    """Outlines only: their names are drawn by `_labels_layer`."""
+    return shapes_json(frame.geometry.values, frame[["code"]].rename(columns={"code": "id"}).assign(kind="area"))
 
 
 def build_base_map(
     shapes: AreaShapes,
     *,
     grid_values: dict[str, tuple[str, str]],
-    legend: str,
+    legend: MapLegend | None,
     basemap: Basemap,
     height: int = 640,
     dark: bool = False,
 ) -> folium.Map:
     """The part of the map that stays put: basemap tiles, the grids coloured by `grid_values`
-    (code → (colour, text for the tooltip)), township and county boundaries with township
-    names, and the legend."""
+    (code → (colour, plain text for the tooltip)), township and county boundaries with township
+    names, and the legend (none on the wall screen)."""
     use_local_assets()
     minx, miny, maxx, maxy = shapes.county.total_bounds
-    fmap = folium.Map(tiles=None, height=height, control_scale=True, zoom_control=True, max_zoom=18)
+    fmap = folium.Map(tiles=None, height=height, control_scale=False, zoom_control=True, max_zoom=18)
+    MapChrome().add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     fmap.get_root().header.add_child(Element(MAP_CSS))
     if dark:  # the wall screen: grids glow on a dark ground, boundaries in light lines
@@ -317,7 +392,7 @@ def build_base_map(
     for spec in basemap.tiles:
         folium.TileLayer(
             tiles=spec.url,
-            attr=spec.attribution,
+            attr=str(html_text(spec.attribution)),
             name=basemap.label,
             subdomains=spec.subdomains or "abc",
             max_zoom=spec.max_zoom,
@@ -326,27 +401,44 @@ def build_base_map(
         ).add_to(fmap)
     grids = shapes.grids
     grid_data = shapes_json(
-        grids.geometry.values, grids[["code", "name"]].rename(columns={"code": "id"}).assign(kind="grid")
+        grids.geometry.values,
+        pd.DataFrame(
+            {
+                "id": grids["code"].to_numpy(),
+                "kind": "grid",
+                "tip": html_column(grids["name"] + " " + grids["code"]).to_numpy(),
+            }
+        ),
     )
-    values = {code: list(value) for code, value in grid_values.items()}
     GeoJsonLayer(
-        grid_data, name="网格", style_js=GRID_STYLE_JS, tip_js=GRID_TIP_JS, values=values, global_name=GRID_LAYER
+        grid_data,
+        name="网格",
+        style_js=GRID_STYLE_JS,
+        tip_js=GRID_TIP_JS,
+        values=_grid_values(grid_values),
+        global_name=GRID_LAYER,
     ).add_to(fmap)
     GeoJsonLayer(
         _areas_json(shapes.townships), name="乡镇(街道)", style_js=TOWNSHIP_STYLE_JS, interactive=False
     ).add_to(fmap)
     _labels_layer(shapes.townships, name="乡镇名称", label_class="township").add_to(fmap)
     GeoJsonLayer(_areas_json(shapes.county), name="县界", style_js=COUNTY_STYLE_JS, interactive=False).add_to(fmap)
-    Legend(legend).add_to(fmap)
+    if legend is not None:
+        Legend(str(legend_html(legend))).add_to(fmap)
     return fmap
 
 
 def _points_layer(
     frame: pd.DataFrame, *, name: str, kind: str, id_column: str, columns: dict[str, str], style_js: str
 ) -> GeoJsonLayer:
-    properties = frame[[id_column, *columns]].rename(columns={id_column: "id", **columns}).assign(kind=kind)
+    """Clickable dots with the `label` column (plain text, lines split by LINE_BREAK) as tooltip."""
+    properties = (
+        frame[[id_column, *columns]]
+        .rename(columns={id_column: "id", **columns})
+        .assign(kind=kind, tip=html_column(frame["label"]))
+    )
     data = points_json(frame["lon"], frame["lat"], properties)
-    return GeoJsonLayer(data, name=name, style_js=style_js, tip_js=LABEL_TIP_JS, control=False)
+    return GeoJsonLayer(data, name=name, style_js=style_js, tip_js=TIP_JS, control=False)
 
 
 def build_overlays(
@@ -386,7 +478,7 @@ def build_overlays(
             name="住户",
             kind="household",
             id_column="household_id",
-            columns={"grid_code": "g", "family": "t", "label": "label"},
+            columns={"grid_code": "g", "family": "t"},
             style_js=HOUSEHOLD_STYLE_JS,
         ).add_to(group)
         groups.append(group)
@@ -397,7 +489,7 @@ def build_overlays(
             name="网格员",
             kind="worker",
             id_column="worker_id",
-            columns={"on_duty": "d", "label": "label"},
+            columns={"on_duty": "d"},
             style_js=WORKER_STYLE_JS,
         ).add_to(worker_group)
         groups.append(worker_group)
@@ -407,7 +499,7 @@ def build_overlays(
         name="事件",
         kind="incident",
         id_column="incident_id",
-        columns={"state": "s", "urgent": "u", "alarm": "a", "label": "label"},
+        columns={"state": "s", "urgent": "u", "alarm": "a"},
         style_js=INCIDENT_STYLE_JS,
     ).add_to(incident_group)
     return [*groups, incident_group]
@@ -508,7 +600,7 @@ class ArrowLayer(MacroElement):
     def __init__(self, arrows: list[list[object]]) -> None:
         super().__init__()
         self._name = "ArrowLayer"
-        self.arrows_json = json.dumps(arrows, ensure_ascii=False)
+        self.arrows_json = script_json(arrows)
 
 
 def bearings(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -540,7 +632,7 @@ def build_track_layer(
                     float(track["lat"].iat[i]),
                     float(track["lon"].iat[i]),
                     round(float(heading[i])),
-                    track["label"].iat[i],
+                    str(html_text(track["label"].iat[i])),
                 ]
                 for i in picks
             ]
@@ -558,7 +650,7 @@ def build_track_layer(
                 name="走访",
                 kind=kind,
                 id_column="household_id",
-                columns={"grid_code": "g", "label": "label"},
+                columns={"grid_code": "g"},
                 style_js=style,
             ).add_to(group)
     for row in stops.itertuples():
@@ -570,7 +662,7 @@ def build_track_layer(
             fill=True,
             fill_color="#fdba74",
             fill_opacity=0.9,
-            tooltip=row.label,
+            tooltip=str(html_text(row.label)),
             class_name="stop",
         ).add_to(group)
     return group
@@ -587,7 +679,7 @@ def build_live_overlays(grid_values: dict[str, tuple[str, str]], incidents: pd.D
         name="事件",
         kind="incident",
         id_column="incident_id",
-        columns={"state": "s", "urgent": "u", "alarm": "a", "fresh": "n", "label": "label"},
+        columns={"state": "s", "urgent": "u", "alarm": "a", "fresh": "n"},
         style_js=INCIDENT_STYLE_JS,
     ).add_to(group)
     return [group]

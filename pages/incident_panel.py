@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from geo.markup import markdown_text as md
 from pages import map_reads
 from pages.components import photo_dir, store
 from services.access import Actor
@@ -66,9 +67,9 @@ def _time_left(detail: IncidentDetail) -> str:
 
 def _timeline_lines(detail: IncidentDetail) -> list[str]:
     return [
-        f"- **{row.at}** {row.action}（{row.change}）· {row.actor}"
-        + (f" · {row.level}" if row.level else "")
-        + (f"：{row.note}" if row.note else "")
+        f"- **{md(row.at)}** {md(row.action)}（{md(row.change)}）· {md(row.actor)}"
+        + (f" · {md(row.level)}" if row.level else "")
+        + (f"：{md(row.note)}" if row.note else "")
         for row in detail.timeline.itertuples()
     ]
 
@@ -92,16 +93,18 @@ def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, **
 
 def show_incident_panel(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame | None) -> None:
     with st.container(border=True, key="incident-panel"):
-        st.markdown(f"#### 事件 {detail.incident_id}")
+        st.markdown(f"#### 事件 {md(detail.incident_id)}")
         badge = f"**{detail.state_name}**" + (f"　:red[**{detail.alarm}**]" if detail.alarm else "")
-        st.markdown(f"{badge}　{detail.category}/{detail.subcategory} · {detail.severity} · 处置层级 {detail.level}")
-        st.markdown(detail.description or "（无描述）")
+        st.markdown(
+            f"{badge}　{md(detail.category)}/{md(detail.subcategory)} · {md(detail.severity)} · 处置层级 {md(detail.level)}"
+        )
+        st.markdown(md(detail.description) if detail.description else "（无描述）")
         st.caption(
-            f"{detail.channel} · 上报人 {detail.reporter or '—'} · 网格 {detail.grid_code}"
-            + (f" · 承办 {detail.assignee}" if detail.assignee else "")
-            + (f" · 结案原因 {detail.close_reason}" if detail.close_reason else "")
-            + (f" · 满意度 {detail.satisfaction}" if detail.satisfaction else "")
-            + (f" · 重复于 {detail.duplicate_of}" if detail.duplicate_of else "")
+            f"{md(detail.channel)} · 上报人 {md(detail.reporter or '—')} · 网格 {md(detail.grid_code)}"
+            + (f" · 承办 {md(detail.assignee)}" if detail.assignee else "")
+            + (f" · 结案原因 {md(detail.close_reason)}" if detail.close_reason else "")
+            + (f" · 满意度 {md(detail.satisfaction)}" if detail.satisfaction else "")
+            + (f" · 重复于 {md(detail.duplicate_of)}" if detail.duplicate_of else "")
         )
         if detail.remaining is not None:
             st.markdown(
@@ -141,7 +144,7 @@ def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame
         st.markdown(f"**可能重复**（同类、{len(duplicates)} 件、近 7 日、附近）")
         for row in duplicates.itertuples():
             st.button(
-                f"与 {row.incident_id} 重复（相距 {row.distance_m:.0f} 米）",
+                f"与 {md(row.incident_id)} 重复（相距 {row.distance_m:.0f} 米）",
                 key=f"{key}-dup-{row.incident_id}",
                 on_click=_run,
                 args=(mark_duplicate, detail, actor),
@@ -157,7 +160,7 @@ def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame
                 tag = "本网格" if row.responsible else f"{row.distance_m / 1000:.1f} km"
                 duty = "" if row.on_duty else "·不在岗"
                 st.button(
-                    f"派给 {row.name}（{tag}{duty}）",
+                    f"派给 {md(row.name)}（{tag}{duty}）",
                     key=f"{key}-dispatch-{row.worker_id}",
                     type="primary" if row.Index == 0 else "secondary",
                     on_click=_run,

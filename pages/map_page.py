@@ -11,6 +11,7 @@ from streamlit_folium import st_folium
 
 from geo.display import display_point, stored_point
 from geo.layers import build_base_map, build_focus_layer, build_overlays
+from geo.markup import markdown_text
 from geo.view import fit_view
 from pages import incident_panel, map_panels, map_reads, patrol_panel
 from pages.components import (
@@ -24,7 +25,6 @@ from pages.components import (
 )
 from pages.map_panels import REVEALED_KEY
 from services.dispatch import find_possible_duplicates
-from services.domain import AREA_LEVEL_NAMES
 from services.errors import DomainError
 from services.incident_detail import load_incident_detail
 from services.links import open_selection
@@ -101,9 +101,11 @@ crumb_row, search_column = st.columns([3, 2], vertical_alignment="center")
 with crumb_row, st.container(horizontal=True, gap="small", vertical_alignment="center", key="breadcrumb"):
     crumbs = selection.crumbs(home=actor.home_area)
     for code in crumbs[:-1]:
-        st.button(names[code], key=f"crumb-{code}", type="tertiary", on_click=go_to, args=(Selection(code),))
+        st.button(
+            markdown_text(names[code]), key=f"crumb-{code}", type="tertiary", on_click=go_to, args=(Selection(code),)
+        )
         st.markdown("›")
-    st.markdown(f"**{names[crumbs[-1]]}**")
+    st.markdown(f"**{markdown_text(names[crumbs[-1]])}**")
 with search_column:
     query = st.text_input(
         "搜索",
@@ -119,7 +121,9 @@ if query:
         if not hits:
             st.caption("没有找到匹配的区域、事件或住户（至少输入两个字）。")
         for index, hit in enumerate(hits[:12]):
-            st.button(hit.label, key=f"hit-{index}", type="tertiary", on_click=go_to, args=(hit.selection,))
+            st.button(
+                markdown_text(hit.label), key=f"hit-{index}", type="tertiary", on_click=go_to, args=(hit.selection,)
+            )
 
 by_grid = map_reads.grid_figures(url, actor, actor.home_area, now, actor.clearance.highlighted_tags())
 grid_values, legend = colour_grids(by_grid, metric)
@@ -204,7 +208,7 @@ with panel_column:
             map_panels.show_item_card(actor, selection, now)
         if selection.item_kind == "worker":
             patrol_panel.show_patrol(selection.item_id, patrol_days, patrol)
-        st.subheader(f"{AREA_LEVEL_NAMES[level]} · {names[selection.area_code]}")
+        st.subheader(map_panels.panel_heading(actor, selection, names))
         map_panels.show_figures(map_reads.area_figures(url, actor, selection.area_code, now))
         if level == "grid":
             map_panels.show_grid_panel(actor, selection.area_code, now, go_to)

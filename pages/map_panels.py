@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from geo.markup import markdown_text as md
 from pages.components import store
 from services.access import Actor
 from services.domain import AREA_LEVEL_NAMES
@@ -20,9 +21,22 @@ from services.panels import (
     load_worker_card,
     summarise_children,
 )
-from services.selection import Selection
+from services.selection import LEVEL_OF_LENGTH, Selection
 
 REVEALED_KEY = "map.revealed"  # the one household card shown unmasked, until the selection moves
+
+
+def panel_heading(actor: Actor, selection: Selection, names: dict[str, str]) -> str:
+    """What the panel's figures are of: the selected area, or, when the user holds only part of
+    it (a supervisor's two grids of a township), that part, named."""
+    code = selection.area_code
+    parts = actor.scope.parts(code)
+    if parts == (code,):
+        return f"{AREA_LEVEL_NAMES[selection.level]} · {md(names[code])}"
+    levels = {LEVEL_OF_LENGTH[len(part)] for part in parts}
+    kind = AREA_LEVEL_NAMES[levels.pop()] if len(levels) == 1 else "区域"
+    held = "、".join(md(names.get(part, part)) for part in parts)
+    return f"{md(names[code])} · 您负责的{len(parts)}个{kind}：{held}"
 
 
 def _percent(value: float | None) -> str:
@@ -190,12 +204,12 @@ def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
                 if revealed is not None and revealed.household_id == selection.item_id
                 else load_household_card(factory, actor=actor, household_id=selection.item_id, at=at)
             )
-            st.markdown(f"#### 住户 {card.household_id}")
-            st.markdown(f"**户主** {card.head_name}　**人数** {card.members}　**电话** {card.phone}")
-            st.markdown(f"**身份证号** {card.id_number or '未登记'}")
-            st.markdown(f"**地址** {card.address}")
-            st.markdown("**标签** " + ("、".join(card.tags) if card.tags else "无"))
-            st.caption(f"最近一次巡查走访：{card.last_visited or '近期无记录'}　所在网格 {card.grid_code}")
+            st.markdown(f"#### 住户 {md(card.household_id)}")
+            st.markdown(f"**户主** {md(card.head_name)}　**人数** {card.members}　**电话** {md(card.phone)}")
+            st.markdown(f"**身份证号** {md(card.id_number or '未登记')}")
+            st.markdown(f"**地址** {md(card.address)}")
+            st.markdown("**标签** " + ("、".join(md(tag) for tag in card.tags) if card.tags else "无"))
+            st.caption(f"最近一次巡查走访：{md(card.last_visited or '近期无记录')}　所在网格 {md(card.grid_code)}")
             if card.unmasked:
                 st.button("隐藏个人信息", key="map.mask", on_click=st.session_state.pop, args=(REVEALED_KEY, None))
                 st.caption("本次查看已记入审计日志。")
@@ -204,6 +218,6 @@ def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
                 st.caption("姓名、电话、身份证号默认脱敏；显示完整信息将记入审计日志。")
         elif selection.item_kind == "worker":
             card = load_worker_card(factory, actor=actor, worker_id=selection.item_id, at=at)
-            st.markdown(f"#### {card.role} {card.name}")
-            st.markdown(f"**状态** {'在岗' if card.on_duty else '不在岗'}　**电话** {card.phone}")
-            st.caption(f"负责网格：{'、'.join(card.grid_codes)} · 最后定位 {card.last_seen or '无'}")
+            st.markdown(f"#### {md(card.role)} {md(card.name)}")
+            st.markdown(f"**状态** {'在岗' if card.on_duty else '不在岗'}　**电话** {md(card.phone)}")
+            st.caption(f"负责网格：{md('、'.join(card.grid_codes))} · 最后定位 {md(card.last_seen or '无')}")

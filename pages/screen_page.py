@@ -15,13 +15,13 @@ from streamlit_folium import st_folium
 
 from geo.basemaps import make_basemap
 from geo.layers import build_base_map, build_live_overlays
-from pages import map_reads
+from pages import map_reads, screen_html
 from pages.components import SYNTHETIC_NOTE, current_actor, require_data, settings, store
 from pages.sign_in import keep_signed_in
-from services.domain import LEVEL_NAMES, LOCAL_TZ
+from services.domain import LOCAL_TZ
 from services.errors import StoreUnavailableError
 from services.map_data import colour_grids
-from services.screen import LEVEL_AIM, MIN_CASES_TO_RANK, ScreenFigures, load_screen
+from services.screen import ScreenFigures, load_screen
 
 MAP_HEIGHT = 760  # at scale 1 (1920×1080); a 4K wall opens the page with &scale=2
 LAST_GOOD = "screen.last_good"
@@ -48,30 +48,6 @@ h1, h2, h3, h4, p, span, div, label { color: #e2e8f0; }
 .note { font-size: .8rem; color: #64748b; }
 </style>
 """
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
-
-
-def _tile(label: str, value: str, *, alarm: bool = False) -> str:
-    return f'<div class="tile{" alarm" if alarm else ""}"><div class="label">{label}</div><div class="value">{value}</div></div>'
-
-
-def _table(title: str, rows: list[list[str]], alarm_column: int | None = None) -> str:
-    cells = (
-        "".join(
-            "<tr>"
-            + "".join(
-                f'<td class="{"alarm" if i == alarm_column and cell else ("num" if cell[:1].isdigit() else "")}">{cell}</td>'
-                for i, cell in enumerate(row)
-            )
-            + "</tr>"
-            for row in rows
-        )
-        or "<tr><td>—</td></tr>"
-    )
-    return f'<div class="panel"><h4>{title}</h4><table>{cells}</table></div>'
 
 
 def _dark_chart(chart: alt.Chart, scale: float) -> alt.Chart:
@@ -107,7 +83,7 @@ def live() -> None:
         stale_since = None
     except StoreUnavailableError:
         if LAST_GOOD not in st.session_state:
-            st.markdown('<div class="stale">数据库暂时无法连接，正在重试…</div>', unsafe_allow_html=True)
+            st.markdown(screen_html.banner("stale", "数据库暂时无法连接，正在重试…"), unsafe_allow_html=True)
             return
         figures, by_grid = st.session_state[LAST_GOOD]
         stale_since = figures.at
@@ -116,46 +92,30 @@ def live() -> None:
 
 def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datetime | None) -> None:
     head, clock = st.columns([3, 1])
-    head.markdown(f'<div class="screen-title">{HOME_NAME}网格化综合指挥中心</div>', unsafe_allow_html=True)
+    head.markdown(screen_html.banner("screen-title", f"{HOME_NAME}网格化综合指挥中心"), unsafe_allow_html=True)
     clock.markdown(
-        f'<div class="screen-clock">{figures.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S}</div>', unsafe_allow_html=True
+        screen_html.banner("screen-clock", f"{figures.at.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M:%S}"),
+        unsafe_allow_html=True,
     )
     if stale_since is not None:
         st.markdown(
-            f'<div class="stale">数据更新中断：显示的是 {stale_since.astimezone(LOCAL_TZ):%H:%M:%S} 的数据，恢复后自动更新</div>',
+            screen_html.banner(
+                "stale", f"数据更新中断：显示的是 {stale_since.astimezone(LOCAL_TZ):%H:%M:%S} 的数据，恢复后自动更新"
+            ),
             unsafe_allow_html=True,
         )
     left, centre, right = st.columns([1, 2.3, 1.25], gap="small")
     with left:
-        tiles = [
-            ("今日上报", f"{figures.reported_today}", False),
-            ("今日办结", f"{figures.closed_today}", False),
-            ("超期事件", f"{figures.overdue}", figures.overdue > 0),
-            ("核实超时", f"{figures.validation_overdue}", figures.validation_overdue > 0),
-            ("30日办结率", _percent(figures.closure_rate), False),
-            ("按时办结率", _percent(figures.on_time_rate), False),
-            ("群众满意率", _percent(figures.satisfaction_rate), False),
-            ("在岗巡查", f"{figures.on_patrol}", False),
-        ]
+        tiles = screen_html.tiles(figures)
         for row in range(0, len(tiles), 2):
-            a, b = st.columns(2)
-            for column, (label, value, alarm) in zip((a, b), tiles[row : row + 2], strict=True):
-                column.markdown(_tile(label, value, alarm=alarm), unsafe_allow_html=True)
-        st.markdown(_table("办理环节", [[name, str(n)] for name, n in figures.stages.items()]), unsafe_allow_html=True)
-        st.markdown(
-            _table(
-                "分级办结（目标 80/10/10）",
-                [
-                    [LEVEL_NAMES[level], _percent(share), f"目标 {LEVEL_AIM[level]:.0%}"]
-                    for level, share in figures.level_share.items()
-                ],
-            ),
-            unsafe_allow_html=True,
-        )
+            for column, block in zip(st.columns(2), tiles[row : row + 2], strict=True):
+                column.markdown(block, unsafe_allow_html=True)
+        for block in screen_html.left_panels(figures):
+            st.markdown(block, unsafe_allow_html=True)
     with centre:
         values, _ = colour_grids(by_grid, "open")
         base = build_base_map(
-            shapes, grid_values={}, legend="", basemap=make_basemap("none"), height=int(MAP_HEIGHT * scale), dark=True
+            shapes, grid_values={}, legend=None, basemap=make_basemap("none"), height=int(MAP_HEIGHT * scale), dark=True
         )
         incidents = figures.open_points
         live_incidents = incidents.assign(fresh=incidents["incident_id"].isin(figures.newest_ids))
@@ -182,41 +142,8 @@ def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datet
         )
         st.altair_chart(_dark_chart(chart, scale), width="stretch")
     with right:
-        st.markdown(
-            _table(
-                "告警：超期与紧急（最新在前）",
-                [
-                    [r.alarm, r.incident_id[-8:], r.category, r.state, r.reported_at]
-                    for r in figures.alarms.itertuples()
-                ],
-                alarm_column=0,
-            ),
-            unsafe_allow_html=True,
-        )
-        st.markdown(
-            _table(
-                "滞留最久的在办事件",
-                [[r.incident_id[-8:], r.category, r.state, r.reported_at] for r in figures.oldest.itertuples()],
-            ),
-            unsafe_allow_html=True,
-        )
-        st.markdown(
-            _table(
-                f"乡镇办结率排名（30日办结≥{MIN_CASES_TO_RANK}件参与）",
-                [
-                    [str(i + 1), r.name, _percent(r.closure_rate), f"按时 {_percent(r.on_time_rate)}"]
-                    for i, r in enumerate(figures.township_ranking.itertuples())
-                ],
-            ),
-            unsafe_allow_html=True,
-        )
-        st.markdown(
-            _table(
-                "本月有效上报（网格员）",
-                [[str(i + 1), r.name, f"{r.reports} 件"] for i, r in enumerate(figures.worker_ranking.itertuples())],
-            ),
-            unsafe_allow_html=True,
-        )
+        for block in screen_html.right_panels(figures):
+            st.markdown(block, unsafe_allow_html=True)
         categories = figures.categories.rename_axis("category").reset_index(name="cases")
         bars = (
             alt.Chart(categories)
@@ -229,7 +156,8 @@ def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datet
         )
         st.altair_chart(_dark_chart(bars, scale), width="stretch")
     st.markdown(
-        f'<div class="note">{SYNTHETIC_NOTE} 每 {refresh.total_seconds():g} 秒自动刷新。</div>', unsafe_allow_html=True
+        screen_html.banner("note", f"{SYNTHETIC_NOTE} 每 {refresh.total_seconds():g} 秒自动刷新。"),
+        unsafe_allow_html=True,
     )
 
 

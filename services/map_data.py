@@ -1,5 +1,6 @@
 """Read models behind the 民情地图 map: display-ready area shapes and the point layers of a
-selection (open incidents, households, worker positions), each a plain (Geo)DataFrame."""
+selection (open incidents, households, worker positions), each a plain (Geo)DataFrame.  Labels
+are plain text (lines separated by LINE_BREAK): the map escapes them where it draws them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session, aliased
 
 from geo.choropleth import classify_counts, classify_shares
 from geo.display import dissolve_by_prefix, simplify_grids
-from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, legend_html
+from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, MapLegend
+from geo.markup import LINE_BREAK
 from services import rules
 from services.access import Actor
 from services.areas import load_areas
@@ -86,7 +88,7 @@ def describe_open_incidents(frame: pd.DataFrame, at: dt.datetime, *, alarming_on
         frame["incident_id"]
         + " "
         + frame["category"]
-        + "<br>"
+        + LINE_BREAK
         + frame["state"].map(STATE_NAMES)
         + " · "
         + frame["severity"].map(SEVERITY_NAMES)
@@ -120,7 +122,7 @@ def load_household_points(
     tag_text = tags.groupby("household_id")["tag"].agg("、".join)
     names = shown_names(households["head_name"], clearance)
     label = names + " 户"
-    label = label + [f"<br>{tag_text[h]}" if h in tag_text.index else "" for h in households["household_id"]]
+    label = label + [LINE_BREAK + tag_text[h] if h in tag_text.index else "" for h in households["household_id"]]
     return households.assign(family=family.to_numpy(), label=label)[
         ["household_id", "grid_code", "lon", "lat", "family", "label"]
     ]
@@ -184,7 +186,7 @@ def load_worker_positions(
     frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True)
     seen = frame["last_seen"].dt.tz_convert("Asia/Shanghai").dt.strftime("%m-%d %H:%M")
     frame["label"] = (
-        frame["name"] + frame["on_duty"].map({True: "（在岗）", False: "（不在岗）"}) + "<br>最后定位 " + seen
+        frame["name"] + frame["on_duty"].map({True: "（在岗）", False: "（不在岗）"}) + LINE_BREAK + "最后定位 " + seen
     )
     return frame
 
@@ -205,9 +207,9 @@ MAP_METRICS = {
 }
 
 
-def colour_grids(grid_figures: pd.DataFrame, metric: str) -> tuple[dict[str, tuple[str, str]], str]:
+def colour_grids(grid_figures: pd.DataFrame, metric: str) -> tuple[dict[str, tuple[str, str]], MapLegend]:
     """Choropleth of `metric` (a MAP_METRICS key): grid code → (colour, tooltip text), and the
-    legend's HTML."""
+    legend."""
     spec = MAP_METRICS[metric]
     values = grid_figures[metric]
     if spec.share:
@@ -219,5 +221,5 @@ def colour_grids(grid_figures: pd.DataFrame, metric: str) -> tuple[dict[str, tup
     notes = spec.label + " " + texts
     return (
         {code: (colour, note) for code, colour, note in zip(grid_figures.index, colours, notes, strict=True)},
-        legend_html(spec.label, legend),
+        MapLegend(spec.label, tuple(legend)),
     )

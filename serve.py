@@ -1,0 +1,32 @@
+"""What `make run` starts (`streamlit run serve.py`): the dashboard of app.py, served by
+Streamlit's own ASGI app with the security headers of web/headers.py on every response.
+`streamlit run app.py` still works, without those headers."""
+
+import streamlit as st
+from starlette.middleware import Middleware
+
+from geo.assets import install_assets
+from geo.basemaps import tile_origins
+from pages.components import STATIC_DIR
+from services.settings import Settings
+from web.headers import SecurityHeaders, content_security_policies, streamlit_index_hashes
+
+# Before Streamlit looks for static/ at start-up (a fresh clone has none yet).
+install_assets(STATIC_DIR)
+
+page_policy, component_policy = content_security_policies(
+    tile_origins=[origin for basemap in Settings.from_env().basemaps for origin in tile_origins(basemap)],
+    page_script_hashes=streamlit_index_hashes(),
+)
+base_path = "/".join(part for part in st.get_option("server.baseUrlPath").split("/") if part)
+app = st.App(
+    "app.py",
+    middleware=[
+        Middleware(
+            SecurityHeaders,
+            page_policy=page_policy,
+            component_policy=component_policy,
+            component_prefix=f"/{base_path}/component/" if base_path else "/component/",
+        )
+    ],
+)
