@@ -1,34 +1,52 @@
-"""Composition root of 民情地图: page set-up, the sign-in gate and the pages of the user's role."""
+"""Composition root of 民情地图: page set-up, the sign-in gate and the pages of the user's role.
+
+A database error that reaches this file (the store turns every driver error into a StoreError)
+is shown as its Chinese message in place of the page, never as a traceback; while the database
+cannot be reached the notice retries by itself (`pages.components.show_store_error`)."""
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
-from pages.components import require_data, store
+from pages.components import AppPage, require_data, show_store_error, store, store_error_navigation
 from pages.sign_in import require_signed_in, show_account
+from services.errors import StoreError
+
+PAGES = (
+    AppPage("", "pages/map_page.py", "民情地图", "map"),
+    AppPage("", "pages/queue_page.py", "案件队列", "queue"),
+    AppPage("", "pages/compliance_page.py", "巡查考核", "compliance"),
+    AppPage("", "pages/screen_page.py", "指挥大屏", "screen"),
+    AppPage("管理", "pages/import_page.py", "数据导入", "import", "import_data"),
+    AppPage("管理", "pages/users_page.py", "用户管理", "users", "manage_users"),
+    AppPage("管理", "pages/audit_page.py", "审计日志", "audit", "read_audit"),
+)
 
 st.set_page_config(page_title="民情地图", page_icon="🗺️", layout="wide")
-store()  # create the engine and bring the schema up to date once, before any page runs
-require_data()  # an empty database has nobody to sign in: say how to create the demo
-actor = require_signed_in()
-show_account(actor)
-
 # The wall screen opens http://host:8501/?view=screen: as the default page it needs no deep link
 # (a deep link to another page shows a spurious "Page not found" in headless mode, streamlit#8860).
-wall = st.query_params.get("view") == "screen"
-pages = {
-    "": [
-        st.Page("pages/map_page.py", title="民情地图", url_path="map", default=not wall),
-        st.Page("pages/queue_page.py", title="案件队列", url_path="queue"),
-        st.Page("pages/compliance_page.py", title="巡查考核", url_path="compliance"),
-        st.Page("pages/screen_page.py", title="指挥大屏", url_path="screen", default=wall),
-    ],
-    "管理": [
-        page
-        for page, permission in (
-            (st.Page("pages/import_page.py", title="数据导入", url_path="import"), "import_data"),
-            (st.Page("pages/users_page.py", title="用户管理", url_path="users"), "manage_users"),
-            (st.Page("pages/audit_page.py", title="审计日志", url_path="audit"), "read_audit"),
-        )
-        if actor.may(permission)
-    ],
-}
-st.navigation({section: listed for section, listed in pages.items() if listed}).run()
+default = "screen" if st.query_params.get("view") == "screen" else "map"
+
+
+def navigation() -> StreamlitPage:
+    """The page to run: the user's choice among the pages of their role (after the sign-in gate)."""
+    store()  # create the engine and bring the schema up to date once, before any page runs
+    require_data()  # an empty database has nobody to sign in: say how to create the demo
+    actor = require_signed_in()
+    show_account(actor)
+    sections: dict[str, list[StreamlitPage]] = {}
+    for page in PAGES:
+        if page.permission is None or actor.may(page.permission):
+            sections.setdefault(page.section, []).append(
+                st.Page(page.script, title=page.title, url_path=page.url_path, default=page.url_path == default)
+            )
+    return st.navigation(sections)
+
+
+try:
+    page = navigation()
+except StoreError as error:  # before a page could be chosen: a notice under every page's address
+    page = store_error_navigation(error, PAGES, default)
+try:
+    page.run()
+except StoreError as error:  # the page's own reads failed: the notice in its place
+    show_store_error(error)

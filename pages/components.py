@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from geo.assets import install_assets, install_tiles
 from services.access import Actor
 from services.bootstrap import Store, county_is_empty, open_store
+from services.errors import StoreError, StoreUnavailableError
 from services.settings import Settings
 from services.sign_in import SessionPolicy
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STORE_RETRY_S = 10  # while the database cannot be reached, the notice tries again this often
+RETRY_ARMED_KEY = "store.retry_armed"
 SIGNED_IN_KEY = "auth.signed_in"  # the SignedIn of this browser session (server-side session state)
 ACTOR_KEY = "auth.actor"  # the Actor resumed from it for the current run
 
@@ -67,6 +72,50 @@ def require_data() -> None:
     if county_is_empty(store(), settings().county_code):
         st.warning("数据库中还没有本县数据。请运行 `make run`（会自动生成演示县），或 `python -m services.cli demo`。")
         st.stop()
+
+
+def show_store_error(error: StoreError) -> None:
+    """The store's Chinese message in place of what failed (the server log has the details).
+    While the database cannot be reached, the whole app runs again every STORE_RETRY_S seconds,
+    so an unattended page (the wall screen) comes back by itself."""
+    if not isinstance(error, StoreUnavailableError):
+        st.error(str(error))
+        return
+    st.warning(f"{error}。页面将每 {STORE_RETRY_S} 秒自动重试，恢复后自动显示。", icon="⚠️")
+    _retry_later()
+
+
+@st.fragment(run_every=STORE_RETRY_S)
+def _retry_later() -> None:
+    if st.session_state.pop(RETRY_ARMED_KEY, False):  # a timed run, not the first one
+        st.rerun(scope="app")
+    st.session_state[RETRY_ARMED_KEY] = True
+
+
+@dataclasses.dataclass(frozen=True)
+class AppPage:
+    """One entry of the app's navigation (app.py); `permission`: what a role needs to be offered it."""
+
+    section: str
+    script: str
+    title: str
+    url_path: str
+    permission: str | None = None
+
+
+def store_error_navigation(error: StoreError, pages: Sequence[AppPage], default: str) -> StreamlitPage:
+    """While the database failed before a page could be chosen: the notice under every page's
+    address, so that the page asked for comes back by itself (and with a navigation of its own:
+    without one, Streamlit would list every file in pages/)."""
+
+    def notice() -> None:
+        st.title("民情地图")
+        show_store_error(error)
+
+    return st.navigation(
+        [st.Page(notice, title=p.title, url_path=p.url_path, default=p.url_path == default) for p in pages],
+        position="hidden",
+    )
 
 
 @contextlib.contextmanager

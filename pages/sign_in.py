@@ -10,7 +10,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY, session_policy, settings, store
 from services.access import Actor
-from services.errors import SessionExpiredError, SignInError, StoreUnavailableError
+from services.errors import SessionExpiredError, SignInError, StoreError, StoreUnavailableError
 from services.sign_in import resume_session, sign_in, sign_in_single_sign_on, sign_out
 
 NOTICE_KEY = "auth.notice"
@@ -97,7 +97,7 @@ def _submit() -> None:
                 policy=session_policy(),
             )
         )
-    except SignInError as error:
+    except (SignInError, StoreError) as error:  # a callback runs before app.py's guard
         st.session_state[NOTICE_KEY] = str(error)
 
 
@@ -114,9 +114,13 @@ def _forget(notice: str | None) -> None:
 
 
 def _sign_out(actor: Actor) -> None:
-    sign_out(store().session_factory, actor=actor, now=dt.datetime.now(dt.UTC))
+    notice = "已退出登录"
+    try:
+        sign_out(store().session_factory, actor=actor, now=dt.datetime.now(dt.UTC))
+    except StoreError as error:  # signing out must work even then
+        notice = f"已退出登录（{error}，本次退出未能记入审计日志）"
     signed_in = st.session_state.get(SIGNED_IN_KEY)
-    _forget("已退出登录")
+    _forget(notice)
     if signed_in is not None and signed_in.method == "sso":
         st.logout()
 

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,13 +14,16 @@ from pathlib import Path
 from services.access import ROLES, Actor
 from services.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
 from services.domain import LOCAL_TZ
-from services.errors import DomainError, InvalidArgumentError
+from services.errors import DomainError, InvalidArgumentError, StoreError
 from services.figures import compute_area_figures
 from services.imports.problems import ImportFileError
 from services.imports.service import CRS_CHOICES, KINDS, import_file
 from services.settings import Settings
 from services.simulator import Simulator, run_simulator
 from services.user_admin import add_user, list_users, set_disabled, set_password
+
+LOG_NAME = "cli.log"
+STORE_ERROR_EXIT = 3  # the database failed or cannot be reached: worth retrying later
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -120,12 +124,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def log_to_file(settings: Settings) -> Path:
+    """Details of failures (tracebacks) go to DATA_DIR/cli.log; the terminal gets one Chinese line."""
+    path = settings.data_dir / LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
-    store = open_store(settings)
+    log_path = log_to_file(settings)
     actor = command_line_actor(settings.county_code)
+    store: Store | None = None
     try:
+        store = open_store(settings)
         if args.command == "init-db":
             print(json.dumps({"schema": "up to date", "database": store.engine.url.render_as_string()}))
         elif args.command == "demo":
@@ -179,11 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportFileError as error:
         print(error, file=sys.stderr)
         return 1
+    except StoreError as error:  # the store layer has logged the details
+        print(f"错误: {error}（详情见 {log_path}）", file=sys.stderr)
+        return STORE_ERROR_EXIT
     except DomainError as error:
         print(f"错误: {error}", file=sys.stderr)
         return 2
     finally:
-        store.engine.dispose()
+        if store is not None:
+            store.engine.dispose()
     return 0
 
 

@@ -48,8 +48,18 @@ class NotAcceptedCategoryError(DomainError):
     pass
 
 
-class StoreUnavailableError(DomainError):
-    """The database cannot be reached just now (a live page keeps showing its last figures)."""
+class StoreError(DomainError):
+    """The database refused or failed an operation; nothing of it was written (the store layer
+    turns every driver error into one of these, see `services.store.engine`)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached just now, or stays busy (a live page keeps showing its last
+    figures; every page shows a notice and retries)."""
+
+
+class StoreConflictError(StoreError):
+    """A key or constraint refused a write: someone else wrote the same thing at the same time."""
 
 
 class PermissionDeniedError(DomainError):

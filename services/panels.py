@@ -169,12 +169,18 @@ def load_household_card(
         require_permission(session_factory, actor, "unmask_personal_data", at, f"住户 {household_id}")
         clearance = dataclasses.replace(clearance, personal_data=True)
     county = scope.county_code
+    with session_factory() as session:  # a refusal goes on record in a write transaction of its own
+        grid_code = session.scalar(
+            select(Household.grid_code).where(Household.county_code == county, Household.household_id == household_id)
+        )
+    if grid_code is None:
+        raise UnknownItemError("住户", household_id)
+    if not scope.allows(grid_code):
+        raise refuse_item(session_factory, actor, at, "住户", household_id)
     with session_factory.begin() as session:
         household = session.get(Household, (county, household_id))
         if household is None:
             raise UnknownItemError("住户", household_id)
-        if not scope.allows(household.grid_code):
-            raise refuse_item(session_factory, actor, at, "住户", household_id)
         if unmask:
             add_entry(session, Who.of(actor), "unmask", at, f"住户 {household_id}", "户主姓名、电话、身份证号")
         tags = session.scalars(

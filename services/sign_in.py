@@ -14,12 +14,11 @@ import datetime as dt
 import re
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from services.access import Actor
 from services.audit import Who, add_entry, record
-from services.errors import SessionExpiredError, SignInError, StoreUnavailableError
+from services.errors import SessionExpiredError, SignInError
 from services.passwords import hash_password, needs_rehash, verify_password
 from services.store.engine import SessionFactory
 from services.store.models import AuditEntry, User, UserArea
@@ -64,11 +63,27 @@ def sign_in(
     wait = _wait_after_failures(session_factory, county_code, name, now, policy)
     if wait > dt.timedelta(0):
         record(session_factory, who, "sign_in_throttled", now, detail=f"需等待 {wait.total_seconds():.0f} 秒")
-        raise SignInError(f"登录失败次数过多，请 {wait.total_seconds():.0f} 秒后再试")
+        raise SignInError(_throttled(wait))
+    with session_factory() as session:
+        known = session.get(User, name) if USERNAME.match(name) else None
+    # Checked outside any write transaction: argon2 is slow on purpose, and the lock below is short.
+    matches = verify_password(known.password_hash if known else None, password)
     with session_factory.begin() as session:
+        # Simultaneous attempts on one name are counted one after another (SQLite's write
+        # transactions already are), so that a burst cannot pass as the same free failure.
+        _lock_username(session, county_code, name)
+        wait = _wait_in(session, county_code, name, now, policy)
         user = session.get(User, name) if USERNAME.match(name) else None
-        matches = verify_password(user.password_hash if user else None, password)
-        if user is None or user.county_code != county_code or not matches:
+        if wait > dt.timedelta(0):
+            add_entry(session, who, "sign_in_throttled", now, detail=f"需等待 {wait.total_seconds():.0f} 秒")
+            error = SignInError(_throttled(wait))
+        elif (
+            user is None
+            or user.county_code != county_code
+            or not matches
+            or known is None
+            or user.password_hash != known.password_hash  # changed since it was checked
+        ):
             add_entry(session, who, "sign_in_failed", now, detail="用户名或密码错误")
             error = SignInError(WRONG_NAME_OR_PASSWORD)
         elif user.disabled:
@@ -80,6 +95,17 @@ def sign_in(
             add_entry(session, Who(county_code, name, user.role), "sign_in", now, detail="密码")
             return SignedIn(county_code, name, now, now)
     raise error
+
+
+def _throttled(wait: dt.timedelta) -> str:
+    return f"登录失败次数过多，请 {wait.total_seconds():.0f} 秒后再试"
+
+
+def _lock_username(session: Session, county_code: str, username: str) -> None:
+    """Until the transaction ends, other sign-ins on this name wait (PostgreSQL advisory lock; a
+    SQLite write transaction holds the whole database already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{county_code}:{username}", 0))))
 
 
 def sign_in_single_sign_on(
@@ -109,11 +135,8 @@ def resume_session(
     if now - signed_in.last_seen_at > policy.idle or now - signed_in.started_at > policy.lifetime:
         record(session_factory, who, "session_expired", now)
         raise SessionExpiredError("登录已超时，请重新登录")
-    try:
-        with session_factory() as session:
-            actor = load_actor(session, signed_in.county_code, signed_in.username)
-    except (OperationalError, InterfaceError) as error:
-        raise StoreUnavailableError(f"数据库暂时无法连接：{type(error).__name__}") from error
+    with session_factory() as session:  # StoreUnavailableError when it cannot be read
+        actor = load_actor(session, signed_in.county_code, signed_in.username)
     if actor is None:
         raise SessionExpiredError("该账号已停用，请联系县级管理员")
     return actor, dataclasses.replace(signed_in, last_seen_at=now)
@@ -141,26 +164,32 @@ def load_actor(session: Session, county_code: str, username: str) -> Actor | Non
 def _wait_after_failures(
     session_factory: SessionFactory, county_code: str, username: str, now: dt.datetime, policy: SessionPolicy
 ) -> dt.timedelta:
+    with session_factory() as session:
+        return _wait_in(session, county_code, username, now, policy)
+
+
+def _wait_in(
+    session: Session, county_code: str, username: str, now: dt.datetime, policy: SessionPolicy
+) -> dt.timedelta:
     """How long `username` must still wait: none for the first `free_failures` failures in a
     row (since the last success, within `longest_wait`), then `first_wait`, doubling."""
     since = now - policy.longest_wait
-    with session_factory() as session:
-        last_success = session.scalar(
-            select(func.max(AuditEntry.at)).where(
-                AuditEntry.county_code == county_code,
-                AuditEntry.username == username[:32],
-                AuditEntry.action == "sign_in",
-                AuditEntry.at >= since,
-            )
+    last_success = session.scalar(
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.county_code == county_code,
+            AuditEntry.username == username[:32],
+            AuditEntry.action == "sign_in",
+            AuditEntry.at >= since,
         )
-        failures, last_failure = session.execute(
-            select(func.count(), func.max(AuditEntry.at)).where(
-                AuditEntry.county_code == county_code,
-                AuditEntry.username == username[:32],
-                AuditEntry.action == "sign_in_failed",
-                AuditEntry.at >= (last_success or since),
-            )
-        ).one()
+    )
+    failures, last_failure = session.execute(
+        select(func.count(), func.max(AuditEntry.at)).where(
+            AuditEntry.county_code == county_code,
+            AuditEntry.username == username[:32],
+            AuditEntry.action == "sign_in_failed",
+            AuditEntry.at >= (last_success or since),
+        )
+    ).one()
     if failures < policy.free_failures:
         return dt.timedelta(0)
     wait = min(policy.first_wait * 2 ** (failures - policy.free_failures), policy.longest_wait)

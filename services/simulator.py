@@ -18,7 +18,7 @@ from geo.crs import WGS84, metric_crs_for, transform_xy
 from services.access import Actor
 from services.dispatch import suggest_workers
 from services.domain import CATEGORIES, OPEN_STATES
-from services.errors import DomainError
+from services.errors import DomainError, PointOutsideGridsError, StoreUnavailableError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Household, Incident, PatrolFix, Worker
@@ -115,7 +115,7 @@ class Simulator:
                     channel=str(self.rng.choice(["hotline", "resident", "app", "patrol"])),
                 )
                 done += 1
-            except DomainError:
+            except PointOutsideGridsError:
                 continue  # a point just outside every grid: the next caller is luckier
         return done
 
@@ -136,6 +136,8 @@ class Simulator:
             try:
                 step(now, case.incident_id, int(case.version))
                 advanced += 1
+            except StoreUnavailableError:
+                raise
             except DomainError:
                 continue  # someone (a real supervisor) acted first: leave it
         return advanced
@@ -214,11 +216,15 @@ class Simulator:
 
 
 def run_simulator(simulator: Simulator, *, interval_s: float, cycles: int | None, echo: Callable[[str], None]) -> None:
-    """Tick every `interval_s` seconds of real time (forever when `cycles` is None)."""
+    """Tick every `interval_s` seconds of real time (forever when `cycles` is None); a tick that
+    finds the database unreachable is reported and skipped (the log has the details)."""
     done = 0
     while cycles is None or done < cycles:
         started = time.monotonic()
-        outcome = simulator.tick(dt.datetime.now(dt.UTC), interval_s)
-        echo(f"新上报 {outcome.reported}，推进 {outcome.advanced}，定位 {outcome.fixes}")
+        try:
+            outcome = simulator.tick(dt.datetime.now(dt.UTC), interval_s)
+            echo(f"新上报 {outcome.reported}，推进 {outcome.advanced}，定位 {outcome.fixes}")
+        except StoreUnavailableError as error:  # each write is whole or absent: carry on next tick
+            echo(f"{error}；下个周期重试")
         done += 1
         time.sleep(max(0.0, interval_s - (time.monotonic() - started)))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from services.access import ROLE_AREA_LEVELS, ROLE_NAMES, Actor
 from services.audit import Who, add_entry, require_permission
 from services.domain import CODE_LENGTHS
-from services.errors import InvalidArgumentError, UnknownItemError
+from services.errors import InvalidArgumentError, StoreConflictError, UnknownItemError
 from services.passwords import MIN_PASSWORD_LENGTH, hash_password
 from services.sign_in import USERNAME
 from services.store.engine import SessionFactory
@@ -46,30 +46,34 @@ def add_user(
         raise InvalidArgumentError("请指定该用户负责的区域编码")
     if role == "township_leader" and len(codes) != 1:
         raise InvalidArgumentError("乡镇领导只负责一个乡镇")
-    with session_factory.begin() as session:
-        if session.get(User, name) is not None:
-            raise InvalidArgumentError(f"用户名 {name} 已存在")
-        known = set(
-            session.scalars(select(Area.code).where(Area.county_code == actor.county_code, Area.code.in_(codes)))
-        )
-        for code in codes:
-            if code not in known:
-                raise InvalidArgumentError(f"区域编码 {code} 不在本县")
-            if LEVEL_OF_LENGTH[len(code)] not in ROLE_AREA_LEVELS[role]:
-                raise InvalidArgumentError(f"{ROLE_NAMES[role]}不能负责区域 {code}（层级不符）")
-        session.add(
-            User(
-                username=name,
-                county_code=actor.county_code,
-                display_name=display_name.strip(),
-                role=role,
-                password_hash=hash_password(password),
-                disabled=False,
+    password_hash = hash_password(password)  # slow on purpose: not while holding the write lock
+    try:
+        with session_factory.begin() as session:
+            if session.get(User, name) is not None:
+                raise InvalidArgumentError(f"用户名 {name} 已存在")
+            known = set(
+                session.scalars(select(Area.code).where(Area.county_code == actor.county_code, Area.code.in_(codes)))
             )
-        )
-        session.flush()
-        session.add_all(UserArea(county_code=actor.county_code, username=name, area_code=code) for code in codes)
-        add_entry(session, Who.of(actor), "user_add", now, name, f"{ROLE_NAMES[role]}，区域 {'、'.join(codes)}")
+            for code in codes:
+                if code not in known:
+                    raise InvalidArgumentError(f"区域编码 {code} 不在本县")
+                if LEVEL_OF_LENGTH[len(code)] not in ROLE_AREA_LEVELS[role]:
+                    raise InvalidArgumentError(f"{ROLE_NAMES[role]}不能负责区域 {code}（层级不符）")
+            session.add(
+                User(
+                    username=name,
+                    county_code=actor.county_code,
+                    display_name=display_name.strip(),
+                    role=role,
+                    password_hash=password_hash,
+                    disabled=False,
+                )
+            )
+            session.flush()
+            session.add_all(UserArea(county_code=actor.county_code, username=name, area_code=code) for code in codes)
+            add_entry(session, Who.of(actor), "user_add", now, name, f"{ROLE_NAMES[role]}，区域 {'、'.join(codes)}")
+    except StoreConflictError as error:  # another admin added the same name at the same moment
+        raise InvalidArgumentError(f"用户名 {name} 已存在") from error
 
 
 def set_password(
@@ -77,9 +81,10 @@ def set_password(
 ) -> None:
     require_permission(session_factory, actor, "manage_users", now, username)
     _check_password(password)
+    password_hash = hash_password(password)
     with session_factory.begin() as session:
         user = _user(session, actor, username)
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash
         add_entry(session, Who.of(actor), "user_password", now, user.username)
 
 

@@ -4,7 +4,8 @@ Each transition, in one transaction: checks that the caller saw the current vers
 (a supervisor acting on a stale panel is told so, and nothing changes), that the action is allowed
 from the current state, and its own inputs; updates the case (the stage times are a projection of
 the events) and appends one event.  The version column makes two concurrent transitions on the
-same case end with exactly one winner on both engines: the loser's UPDATE matches no row.
+same case end with exactly one winner on both engines: the loser's UPDATE matches no row (on
+PostgreSQL), or the loser reads the winner's version (SQLite runs write transactions one at a time).
 
     reported ─validate─▶ registered ─dispatch─▶ dispatched ─accept─▶ in_progress ─handle─▶ handled ─verify─▶ closed
        └─reject─▶ invalid    ▲  └─call_department─▶ dispatched            escalate ─▶ registered    └─reopen─▶ in_progress
@@ -12,16 +13,18 @@ same case end with exactly one winner on both engines: the loser's UPDATE matche
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,6 +48,7 @@ from services.errors import (
     NotAcceptedCategoryError,
     PointOutsideGridsError,
     StaleIncidentError,
+    StoreConflictError,
     TransitionNotAllowedError,
     UnknownItemError,
 )
@@ -56,6 +60,7 @@ from services.store.models import (
     Department,
     DepartmentCategory,
     Incident,
+    IncidentCounter,
     IncidentEvent,
     IncidentPhoto,
     Worker,
@@ -87,6 +92,9 @@ TRANSITIONS: dict[str, Transition] = {
 }
 NOT_FIXED_REASONS = tuple(r for r in CLOSE_REASONS if r not in ("fixed", "duplicate"))
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+INCIDENT_ID_PREFIX = "SJ"
+INCIDENT_NUMBER_DIGITS = 4  # SJyyyymmddNNNN; a county's 10,000th report of a day gets a fifth digit
+REPORT_ATTEMPTS = 3
 MAX_PHOTO_BYTES = 10 * 2**20
 
 
@@ -127,6 +135,10 @@ def _require_text(value: str | None, what: str) -> str:
     return text
 
 
+class _OutOfScope(Exception):
+    """The case lies outside the actor's areas (refused on the record once its transaction ended)."""
+
+
 @dataclasses.dataclass
 class _Step:
     """What a transition writes besides the state: the event's note, level and photos."""
@@ -158,7 +170,7 @@ def _transition(
             if incident is None:
                 raise UnknownItemError("事件", incident_id)
             if not scope.allows(incident.grid_code):
-                raise refuse_item(session_factory, actor, now, "事件", incident_id)
+                raise _OutOfScope
             if incident.version != case.expected_version:
                 raise StaleIncidentError(
                     f"事件 {incident_id} 已被他人处理（当前状态：{STATE_NAMES[incident.state]}），请查看最新情况后再操作"
@@ -199,7 +211,10 @@ def _transition(
             for photo in step.photos:
                 written.append(_save_photo(session, photo_dir, scope.county_code, incident_id, seq, photo))
             result = TransitionResult(incident_id, incident.state, incident.version, tuple(step.warnings))
-    except (StaleDataError, IntegrityError) as error:
+    except _OutOfScope:
+        # On record only now: on SQLite a second write transaction inside this one would wait for it.
+        raise refuse_item(session_factory, actor, now, "事件", incident_id) from None
+    except (StaleDataError, StoreConflictError) as error:
         _remove(written)
         raise StaleIncidentError(f"事件 {incident_id} 刚刚被他人处理，本次操作未生效，请查看最新情况") from error
     except BaseException:
@@ -263,7 +278,9 @@ def report_incident(
     channel: str,
     reporter: str | None = None,
 ) -> TransitionResult:
-    """A new case at (lon, lat); its grid is the grid inside the actor's scope that contains the point."""
+    """A new case at (lon, lat); its grid is the grid inside the actor's scope that contains the point.
+    Its id is SJ, the local day and the day's next number (SJyyyymmddNNNN), taken from the county's
+    counter of that day, so that simultaneous reports all land, each under its own id."""
     require_permission(session_factory, actor, "workflow:report", now, "新建事件")
     scope = actor.scope
     if subcategory not in CATEGORIES.get(category, ()):
@@ -271,51 +288,101 @@ def report_incident(
     if severity not in SEVERITIES or channel not in CHANNELS:
         raise InvalidArgumentError("紧急程度或来源渠道无效")
     text = _require_text(description, "事件描述")
-    with session_factory.begin() as session:
+    county = scope.county_code
+    with session_factory() as session:  # read before the write transaction, which stays short
         grid_code = _grid_of_point(session, scope, lon, lat)
-        prefix = f"SJ{now.astimezone(LOCAL_TZ):%Y%m%d}"
-        last = session.scalar(
-            select(func.max(Incident.incident_id)).where(
-                Incident.county_code == scope.county_code, Incident.incident_id.like(f"{prefix}%")
-            )
-        )
-        incident_id = f"{prefix}{(int(last[len(prefix) :]) if last else 0) + 1:04d}"
-        limit = find_limit(session, scope.county_code, category, severity, "handling")
-        session.add(
-            Incident(
-                county_code=scope.county_code,
-                incident_id=incident_id,
-                grid_code=grid_code,
-                category=category,
-                subcategory=subcategory,
-                severity=severity,
-                lon=lon,
-                lat=lat,
-                description=text,
-                channel=channel,
-                reporter=reporter or actor.label,
-                state="reported",
-                level="grid",
-                limit_hours=limit.hours,
-                reported_at=now,
-            )
-        )
+        limit = find_limit(session, county, category, severity, "handling")
+    fields = dict(
+        county_code=county,
+        grid_code=grid_code,
+        category=category,
+        subcategory=subcategory,
+        severity=severity,
+        lon=lon,
+        lat=lat,
+        description=text,
+        channel=channel,
+        reporter=reporter or actor.label,
+        state="reported",
+        level="grid",
+        limit_hours=limit.hours,
+        reported_at=now,
+    )
+    for _ in range(REPORT_ATTEMPTS - 1):
+        # A conflict means an import wrote this very id between our check and our insert
+        # (PostgreSQL): the counter's step was rolled back with the rest, and the next attempt
+        # sees the import's row.
+        with contextlib.suppress(StoreConflictError):
+            return _write_report(session_factory, fields, actor.label)
+    return _write_report(session_factory, fields, actor.label)
+
+
+def _write_report(session_factory: SessionFactory, fields: dict[str, Any], actor_label: str) -> TransitionResult:
+    """The new case and its first event under the next id of its day, in one short transaction."""
+    county, now = fields["county_code"], fields["reported_at"]
+    with session_factory.begin() as session:
+        incident_id = _take_incident_id(session, county, now.astimezone(LOCAL_TZ).date())
+        session.add(Incident(incident_id=incident_id, **fields))
         session.flush()
         session.add(
             IncidentEvent(
-                county_code=scope.county_code,
+                county_code=county,
                 incident_id=incident_id,
                 seq=1,
                 at=now,
-                actor=actor.label,
+                actor=actor_label,
                 action="report",
                 from_state=None,
                 to_state="reported",
                 level="grid",
-                note=text,
+                note=fields["description"],
             )
         )
-    return TransitionResult(incident_id, "reported", 1, grid_code=grid_code)
+    return TransitionResult(incident_id, "reported", 1, grid_code=fields["grid_code"])
+
+
+def incident_id_of(day: dt.date, number: int) -> str:
+    return f"{INCIDENT_ID_PREFIX}{day:%Y%m%d}{number:0{INCIDENT_NUMBER_DIGITS}d}"
+
+
+def _take_incident_id(session: Session, county: str, day: dt.date) -> str:
+    """The next free id of the county's day, from its counter.  Ids the counter did not hand out
+    (imported cases, the demo) are skipped: the counter jumps past the highest one stored."""
+    number = _next_number(session, county, day, at_least=1)
+    while session.scalar(
+        select(Incident.incident_id).where(
+            Incident.county_code == county, Incident.incident_id == incident_id_of(day, number)
+        )
+    ):
+        number = _next_number(session, county, day, at_least=_highest_stored_number(session, county, day) + 1)
+    return incident_id_of(day, number)
+
+
+def _next_number(session: Session, county: str, day: dt.date, *, at_least: int) -> int:
+    """Counter + 1 (at least `at_least`) in one atomic statement: INSERT … ON CONFLICT DO UPDATE …
+    RETURNING, which SQLite ≥ 3.35 and PostgreSQL both run; concurrent callers queue on the row."""
+    table = IncidentCounter.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        insert, greatest = postgresql.insert, func.greatest
+    else:
+        insert, greatest = sqlite.insert, func.max  # SQLite's max() of two arguments is scalar
+    values = insert(table).values(county_code=county, day=day, last_number=at_least)
+    statement = values.on_conflict_do_update(
+        index_elements=[table.c.county_code, table.c.day],
+        set_={"last_number": greatest(table.c.last_number + 1, values.excluded.last_number)},
+    ).returning(table.c.last_number)
+    return int(session.execute(statement).scalar_one())
+
+
+def _highest_stored_number(session: Session, county: str, day: dt.date) -> int:
+    prefix = incident_id_of(day, 0)[:-INCIDENT_NUMBER_DIGITS]
+    ids = session.scalars(
+        select(Incident.incident_id).where(
+            Incident.county_code == county, Incident.incident_id.startswith(prefix, autoescape=True)
+        )
+    )
+    suffixes = (incident_id[len(prefix) :] for incident_id in ids)
+    return max((int(s) for s in suffixes if s.isdigit()), default=0)
 
 
 def _grid_of_point(session: Session, scope: Scope, lon: float, lat: float) -> str:

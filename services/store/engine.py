@@ -1,22 +1,54 @@
-"""Engine and session factory: created once per process by the composition root."""
+"""Engine and session factory: created once per process by the composition root.
+
+Transactions.  `session_factory()` is a read session, `session_factory.begin()` a write
+transaction (and so is `engine.begin()`).  On SQLite a write transaction starts with
+``BEGIN IMMEDIATE``: it takes the one write lock before its first read, so a writer waits (up to
+the busy timeout) for the previous one instead of failing with "database is locked" when a
+deferred transaction that has already read tries to write after another writer committed.
+Reads start a deferred ``BEGIN``: in WAL mode they never wait for a writer.  Consequently a write
+transaction must not open a second write transaction of its own on SQLite (it would wait for
+itself): record what happened after the first one has ended.  PostgreSQL keeps its default
+(READ COMMITTED); races there are settled by row locks, keys and version checks in the services.
+
+Errors.  Every error of the database driver leaves the store as a `services.errors.StoreError`
+with a Chinese message (logged here with its traceback): `StoreUnavailableError` when the database
+cannot be reached or stays busy, `StoreConflictError` when a key or constraint refused a write.
+Pages and the command line show the message; the log keeps the details.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
-SessionFactory = sessionmaker[Session]
+from services.errors import StoreConflictError, StoreError, StoreUnavailableError
+
+LOG = logging.getLogger(__name__)
+SQLITE_BUSY_TIMEOUT_S = 30
+_READING = "minqing_reading"  # execution option marking the connections of read sessions
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _tune_sqlite)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "begin", _begin_sqlite)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _translate_error)
+    return engine
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # The driver's own transaction handling would BEGIN only before the first INSERT/UPDATE, so
+    # a transaction's reads would run outside it; `_begin_sqlite` begins instead (SQLAlchemy's
+    # documented pysqlite recipe), which also makes DDL transactional.
+    dbapi_connection.isolation_level = None
     # WAL lets the dashboard read while an import or the simulator writes.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -25,5 +57,39 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     cursor.close()
 
 
+def _begin_sqlite(connection) -> None:  # type: ignore[no-untyped-def]
+    reading = connection.get_execution_options().get(_READING, False)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _translate_error(context: ExceptionContext) -> StoreError | None:
+    if context.is_pre_ping:
+        return None  # the pool reconnects by itself
+    error = context.sqlalchemy_exception
+    original = context.original_exception
+    if isinstance(error, exc.IntegrityError):
+        LOG.info("write refused by a key or constraint: %s", original)
+        return StoreConflictError("数据已被他人同时修改或与已有数据冲突，本次操作未生效，请刷新后重试")
+    LOG.error("database error: %s", original, exc_info=original)
+    if isinstance(error, exc.OperationalError | exc.InterfaceError) or context.is_disconnect:
+        if "locked" in str(original) or "busy" in str(original):
+            return StoreUnavailableError("数据库正忙，请稍后再试（本次操作未生效）")
+        return StoreUnavailableError("数据库暂时无法连接，请稍后再试")
+    return StoreError("数据库操作失败，本次操作未生效，请稍后再试；详情已记入服务器日志")
+
+
+class SessionFactory(sessionmaker[Session]):
+    """Sessions of one engine: calling it gives a read session, `begin()` a write transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine.execution_options(**{_READING: True}), expire_on_commit=False)
+        self.engine = engine
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:  # type: ignore[override]
+        with self(bind=self.engine) as session, session.begin():
+            yield session
+
+
 def make_session_factory(engine: Engine) -> SessionFactory:
-    return sessionmaker(engine, expire_on_commit=False)
+    return SessionFactory(engine)

@@ -196,6 +196,17 @@ class Incident(Base):
     )
 
 
+class IncidentCounter(Base):
+    """The last sequence number handed out for a county's reports of one local day (the NNNN of
+    SJyyyymmddNNNN).  A report takes the next one with one atomic upsert, so simultaneous reports
+    never read the same number (see `services.workflow.report_incident`)."""
+
+    __tablename__ = "incident_counters"
+    county_code: Mapped[str] = _county()
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
 class IncidentEvent(Base):
     """Append-only record of one transition of an incident."""
 

@@ -1,0 +1,205 @@
+"""The database going away: PostgreSQL really stopped and started again under the running app
+(AppTest), an unreachable SQLite file, and the command line.  Every page shows a clear Chinese
+notice (never a traceback, a server path, the database host or port), and comes back by itself."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from devtools.pgcluster import PG_BIN, ClusterUnavailableError, _as_owner, throwaway_postgis
+from pages.components import RETRY_ARMED_KEY, SIGNED_IN_KEY
+from services.bootstrap import create_demo, open_store
+from services.errors import StoreUnavailableError
+from services.queue import load_queue
+from services.settings import Settings
+from services.sign_in import SignedIn
+from tests.factories import OPERATOR, T
+
+NOTICE = "数据库暂时无法连接"
+# What the raw error would have shown: the driver's text, the exception's name, where the code lives.
+LEAKS = ("OperationalError", "Traceback", "127.0.0.1", "port", "psycopg", "sqlalchemy", ".py", "connection")
+PAGES = {  # page script: (user, what the working page shows)
+    "pages/map_page.py": ("operator", "民情地图"),
+    "pages/queue_page.py": ("operator", "案件队列"),
+    "pages/compliance_page.py": ("operator", "巡查考核"),
+    "pages/screen_page.py": ("operator", "今日上报"),
+    "pages/import_page.py": ("admin", "数据导入"),
+    "pages/users_page.py": ("admin", "用户管理"),
+    "pages/audit_page.py": ("admin", "审计日志"),
+}
+
+
+class Cluster:
+    """A PostgreSQL cluster of its own that a test can stop and start again on the same port."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            self.data = connection.exec_driver_sql("SHOW data_directory").scalar()
+            self.port = connection.exec_driver_sql("SHOW port").scalar()
+            self.sockets = connection.exec_driver_sql("SHOW unix_socket_directories").scalar()
+        engine.dispose()
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_owner([str(PG_BIN / "pg_ctl"), "-D", self.data, "-w", *args]), check=True, capture_output=True
+        )
+
+    def stop(self) -> None:
+        self._pg_ctl("-m", "fast", "stop")
+
+    def start(self) -> None:
+        self._pg_ctl("-l", f"{self.data}/../log", "start", "-o", f"-h 127.0.0.1 -p {self.port} -k {self.sockets}")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    try:
+        with throwaway_postgis("outage") as url:
+            store = open_store(Settings.from_env({"DATABASE_URL": url}))
+            create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
+            store.engine.dispose()
+            yield Cluster(url)
+    except ClusterUnavailableError as error:
+        if os.environ.get("REQUIRE_POSTGIS") == "1":
+            pytest.fail(f"PostGIS is required here but could not start: {error}")
+        pytest.skip(f"PostGIS not available: {error}")
+
+
+@pytest.fixture
+def stopped(cluster: Cluster) -> Iterator[Cluster]:
+    """The cluster, stopped for the test (and running again after it, whatever happened)."""
+    cluster.stop()
+    try:
+        yield cluster
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already started by the test
+            cluster.start()
+
+
+def signed_in_app(monkeypatch, url: str, script: str, user: str, **query: str) -> AppTest:
+    """app.py on `url` with `user` signed in, on the page `script` (switched to after a first run
+    when that run could choose pages)."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    for name, value in query.items():
+        app.query_params[name] = value
+    now = dt.datetime.now(dt.UTC)
+    app.session_state[SIGNED_IN_KEY] = SignedIn("130532", user, now, now)
+    return app
+
+
+def shown(app: AppTest) -> str:
+    parts = [
+        str(element.value)
+        for kind in ("title", "markdown", "warning", "error", "info", "caption", "subheader", "success")
+        for element in getattr(app, kind)
+    ]
+    return " ".join(parts + [str(e.value) for e in app.exception])
+
+
+def assert_notice(app: AppTest) -> None:
+    text = shown(app)
+    assert not app.exception, text
+    assert NOTICE in text, text
+    assert not [leak for leak in LEAKS if leak in text], text
+    assert app.session_state[RETRY_ARMED_KEY]  # the notice will run the app again by itself
+
+
+@pytest.mark.postgis
+def test_every_page_open_while_postgres_is_down_shows_the_notice_and_comes_back(monkeypatch, stopped: Cluster) -> None:
+    apps = {}
+    for script, (user, _) in PAGES.items():
+        view = {"view": "screen"} if script == "pages/screen_page.py" else {}
+        apps[script] = app = signed_in_app(monkeypatch, stopped.url, script, user, **view)
+        app.run()
+        assert_notice(app)  # the sign-in check runs first, and fails
+    stopped.start()
+    for script, app in apps.items():
+        app.run()  # what the notice's timer does
+        if script not in ("pages/map_page.py", "pages/screen_page.py"):
+            app.switch_page(script).run()
+        text = shown(app)
+        assert not app.exception and NOTICE not in text, text
+        assert PAGES[script][1] in text, text
+
+
+@pytest.mark.postgis
+def test_pages_in_use_when_postgres_stops_show_the_notice_then_their_figures_again(monkeypatch, cluster) -> None:
+    apps = {}
+    for script, (user, expected) in PAGES.items():
+        view = {"view": "screen"} if script == "pages/screen_page.py" else {}
+        apps[script] = app = signed_in_app(monkeypatch, cluster.url, script, user, **view)
+        app.run()
+        if script not in ("pages/map_page.py", "pages/screen_page.py"):
+            app.switch_page(script).run()
+        assert not app.exception and expected in shown(app), shown(app)
+    cluster.stop()
+    try:
+        for app in apps.values():
+            app.run()
+            assert_notice(app)
+    finally:
+        cluster.start()
+    for script, app in apps.items():
+        app.run()
+        text = shown(app)
+        assert not app.exception and NOTICE not in text and PAGES[script][1] in text, text
+
+
+@pytest.mark.postgis
+def test_a_service_reports_a_stopped_postgres_in_chinese_and_works_again_once_it_is_back(cluster) -> None:
+    store = open_store(Settings.from_env({"DATABASE_URL": cluster.url}))
+    before = load_queue(store.session_factory, actor=OPERATOR, area_code="130532", at=T)
+    assert not before.empty
+    cluster.stop()
+    try:
+        with pytest.raises(StoreUnavailableError) as caught:
+            load_queue(store.session_factory, actor=OPERATOR, area_code="130532", at=T)
+        assert str(caught.value) == "数据库暂时无法连接，请稍后再试"
+    finally:
+        cluster.start()
+    again = load_queue(store.session_factory, actor=OPERATOR, area_code="130532", at=T)
+    assert again["incident_id"].tolist() == before["incident_id"].tolist()
+    store.engine.dispose()
+
+
+def test_a_sqlite_file_that_cannot_be_opened_gives_the_notice_and_then_the_page(monkeypatch, tmp_path) -> None:
+    good = f"sqlite:///{tmp_path / 'app.db'}"
+    store = open_store(Settings.from_env({"DATABASE_URL": good}))
+    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
+    store.engine.dispose()
+    gone = tmp_path / "not-yet"
+    url = f"sqlite:///{gone / 'app.db'}"
+    app = signed_in_app(monkeypatch, url, "pages/map_page.py", "operator")
+    app.run()
+    assert_notice(app)
+    gone.mkdir()
+    (tmp_path / "app.db").rename(gone / "app.db")  # the disk is back
+    app.run()
+    assert not app.exception and NOTICE not in shown(app) and app.title[0].value == "民情地图"
+
+
+def test_the_command_line_says_so_in_one_chinese_line_and_logs_the_details(tmp_path) -> None:
+    env = {
+        "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/minqing",  # nobody listens on port 9
+        "DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "kpi", "--area", "130532"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 3 and done.stdout == ""
+    assert done.stderr.strip() == f"错误: {NOTICE}，请稍后再试（详情见 {tmp_path / 'cli.log'}）"
+    log = (tmp_path / "cli.log").read_text()
+    assert "Traceback" in log and "OperationalError" in log  # the details are kept, off the screen
