@@ -17,6 +17,12 @@ FORMATS = {
     "default": ["csv", "xlsx"],
 }
 DETAIL_NAMES = {
+    "grids_removed": "撤销的网格",
+    "neighbours_reshaped": "为拼接而调整的相邻网格",
+    "slivers_absorbed": "并入相邻网格的细缝（< 0.5 米）",
+    "households_moved": "随边界调整改属新网格的住户",
+    "incidents_moved": "随边界调整改属新网格的在办事件",
+    "worker_grids_removed": "解除的网格员分工",
     "villages": "重算村（社区）边界",
     "townships": "重算乡镇边界",
     "county_created": "新建县界",
@@ -40,13 +46,24 @@ crs = right.radio("坐标系", CRS_CHOICES, format_func=lambda c: CRS_NAMES[c], 
 accepted = FORMATS.get(kind, FORMATS["default"])
 hint = "；Shapefile 请连同 .dbf/.shx/.prj 打包为 zip" if kind == "grids" else ""
 upload = st.file_uploader(f"选择文件（{' / '.join(accepted)}{hint}）", type=accepted, key=f"import.file.{kind}")
+remove_missing = kind == "grids" and st.checkbox(
+    "撤销文件中没有的网格（文件所含乡镇中、文件里已没有的网格：其住户和事件按坐标归入新网格，网格员分工解除）",
+    key="import.remove_missing",
+)
 if upload is None:
     st.stop()
 
 with uploaded_file(upload) as path:
     # Checked once per file, kind and CRS: clicking 确认导入 reruns the page and must not re-check.
-    check_key = (upload.file_id, kind, crs)
-    the_file = {"kind": kind, "path": path, "filename": upload.name, "crs": crs, "actor": current_actor()}
+    check_key = (upload.file_id, kind, crs, remove_missing)
+    the_file = {
+        "kind": kind,
+        "path": path,
+        "filename": upload.name,
+        "crs": crs,
+        "actor": current_actor(),
+        "remove_missing": remove_missing,
+    }
     if st.session_state.get("import.check_key") != check_key:
         st.session_state["import.check"] = check_import(
             store().session_factory, **the_file, now=dt.datetime.now(dt.UTC)

@@ -25,7 +25,7 @@ import shapely
 from sqlalchemy import Connection, delete, func, select
 
 from geo.assign import NO_GRID, assign_grids
-from geo.coverage import needs_noding, node_coverage, union_coverage
+from geo.coverage import needs_noding, node_coverage, same_shape, snap_to_lattice, union_coverage
 from geo.crs import WGS84
 from geo.gcj02 import gcj02_to_wgs84
 from geo.partition import as_multipolygons
@@ -182,7 +182,7 @@ def plan_grids(connection: Connection, grids: gpd.GeoDataFrame, filename: str, *
     missing = stored[~in_file & stored["code"].str[:9].isin(grids["township_code"])]
     others = stored[~in_file & ~stored["code"].isin(missing["code"])].reset_index(drop=True)
 
-    grids, neighbours, slivers = _noded(grids, others, problems)
+    grids, neighbours, slivers = _noded(grids, stored, others, problems)
     problems.raise_if_any()
     removed = _check_removals(connection, county, missing, problems, remove_missing=remove_missing)
     problems.raise_if_any()
@@ -210,10 +210,18 @@ def plan_grids(connection: Connection, grids: gpd.GeoDataFrame, filename: str, *
 
 
 def _noded(
-    grids: gpd.GeoDataFrame, others: gpd.GeoDataFrame, problems: ProblemList
+    grids: gpd.GeoDataFrame, stored: gpd.GeoDataFrame, others: gpd.GeoDataFrame, problems: ProblemList
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, int]:
     """The file's grids noded together with the county's other stored grids (when the whole is not
     a valid coverage), the stored grids that the noding reshaped, and the slivers absorbed."""
+    grids = grids.set_geometry(as_multipolygons(snap_to_lattice(grids.geometry.to_numpy())))
+    # A grid the file leaves as it was is kept as stored (the file still carries the faults that
+    # the noding repaired last time): re-importing the same file changes nothing.
+    kept = stored.set_index("code").geometry.reindex(grids["grid_code"]).to_numpy()
+    known = ~shapely.is_missing(kept)
+    unchanged = np.zeros(len(grids), dtype=bool)
+    unchanged[known] = same_shape(grids.geometry.to_numpy()[known], kept[known])
+    grids = grids.set_geometry(np.where(unchanged, kept, grids.geometry.to_numpy()))
     geoms = np.concatenate([grids.geometry.to_numpy(), others.geometry.to_numpy()])
     no_neighbours = gpd.GeoDataFrame({"code": []}, geometry=[], crs=WGS84)
     if not needs_noding(geoms):
@@ -309,7 +317,9 @@ def _rederive(
         ).all(),
         columns=["household_id", "grid_code", "lon", "lat"],
     )
-    hit = assign_grids(shapely.points(households["lon"].to_numpy(float), households["lat"].to_numpy(float)), geoms, codes)
+    hit = assign_grids(
+        shapely.points(households["lon"].to_numpy(float), households["lat"].to_numpy(float)), geoms, codes
+    )
     new = np.where(hit == NO_GRID, "", codes[np.maximum(hit, 0)])
     lost = households[(new == "") & households["grid_code"].isin(reshaped)]
     for household_id, old in zip(lost["household_id"][:MAX_LISTED], lost["grid_code"][:MAX_LISTED], strict=True):
