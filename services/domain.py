@@ -71,6 +71,35 @@ CLOSE_REASON_NAMES = {
     "no_action_needed": "无需处置",
 }
 
+# Grid staff (the `workers` register).  The stored role is one of WORKER_ROLES; county registers
+# name the post in many ways, each counted as one role (the register's wording is kept as the
+# worker's role_title, for display).  A grid leader leads or guides a grid's staff (网格长, and
+# the township cadre 网格指导员); everyone else patrols a grid or part of one.
+WORKER_ROLES = ("worker", "grid_leader")
+WORKER_ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
+WORKER_TITLES: dict[str, tuple[str, ...]] = {
+    "worker": (
+        "网格员",
+        "专职网格员",
+        "兼职网格员",
+        "网格管理员",
+        "专职网格管理员",
+        "兼职网格管理员",
+        "网格协管员",
+        "网格信息员",
+        "微网格员",
+        "微网格长",
+        "楼栋长",
+        "单元长",
+    ),
+    "grid_leader": ("网格长", "网格指导员"),
+}
+# Every accepted word (the stored roles themselves included) and the role it stands for.
+WORKER_ROLE_WORDS = {
+    **{role: role for role in WORKER_ROLES},
+    **{title: role for role, titles in WORKER_TITLES.items() for title in titles},
+}
+
 SERVICE_TAGS = ("独居老人", "留守儿童", "残疾人", "低保户", "特困供养", "党员户", "退役军人")
 # GB/T 31000-2015 key persons: visible only to roles cleared for them (issue 8).
 KEY_PERSON_TAGS = ("重点人员", "社区矫正", "刑满释放", "严重精神障碍患者", "吸毒人员")

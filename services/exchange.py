@@ -6,7 +6,7 @@ import datetime as dt
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from geo.crs import WGS84
 from services.access import Actor
@@ -110,11 +110,11 @@ def export_workers(session_factory: SessionFactory, *, actor: Actor, now: dt.dat
     with session_factory() as session:
         workers = pd.DataFrame(
             session.execute(
-                select(Worker.worker_id, Worker.name, Worker.phone, Worker.role).where(
-                    Worker.county_code == scope.county_code
-                )
+                select(
+                    Worker.worker_id, Worker.name, Worker.phone, func.coalesce(Worker.role_title, Worker.role)
+                ).where(Worker.county_code == scope.county_code)
             ).all(),
-            columns=["worker_id", "name", "phone", "role"],
+            columns=["worker_id", "name", "phone", "role"],  # the register's post where it gave one
         )
         grids = pd.DataFrame(
             session.execute(

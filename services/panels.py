@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 from services import rules
 from services.access import Actor
 from services.audit import Who, add_entry, refuse_item, require_area, require_permission
-from services.domain import CODE_LENGTHS, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
+from services.domain import (
+    CODE_LENGTHS,
+    INCIDENT_TIMES,
+    LOCAL_TZ,
+    OPEN_STATES,
+    SEVERITY_NAMES,
+    STATE_NAMES,
+    WORKER_ROLE_NAMES,
+)
 from services.errors import UnknownItemError
 from services.map_data import load_visible_tags
 from services.privacy import shown_id_numbers, shown_names, shown_phones
@@ -22,8 +30,6 @@ from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, PatrolVisit, Worker, WorkerGrid
-
-ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
 
 
 def _local(times: pd.Series, pattern: str = "%Y-%m-%d %H:%M") -> pd.Series:
@@ -69,7 +75,14 @@ def load_grid_panel(session_factory: SessionFactory, *, actor: Actor, grid_code:
         )
         workers = query_frame(
             session,
-            select(Worker.name, Worker.role, Worker.on_duty, Worker.phone, earlier.scalar_subquery().label("last_seen"))
+            select(
+                Worker.name,
+                Worker.role,
+                Worker.role_title,
+                Worker.on_duty,
+                Worker.phone,
+                earlier.scalar_subquery().label("last_seen"),
+            )
             .join(
                 WorkerGrid, and_(WorkerGrid.county_code == Worker.county_code, WorkerGrid.worker_id == Worker.worker_id)
             )
@@ -86,10 +99,10 @@ def load_grid_panel(session_factory: SessionFactory, *, actor: Actor, grid_code:
         open_cases = _open_cases(session, scope, grid_code, at)
     # Work phones of grid staff are public (网格公示牌); residents' personal data is masked.
     workers = workers.assign(
-        role=workers["role"].map(ROLE_NAMES).fillna(workers["role"]),
+        role=workers["role_title"].fillna(workers["role"].map(WORKER_ROLE_NAMES)).fillna(workers["role"]),
         on_duty=workers["on_duty"].astype(bool).map({True: "在岗", False: "不在岗"}),
         last_seen=_local(workers["last_seen"], "%m-%d %H:%M"),
-    )
+    ).drop(columns="role_title")
     tag_counts = (
         tags.groupby("tag")["household_id"]
         .nunique()
@@ -249,7 +262,7 @@ def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id
         return WorkerCard(
             worker_id=worker.worker_id,
             name=worker.name,
-            role=ROLE_NAMES.get(worker.role, worker.role),
+            role=worker.role_title or WORKER_ROLE_NAMES.get(worker.role, worker.role),
             on_duty=bool(worker.on_duty),
             phone=worker.phone or "",
             grid_codes=tuple(grids),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pandas as pd
 
@@ -64,10 +66,30 @@ def parse_int(frame: pd.DataFrame, field: str, problems: ProblemList, *, minimum
     return values.fillna(minimum).astype(int)
 
 
-def check_choice(frame: pd.DataFrame, field: str, allowed, problems: ProblemList, *, required: bool = True) -> None:  # type: ignore[no-untyped-def]
+def check_choice(
+    frame: pd.DataFrame,
+    field: str,
+    allowed: tuple[str, ...],
+    problems: ProblemList,
+    *,
+    required: bool = True,
+    names: dict[str, str] | None = None,
+) -> None:
     values = frame[field]
     bad = ~values.isin(list(allowed)) & (required | (values != ""))
-    problems.add_rows(frame.index[bad], field, f"取值应为 {' / '.join(allowed)} 之一")
+    also = f"（或 {' / '.join(names[a] for a in allowed)}）" if names else ""
+    problems.add_rows(frame.index[bad], field, f"取值应为 {' / '.join(allowed)}{also} 之一")
+
+
+def codes_from_names(values: pd.Series, names: dict[str, str]) -> pd.Series:
+    """A choice field as its code where a register writes the Chinese name (紧急 → urgent,
+    村（社区） → village); other values unchanged."""
+    by_name = {_name_key(name): code for code, name in names.items()}
+    return values.map(lambda v: by_name.get(_name_key(v), v))
+
+
+def _name_key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
 
 
 def check_unique(frame: pd.DataFrame, field: str, problems: ProblemList) -> None:

@@ -8,9 +8,19 @@ from sqlalchemy import Connection, and_, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
 from geo.tracks import LOCAL_TZ as TRACK_TZ
-from services.domain import CATEGORIES, CHANNELS, LEVELS, SATISFACTION, SEVERITIES, handling_limit_hours
+from services.domain import (
+    CATEGORIES,
+    CHANNEL_NAMES,
+    CHANNELS,
+    LEVEL_NAMES,
+    LEVELS,
+    SATISFACTION,
+    SEVERITIES,
+    SEVERITY_NAMES,
+    handling_limit_hours,
+)
 from services.formats import FIX_FIELDS, INCIDENT_FIELDS
-from services.imports.fields import check_choice, check_unique, parse_lon_lat, parse_times
+from services.imports.fields import check_choice, check_unique, codes_from_names, parse_lon_lat, parse_times
 from services.imports.grids import stored_grids
 from services.imports.people import locate_in_grids
 from services.imports.problems import ProblemList
@@ -52,12 +62,14 @@ def check_incidents(
     connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
 ) -> pd.DataFrame:
     require_columns(frame, INCIDENT_FIELDS, filename)
+    choices = {"severity": SEVERITY_NAMES, "channel": CHANNEL_NAMES, "level": LEVEL_NAMES}
+    frame = frame.assign(**{field: codes_from_names(frame[field], names) for field, names in choices.items()})
     problems = ProblemList(filename)
     check_unique(frame, "incident_id", problems)
     check_choice(frame, "category", tuple(CATEGORIES), problems)
-    check_choice(frame, "severity", SEVERITIES, problems)
-    check_choice(frame, "channel", CHANNELS, problems)
-    check_choice(frame, "level", LEVELS, problems, required=False)
+    check_choice(frame, "severity", SEVERITIES, problems, names=SEVERITY_NAMES)
+    check_choice(frame, "channel", CHANNELS, problems, names=CHANNEL_NAMES)
+    check_choice(frame, "level", LEVELS, problems, required=False, names=LEVEL_NAMES)
     check_choice(frame, "satisfaction", SATISFACTION, problems, required=False)
     times = {field: parse_times(frame, field, problems, required=field == "reported_at") for field in STAGES}
     for later, earlier in ORDER:

@@ -8,18 +8,16 @@ import shapely
 from sqlalchemy import Connection, select
 
 from geo.assign import NO_GRID, assign_grids
-from services.domain import HOUSEHOLD_TAGS
+from services.domain import HOUSEHOLD_TAGS, WORKER_ROLE_WORDS, WORKER_ROLES, WORKER_TITLES
 from services.formats import HOUSEHOLD_FIELDS, WORKER_FIELDS
 from services.id_numbers import check_characters
 from services.imports.fields import check_unique, list_rows, parse_int, parse_lon_lat, split_list
 from services.imports.grids import stored_grids
 from services.imports.problems import ProblemList
-from services.imports.readers import require_columns
+from services.imports.readers import header_key, require_columns
 from services.imports.write import delete_keys, find_changes, replace_rows
 from services.store.bulk import insert_frame
 from services.store.models import Household, HouseholdTag, Worker, WorkerGrid
-
-ROLES = {"worker": "worker", "网格员": "worker", "grid_leader": "grid_leader", "网格长": "grid_leader"}
 
 
 def locate_in_grids(
@@ -143,8 +141,14 @@ def check_workers(
     problems = ProblemList(filename)
     check_unique(frame, "worker_id", problems)
     problems.add_rows(frame.index[frame["name"] == ""], "name", "必填，不能为空")
-    bad_role = ~frame["role"].isin(list(ROLES))
-    problems.add_rows(frame.index[bad_role], "role", f"取值应为 {' / '.join(ROLES)} 之一")
+    titles = frame["role"].map(header_key)  # 专职网格员 and ` 专职 网格员 ` alike
+    roles = titles.map({header_key(word): role for word, role in WORKER_ROLE_WORDS.items()})
+    problems.add_rows(frame.index[frame["role"] == ""], "role", "必填，不能为空")
+    accepted = "、".join(title for role in WORKER_ROLES for title in WORKER_TITLES[role])
+    for row in frame.index[roles.isna() & (frame["role"] != "")]:
+        problems.add(
+            int(row), "role", f"未知岗位“{frame.at[row, 'role']}”，可用：{accepted}（或 {' / '.join(WORKER_ROLES)}）"
+        )
     known = set(stored_grids(connection, county_code)["code"])
     grid_lists = split_list(frame["grid_codes"])
     problems.add_rows(frame.index[grid_lists.map(len) == 0], "grid_codes", "至少填写一个负责网格")
@@ -159,7 +163,9 @@ def check_workers(
             "worker_id": frame["worker_id"],
             "name": frame["name"],
             "phone": frame["phone"].replace("", None),
-            "role": frame["role"].map(ROLES),
+            "role": roles,
+            # The register's wording where it names a post (a code such as `worker` names none).
+            "role_title": titles.where(~titles.isin(WORKER_ROLES), None),
             "on_duty": True,
         }
     )

@@ -74,15 +74,21 @@ def _prepare(
     """(rows read, prepared data, dropped counts, preview frame)."""
     if kind == "grids":
         layer = read_layer(path, filename)
+        _require_rows(layer, kind, filename)
         progress(0.2, f"已读取 {len(layer)} 个要素，正在检查")
         grids = grid_import.check_grids(layer, filename, crs=crs)
-        if (grids["county_code"] != county_code).any():
-            raise ImportFileError(
-                filename, [Problem(None, "grid_code", f"网格不属于本县（{county_code}）")], unit="个要素"
+        other = grids.loc[grids["county_code"] != county_code, "county_code"]
+        if len(other):  # one county per file (check_grids)
+            message = (
+                f"网格属于县 {other.iloc[0]}（网格编码前 6 位），不属于本系统的县 {county_code}。"
+                f"若要管理县 {other.iloc[0]}，请把设置 COUNTY_CODE 改为 {other.iloc[0]} 后重启再导入；"
+                "否则请检查文件的网格编码"
             )
+            raise ImportFileError(filename, [Problem(int(other.index[0]), "grid_code", message)], unit="个要素")
         plan = grid_import.plan_grids(connection, grids, filename, remove_missing=remove_missing)
         return len(layer), plan, {}, pd.DataFrame(grids.drop(columns="geometry"))
-    table = read_fixes(path, filename) if kind == "fixes" else read_table(path, filename)
+    table = read_fixes(path, filename) if kind == "fixes" else read_table(path, filename, kind=kind)
+    _require_rows(table, kind, filename)
     progress(0.2, f"已读取 {len(table)} 行，正在检查")
     if kind == "households":
         households, tags = people.check_households(connection, table, filename, county_code=county_code, crs=crs)
@@ -95,6 +101,17 @@ def _prepare(
         return len(table), incidents, {}, incidents
     fixes, dropped = history.check_fixes(connection, table, filename, county_code=county_code, crs=crs)
     return len(table), fixes, dropped, fixes
+
+
+def _require_rows(frame: pd.DataFrame, kind: str, filename: str) -> None:
+    """A file with a header (or a layer with fields) and nothing under it imports nothing."""
+    if len(frame):
+        return
+    if kind == "grids":
+        raise ImportFileError(filename, [Problem(None, None, "文件中没有网格要素，未导入任何数据")], unit="个要素")
+    header = frame.attrs.get("header_row")
+    where = f"只有表头（第 {header} 行），" if header else ""
+    raise ImportFileError(filename, [Problem(None, None, f"{where}没有{KIND_NAMES[kind]}数据行，未导入任何数据")])
 
 
 def _write(connection: Connection, kind: str, prepared) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -107,7 +107,8 @@ class Worker(Base):
     worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(32))
     phone: Mapped[str | None] = mapped_column(String(20))
-    role: Mapped[str] = mapped_column(String(16))  # worker | grid_leader
+    role: Mapped[str] = mapped_column(String(16))  # services.domain.WORKER_ROLES
+    role_title: Mapped[str | None] = mapped_column(String(16))  # the register's post, e.g. 楼栋长
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
     # Last known position, kept by the fixes import: dispatch suggestions rank 1,500 workers by
     # distance in one read instead of a latest-fix lookup per worker.
