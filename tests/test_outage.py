@@ -203,3 +203,36 @@ def test_the_command_line_says_so_in_one_chinese_line_and_logs_the_details(tmp_p
     assert done.stderr.strip() == f"错误: {NOTICE}，请稍后再试（详情见 {tmp_path / 'cli.log'}）"
     log = (tmp_path / "cli.log").read_text()
     assert "Traceback" in log and "OperationalError" in log  # the details are kept, off the screen
+
+
+@pytest.mark.postgis
+@pytest.mark.browser
+def test_in_the_browser_a_page_whose_store_stops_says_so_and_comes_back_by_itself(cluster) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from devtools.app_server import running_app
+    from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+    from tests.test_browser import ARTIFACTS, sign_in
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with running_app({"DATABASE_URL": cluster.url}) as (url, _), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        sign_in(page, url)
+        page.get_by_role("link", name="案件队列").click()
+        page.get_by_role("heading", name="案件队列").wait_for(timeout=60_000)
+        cluster.stop()
+        try:
+            search = page.get_by_label("网格编码或事件编号包含")
+            search.fill("SJ")
+            search.press("Enter")  # a rerun: the page reads the store again
+            page.get_by_text(NOTICE).wait_for(timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "store_unavailable.png"))
+            body = page.inner_text("body")
+            assert not [leak for leak in LEAKS if leak in body], body
+        finally:
+            cluster.start()
+        # No click: the notice runs the app again by itself, on the page the user was on.
+        page.get_by_role("heading", name="案件队列").wait_for(timeout=60_000)
+        assert NOTICE not in page.inner_text("body") and page.url.rstrip("/").endswith("/queue")
+        browser.close()
