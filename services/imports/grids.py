@@ -239,7 +239,7 @@ def _noded(
             "geometry",
             f"网格 {codes[a]} 与{same} {codes[b]} 重叠（约 {overlap.area_m2:.0f} 平方米），请在 GIS 软件中修正边界",
         )
-    for index in np.flatnonzero(noded.geometries[: len(grids)] == None):  # noqa: E711 (elementwise)
+    for index in np.flatnonzero(shapely.is_missing(noded.geometries[: len(grids)])):
         problems.add(int(rows[index]), "geometry", f"网格 {codes[index]} 完全落在其他网格之内或只是一条缝隙")
     file_geoms = noded.geometries[: len(grids)]
     other_geoms = noded.geometries[len(grids) :]
@@ -250,7 +250,7 @@ def _noded(
         {"code": others["code"].to_numpy()[changed]}, geometry=other_geoms[changed], crs=WGS84
     )
     return (
-        grids.set_geometry(np.where(file_geoms == None, grids.geometry.to_numpy(), file_geoms)),
+        grids.set_geometry(np.where(shapely.is_missing(file_geoms), grids.geometry.to_numpy(), file_geoms)),
         neighbours,
         noded.slivers_absorbed,
     )  # noqa: E711
