@@ -16,12 +16,13 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-# Start the dashboard on the embedded SQLite demo database (created and filled on first run).
+# Start the dashboard on the embedded SQLite demo database (created and filled on first run), behind
+# the security headers of serve.py.
 run: $(VENV)/.installed
 	$(PY) -m services.cli demo --if-empty
 	@if [ "$${SIMULATE:-0}" = 1 ]; then $(PY) -m services.cli simulate > data/simulator.log 2>&1 & SIM=$$!; fi; \
 	trap '[ -n "$$SIM" ] && kill $$SIM' EXIT; \
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $${HOST:-127.0.0.1}
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.address $${HOST:-127.0.0.1}
 
 # System packages the tests need: PostGIS for the second store, Chromium and CJK fonts for the
 # browser tests.  Installed only when missing.

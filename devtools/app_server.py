@@ -1,5 +1,5 @@
-"""The dashboard as `streamlit run` serves it, on a free port of 127.0.0.1, for browser tests and
-benchmarks."""
+"""The dashboard as `make run` serves it (serve.py: app.py behind the security headers), on a free
+port of 127.0.0.1, for browser tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def running_app(env: dict[str, str], *, wait_s: float = 60) -> Iterator[tuple[st
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            "serve.py",
             "--server.port",
             str(port),
             "--server.address",

@@ -37,7 +37,7 @@ MAP_CSS = """
 .area-label span { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; font-weight: 600;
   color: #0f172a; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
 .area-label.township span { font-size: 15px; }
-.area-label.child span { font-size: 12px; color: #1e3a8a; }
+.area-label.child span { font-size: 11px; color: #1e3a8a; }
 .map-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px; line-height: 18px;
   font-size: 12px; box-shadow: 0 1px 4px rgba(0,0,0,.3); }
 .map-legend i { display: inline-block; width: 14px; height: 12px; margin-right: 6px; vertical-align: -1px;

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, true, update
 from sqlalchemy.orm import Session
 
 from services.store.engine import SessionFactory
@@ -39,10 +39,12 @@ def _cycle(values: tuple[str, ...], count: int) -> list[str]:
     return list(itertools.islice(itertools.cycle(values), count))
 
 
-def _rename(session: Session, column, key_columns: tuple, short: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _rename(session: Session, column, key_columns: tuple, short: bool = False, where=None) -> None:  # type: ignore[no-untyped-def]
     """Give every row's `column` a payload (cycling through them), followed by the old text
-    where the column has room for it ."""
-    rows = session.execute(select(*key_columns, column).order_by(*key_columns)).all()
+    where the column has room for it; only the rows `where` holds if given."""
+    rows = session.execute(
+        select(*key_columns, column).where(true() if where is None else where).order_by(*key_columns)
+    ).all()
     if not rows:
         return
     payloads = _cycle(SHORT_PAYLOADS if short else PAYLOADS, len(rows))
@@ -75,7 +77,10 @@ def make_hostile(session_factory: SessionFactory) -> None:
         _rename(session, Household.head_name, (Household.county_code, Household.household_id), short=True)
         _rename(session, Household.address, (Household.county_code, Household.household_id))
         _rename(session, Incident.description, (Incident.county_code, Incident.incident_id))
-        _rename(session, Incident.reporter, (Incident.county_code, Incident.incident_id))
+        # A patrol report's reporter is the worker's id, which ties it to the worker's figures.
+        _rename(
+            session, Incident.reporter, (Incident.county_code, Incident.incident_id), where=Incident.channel != "patrol"
+        )
         _rename(
             session,
             IncidentEvent.note,

@@ -123,7 +123,7 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         # Each click on the same grid goes one level down: township, village, grid.
         for expected in (grid_code[:9], grid_code[:12], grid_code):
             grid.dispatch_event("click")  # on the polygon itself, not on a marker above its centre
-            page.wait_for_function(f"location.search.includes('area={expected}')", timeout=30_000)
+            page.wait_for_function(f"() => location.search.includes('area={expected}')", timeout=30_000)
             page.get_by_role("heading", name=re.compile(r"^(乡镇\(街道\)|村\(社区\)|网格) · ")).first.wait_for()
         heading = page.get_by_role("heading", name=f"网格 · {grid_name}")
         heading.wait_for(timeout=30_000)
@@ -132,7 +132,9 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         page.wait_for_timeout(1500)  # let tables and the map settle before the screenshot
         page.screenshot(path=str(ARTIFACTS / "grid_view.png"))
         page.get_by_role("button", name="平乡县").click()
-        page.wait_for_function("location.search.includes('area=130532') && !location.search.includes('area=1305321')")
+        page.wait_for_function(
+            "() => location.search.includes('area=130532') && !location.search.includes('area=1305321')"
+        )
         page.get_by_role("heading", name="县 · 平乡县").wait_for(timeout=30_000)
         assert map_frame.locator("path.household").count() == 0  # the county view ships no households
         page.wait_for_timeout(1000)
@@ -297,7 +299,7 @@ def test_a_township_leader_stays_in_their_township_and_sees_residents_masked(app
         # A hand-edited link to another township's grid opens the leader's own township instead.
         sign_in(page, f"{app_url}?area={other.grid_code}", user="leader")
         page.get_by_text(f"无权查看区域 {other.grid_code}，已回到您负责的区域。").wait_for(timeout=60_000)
-        page.wait_for_function(f"location.search.includes('area={township}')", timeout=30_000)
+        page.wait_for_function(f"() => location.search.includes('area={township}')", timeout=30_000)
         page.get_by_role("heading", name=re.compile(r"^乡镇\(街道\) · ")).wait_for(timeout=30_000)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
         expect(map_frame.locator("path.area-grid")).to_have_count(40, timeout=60_000)  # the township's grids only
