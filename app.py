@@ -7,7 +7,14 @@ cannot be reached the notice retries by itself (`pages.components.show_store_err
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from pages.components import AppPage, require_data, show_store_error, store, store_error_navigation
+from pages.components import (
+    AppPage,
+    require_data,
+    show_callback_error,
+    show_store_error,
+    store,
+    store_error_navigation,
+)
 from pages.sign_in import require_signed_in, show_account
 from services.errors import StoreError
 
@@ -22,6 +29,7 @@ PAGES = (
 )
 
 st.set_page_config(page_title="民情地图", page_icon="🗺️", layout="wide")
+show_callback_error()
 # The wall screen opens http://host:8501/?view=screen: as the default page it needs no deep link
 # (a deep link to another page shows a spurious "Page not found" in headless mode, streamlit#8860).
 default = "screen" if st.query_params.get("view") == "screen" else "map"

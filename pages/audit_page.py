@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from pages.components import current_actor, store
+from pages.components import current_actor, guarded, store
 from services.audit import AUDIT_ACTIONS, AuditQuery, record_export, search_audit
 from services.domain import LOCAL_TZ
 from services.errors import DomainError
@@ -61,12 +61,12 @@ left.download_button(
     table_as_csv(shown),
     file_name=f"{name}.csv",
     mime="text/csv",
-    on_click=lambda: record_export(store().session_factory, **exported, at=dt.datetime.now(dt.UTC)),
+    on_click=guarded(lambda: record_export(store().session_factory, **exported, at=dt.datetime.now(dt.UTC))),
 )
 right.download_button(
     "导出 Excel",
     table_as_xlsx(shown, "审计日志"),
     file_name=f"{name}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click=lambda: record_export(store().session_factory, **exported, at=dt.datetime.now(dt.UTC)),
+    on_click=guarded(lambda: record_export(store().session_factory, **exported, at=dt.datetime.now(dt.UTC))),
 )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -22,6 +23,7 @@ from services.sign_in import SessionPolicy
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STORE_RETRY_S = 10  # while the database cannot be reached, the notice tries again this often
 RETRY_ARMED_KEY = "store.retry_armed"
+CALLBACK_ERROR_KEY = "store.callback_error"  # a widget callback's database error, for the next run
 SIGNED_IN_KEY = "auth.signed_in"  # the SignedIn of this browser session (server-side session state)
 ACTOR_KEY = "auth.actor"  # the Actor resumed from it for the current run
 
@@ -90,6 +92,26 @@ def _retry_later() -> None:
     if st.session_state.pop(RETRY_ARMED_KEY, False):  # a timed run, not the first one
         st.rerun(scope="app")
     st.session_state[RETRY_ARMED_KEY] = True
+
+
+def guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback whose database error the next run shows (callbacks run before app.py's
+    guard: an error raised there would end the run with Streamlit's own error box)."""
+
+    @functools.wraps(callback)
+    def run(*args: object, **kwargs: object) -> None:
+        try:
+            callback(*args, **kwargs)
+        except StoreError as error:
+            st.session_state[CALLBACK_ERROR_KEY] = str(error)
+
+    return run
+
+
+def show_callback_error() -> None:
+    message = st.session_state.pop(CALLBACK_ERROR_KEY, None)
+    if message:
+        st.error(message)
 
 
 @dataclasses.dataclass(frozen=True)

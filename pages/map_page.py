@@ -19,6 +19,7 @@ from pages.components import (
     compact_metrics,
     current_actor,
     current_minute,
+    guarded,
     require_data,
     settings,
     store,
@@ -194,7 +195,7 @@ with map_column:
         + [focus]
         + ([] if patrol is None else [patrol_panel.track_layer(patrol)]),
         layer_control=folium.LayerControl(collapsed=True),
-        on_change=on_map_click,
+        on_change=guarded(on_map_click),
     )
     st.caption("点击地图逐级进入：县 → 乡镇 → 村 → 网格 → 住户；上方路径可返回。悬停可看名称与数值。")
 

@@ -236,3 +236,24 @@ def test_in_the_browser_a_page_whose_store_stops_says_so_and_comes_back_by_itsel
         page.get_by_role("heading", name="案件队列").wait_for(timeout=60_000)
         assert NOTICE not in page.inner_text("body") and page.url.rstrip("/").endswith("/queue")
         browser.close()
+
+
+def test_a_widget_callback_that_meets_a_database_error_leaves_its_message_for_the_next_run() -> None:
+    def script() -> None:
+        import streamlit as st
+
+        from pages.components import guarded, show_callback_error
+        from services.errors import StoreUnavailableError
+
+        def export() -> None:  # what the audit page's export records, with the database gone
+            raise StoreUnavailableError("数据库暂时无法连接，请稍后再试")
+
+        show_callback_error()
+        st.button("导出", on_click=guarded(export))
+
+    app = AppTest.from_function(script, default_timeout=30)
+    app.run()
+    app.button[0].click().run()  # callbacks run before the script, outside app.py's guard
+    assert not app.exception and [e.value for e in app.error] == ["数据库暂时无法连接，请稍后再试"]
+    app.run()
+    assert not app.error  # shown once
