@@ -18,7 +18,7 @@ from geo.crs import WGS84, metric_crs_for, transform_xy
 from services.access import Actor
 from services.dispatch import suggest_workers
 from services.domain import CATEGORIES, OPEN_STATES
-from services.errors import DomainError, PointOutsideGridsError, StoreUnavailableError
+from services.errors import DomainError, PointOutsideGridsError, StoreError, StoreUnavailableError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Household, Incident, PatrolFix, Worker
@@ -217,14 +217,15 @@ class Simulator:
 
 def run_simulator(simulator: Simulator, *, interval_s: float, cycles: int | None, echo: Callable[[str], None]) -> None:
     """Tick every `interval_s` seconds of real time (forever when `cycles` is None); a tick that
-    finds the database unreachable is reported and skipped (the log has the details)."""
+    meets a database error (unreachable, busy, a conflict) is reported and cut short there (the
+    log has the details)."""
     done = 0
     while cycles is None or done < cycles:
         started = time.monotonic()
         try:
             outcome = simulator.tick(dt.datetime.now(dt.UTC), interval_s)
             echo(f"新上报 {outcome.reported}，推进 {outcome.advanced}，定位 {outcome.fixes}")
-        except StoreUnavailableError as error:  # each write is whole or absent: carry on next tick
+        except StoreError as error:  # each write is whole or absent: carry on with the next tick
             echo(f"{error}；下个周期重试")
         done += 1
         time.sleep(max(0.0, interval_s - (time.monotonic() - started)))

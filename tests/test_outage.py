@@ -257,3 +257,21 @@ def test_a_widget_callback_that_meets_a_database_error_leaves_its_message_for_th
     assert not app.exception and [e.value for e in app.error] == ["数据库暂时无法连接，请稍后再试"]
     app.run()
     assert not app.error  # shown once
+
+
+@pytest.mark.postgis
+def test_the_simulator_reports_a_tick_without_database_and_carries_on(cluster, tmp_path) -> None:
+    from services.simulator import Simulator, run_simulator
+
+    store = open_store(Settings.from_env({"DATABASE_URL": cluster.url}))
+    simulator = Simulator(store.session_factory, county_code="130532", photo_dir=tmp_path, reports_per_hour=3600)
+    lines: list[str] = []
+    cluster.stop()
+    try:
+        run_simulator(simulator, interval_s=0.0, cycles=2, echo=lines.append)
+    finally:
+        cluster.start()
+    run_simulator(simulator, interval_s=0.0, cycles=1, echo=lines.append)
+    store.engine.dispose()
+    assert lines[:2] == ["数据库暂时无法连接，请稍后再试；下个周期重试"] * 2
+    assert lines[2].startswith("新上报 ")
