@@ -8,6 +8,7 @@ import datetime as dt
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from geo.markup import markdown_text
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY, session_policy, settings, store
 from services.access import Actor
 from services.errors import SessionExpiredError, SignInError, StoreError, StoreUnavailableError
@@ -61,7 +62,9 @@ def _resume(now: dt.datetime) -> Actor | None:
 
 def show_account(actor: Actor) -> None:
     with st.sidebar:
-        st.caption(f"当前用户：{actor.display_name}（{actor.username}）· {actor.role_name}")
+        st.caption(
+            f"当前用户：{markdown_text(actor.display_name)}（{markdown_text(actor.username)}）· {actor.role_name}"
+        )
         st.button("退出登录", key="auth.sign_out", on_click=_sign_out, args=(actor,))
 
 

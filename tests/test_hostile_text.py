@@ -33,6 +33,7 @@ from geo.layers import (
 from geo.markup import html_column, html_text, markdown_text, script_json
 from pages import screen_html
 from pages.map_panels import panel_heading
+from services.bootstrap import create_demo, open_store
 from services.figures import compute_grid_figures
 from services.map_data import (
     colour_grids,
@@ -44,8 +45,11 @@ from services.map_data import (
 from services.reports import neutralise_formulas, table_as_csv, table_as_xlsx
 from services.screen import load_screen
 from services.selection import Selection
+from services.settings import Settings
 from services.store.models import Department, HouseholdTag, PatrolFix, User, Worker, WorkerGrid
+from services.user_admin import add_user
 from tests.factories import (
+    ADMIN,
     COUNTY,
     GRID_A,
     GRID_B,
@@ -59,6 +63,7 @@ from tests.factories import (
     seed_areas,
 )
 from tests.hostile import FORMULAS, PAYLOADS, make_hostile
+from tests.test_app import open_app
 from web.headers import SecurityHeaders, content_security_policies, inline_script_hashes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +388,26 @@ def test_the_middleware_sets_the_policy_of_each_response() -> None:
         )
     )
     assert websocket == ["websocket"]
+
+
+def test_the_sidebar_shows_a_hostile_display_name_as_written(monkeypatch, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'names.db'}"
+    store = open_store(Settings.from_env({"DATABASE_URL": url}))
+    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
+    name = "**粗**<b>x</b>"
+    add_user(
+        store.session_factory,
+        actor=ADMIN,
+        now=dt.datetime.now(dt.UTC),
+        username="odd",
+        display_name=name,
+        role="viewer",
+        area_codes=("130532",),
+        password="a-long-password-1",
+    )
+    store.engine.dispose()
+    app = open_app(monkeypatch, url, user="odd")
+    app.run()
+    assert not app.exception
+    caption = next(c.value for c in app.sidebar.caption if "当前用户" in c.value)
+    assert markdown_text(name) in caption
