@@ -118,9 +118,3 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 VALIDATION_LIMIT_HOURS = 24.0
 DEFAULT_HANDLING_LIMIT_HOURS = {"normal": 72.0, "urgent": 24.0}
 AT_RISK_SHARE = 0.8
-
-
-def handling_limit_hours(category: str, severity: str) -> float:
-    """The DESIGN.md default: 24 h for urgent cases, else 72 h.  Per-category limits come with the
-    limits table of the incident workflow."""
-    return DEFAULT_HANDLING_LIMIT_HOURS[severity]

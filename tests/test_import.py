@@ -22,6 +22,7 @@ from services.imports.problems import ImportFileError
 from services.imports.service import check_import, import_file
 from services.store.models import (
     Area,
+    HandlingLimit,
     Household,
     HouseholdTag,
     Incident,
@@ -315,6 +316,18 @@ def test_incident_history_is_imported_with_its_event_log(grids_store, tmp_path) 
         ).all()
     assert states == {"E1": ("closed", "grid", GRID_A), "E2": ("in_progress", "township", GRID_A)}
     assert actions == ["report", "validate", "dispatch", "accept", "escalate", "escalate"]
+
+
+def test_imported_incidents_take_the_county_limit_table_like_new_reports(grids_store, tmp_path) -> None:
+    with grids_store.session_factory.begin() as session:
+        session.add(
+            HandlingLimit(county_code=COUNTY, category="安全隐患", severity="urgent", stage="handling", hours=4.0)
+        )
+    rows = [incident("E1", category="安全隐患", severity="urgent"), incident("E2", severity="urgent"), incident("E3")]
+    run(grids_store, "incidents", write_csv(tmp_path / "incidents.csv", rows))
+    with grids_store.session_factory() as session:
+        limits = dict(session.execute(select(Incident.incident_id, Incident.limit_hours)).all())
+    assert limits == {"E1": 4.0, "E2": 24.0, "E3": 72.0}
 
 
 @pytest.mark.parametrize(

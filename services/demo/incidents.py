@@ -17,8 +17,9 @@ import shapely
 
 from geo.assign import NO_GRID, assign_grids
 from services.demo.vocabulary import DESCRIPTIONS
-from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, handling_limit_hours
+from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ
 from services.incident_history import events_from_stage_times, state_from_stage_times
+from services.limits import default_hours
 
 CATEGORY_WEIGHTS = {"环境卫生": 0.30, "民生服务": 0.25, "安全隐患": 0.18, "矛盾纠纷": 0.15, "治安": 0.07, "信访": 0.05}
 URGENT_SHARE = {"安全隐患": 0.25, "治安": 0.12, "矛盾纠纷": 0.06}
@@ -62,7 +63,8 @@ def make_incidents(
     subcategory = np.array([rng.choice(CATEGORIES[c]) for c in category])
     urgent = rng.random(n) < np.vectorize(lambda c: URGENT_SHARE.get(c, 0.02))(category)
     severity = np.where(urgent, "urgent", "normal")
-    limit_hours = np.array([handling_limit_hours(c, s) for c, s in zip(category, severity, strict=True)])
+    # The demo county's limits table holds the defaults (`default_limit_rows`).
+    limit_hours = np.array([default_hours("handling", s) for s in severity])
 
     site = households.iloc[rng.integers(0, len(households), n)]
     lon = np.round(site["lon"].to_numpy() + rng.normal(0, 0.00015, n), 6)

@@ -17,7 +17,6 @@ from services.domain import (
     SATISFACTION,
     SEVERITIES,
     SEVERITY_NAMES,
-    handling_limit_hours,
 )
 from services.formats import FIX_FIELDS, INCIDENT_FIELDS
 from services.imports.fields import check_choice, check_unique, codes_from_names, parse_lon_lat, parse_times
@@ -27,6 +26,7 @@ from services.imports.problems import ProblemList
 from services.imports.readers import require_columns
 from services.imports.write import delete_keys, find_changes, replace_rows
 from services.incident_history import events_from_stage_times, state_from_stage_times
+from services.limits import find_limits
 from services.patrol_results import clean_fixes, compute_patrol_results
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
@@ -104,9 +104,7 @@ def check_incidents(
             "channel": frame["channel"],
             "reporter": None,
             "level": frame["level"].replace("", "grid"),
-            "limit_hours": [
-                handling_limit_hours(c, s) for c, s in zip(frame["category"], frame["severity"], strict=True)
-            ],
+            "limit_hours": find_limits(connection, county_code, frame, "handling")["hours"],
             "assignee_worker_id": frame["assignee_worker_id"].replace("", None),
             "assignee_department_id": None,
             **{field: times[field] for field in STAGES},
