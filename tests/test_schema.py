@@ -112,3 +112,23 @@ def test_a_migration_that_fails_leaves_the_database_as_it_was(store) -> None:
         assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
     assert not {"user_areas", "_alembic_tmp_users"} & set(inspector.get_table_names())  # no half-made table
     assert "area_code" in {c["name"] for c in inspector.get_columns("users")}
+
+
+def test_the_role_title_migration_goes_down_and_up_on_a_filled_database(store) -> None:
+    from alembic import command
+
+    from services.store.migrate import alembic_config
+    from services.store.models import Worker, WorkerGrid
+    from tests.factories import COUNTY, GRID_A, seed_areas
+
+    seed_areas(store)
+    with store.session_factory.begin() as session:
+        session.add(Worker(county_code=COUNTY, worker_id="W1", name="李强", role="worker", role_title="专职网格员"))
+        session.flush()
+        session.add(WorkerGrid(county_code=COUNTY, worker_id="W1", grid_code=GRID_A))
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0006")
+    assert "role_title" not in {c["name"] for c in sa.inspect(store.engine).get_columns("workers")}
+    command.upgrade(config, "head")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT worker_id, grid_code FROM worker_grids").all() == [("W1", GRID_A)]

@@ -61,17 +61,9 @@ def _noop(_fraction: float, _message: str) -> None:
     return None
 
 
-def _prepare(
-    connection: Connection,
-    kind: str,
-    path: Path,
-    filename: str,
-    crs: str,
-    county_code: str,
-    progress: Progress,
-    remove_missing: bool = False,
-):  # type: ignore[no-untyped-def]
-    """(rows read, prepared data, dropped counts, preview frame)."""
+def _read(kind: str, path: Path, filename: str, crs: str, county_code: str, progress: Progress):  # type: ignore[no-untyped-def]
+    """The file read and checked on its own (no database needed): the grids layer checked, or
+    the table.  Done before the write transaction, which on SQLite holds every other writer."""
     if kind == "grids":
         layer = read_layer(path, filename)
         _require_rows(layer, kind, filename)
@@ -85,11 +77,27 @@ def _prepare(
                 "否则请检查文件的网格编码"
             )
             raise ImportFileError(filename, [Problem(int(other.index[0]), "grid_code", message)], unit="个要素")
-        plan = grid_import.plan_grids(connection, grids, filename, remove_missing=remove_missing)
-        return len(layer), plan, {}, pd.DataFrame(grids.drop(columns="geometry"))
+        return grids
     table = read_fixes(path, filename) if kind == "fixes" else read_table(path, filename, kind=kind)
     _require_rows(table, kind, filename)
     progress(0.2, f"已读取 {len(table)} 行，正在检查")
+    return table
+
+
+def _prepare(
+    connection: Connection,
+    kind: str,
+    table,  # type: ignore[no-untyped-def]
+    filename: str,
+    crs: str,
+    county_code: str,
+    remove_missing: bool = False,
+):  # type: ignore[no-untyped-def]
+    """(rows read, prepared data, dropped counts, preview frame) of what `_read` gave, checked
+    against the stored county."""
+    if kind == "grids":
+        plan = grid_import.plan_grids(connection, table, filename, remove_missing=remove_missing)
+        return len(table), plan, {}, pd.DataFrame(table.drop(columns="geometry"))
     if kind == "households":
         households, tags = people.check_households(connection, table, filename, county_code=county_code, crs=crs)
         return len(table), (households, tags), {}, households
@@ -155,9 +163,8 @@ def check_import(
     with session_factory() as session:
         connection = session.connection()
         try:
-            rows, _, _, preview = _prepare(
-                connection, kind, path, filename, crs, scope.county_code, _noop, remove_missing
-            )
+            table = _read(kind, path, filename, crs, scope.county_code, _noop)
+            rows, _, _, preview = _prepare(connection, kind, table, filename, crs, scope.county_code, remove_missing)
         except ImportFileError as error:
             return ImportCheck(kind, filename, 0, pd.DataFrame(), error.problems, str(error), error.unit)
         finally:
@@ -182,11 +189,10 @@ def import_file(
     townships that the file no longer holds even while households, workers or cases refer to them."""
     scope = actor.scope
     _validate_arguments(session_factory, actor, kind, crs, filename, now)
+    table = _read(kind, path, filename, crs, scope.county_code, progress)
     with session_factory.begin() as session:
         connection = session.connection()
-        rows, prepared, dropped, _ = _prepare(
-            connection, kind, path, filename, crs, scope.county_code, progress, remove_missing
-        )
+        rows, prepared, dropped, _ = _prepare(connection, kind, table, filename, crs, scope.county_code, remove_missing)
         progress(0.5, "检查通过，正在写入")
         written = _write(connection, kind, prepared)
         add_entry(

@@ -16,11 +16,11 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ALTER TABLE on both engines (SQLite ≥ 3.35 drops columns itself): a batch rebuild of
+# `workers` would trip the foreign keys of `worker_grids` on a filled database.
 def upgrade() -> None:
-    with op.batch_alter_table("workers") as batch:
-        batch.add_column(sa.Column("role_title", sa.String(length=16), nullable=True))
+    op.add_column("workers", sa.Column("role_title", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("workers") as batch:
-        batch.drop_column("role_title")
+    op.drop_column("workers", "role_title")
