@@ -18,12 +18,13 @@ from devtools.pgcluster import throwaway_postgis
 from services.access import Actor
 from services.demo import generate_demo
 from services.demo.load import load_demo
+from services.domain import LOCAL_TZ
 from services.figures import compute_area_figures
 from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=LOCAL_TZ)
 
 
 def timed(function, repeat: int = 1) -> tuple[float, object]:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import resource
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from bench.foundation import NOW
 from devtools.pgcluster import throwaway_postgis
 from geo.assign import assign_grids
 from services.access import Actor
@@ -35,7 +35,6 @@ from services.exchange import export_fixes, export_grids, export_households, exp
 from services.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 ORDER = (
     ("grids", "grids.gpkg"),
     ("households", "households.csv"),

@@ -20,6 +20,7 @@ from services.access import Actor
 from services.bootstrap import Store, open_store
 from services.demo import generate_demo
 from services.demo.load import load_demo
+from services.domain import LOCAL_TZ
 from services.figures import compute_area_figures
 from services.imports.service import import_file
 from services.patrols import load_worker_day
@@ -40,7 +41,7 @@ def worker_days(store: Store, count: int) -> list[tuple[str, dt.date]]:
 
 
 def day_query_seconds(store: Store, worker_id: str, day: dt.date) -> float:
-    start = dt.datetime.combine(day, dt.time(), dt.timezone(dt.timedelta(hours=8)))
+    start = dt.datetime.combine(day, dt.time(), LOCAL_TZ)
     query = select(PatrolFix.ts, PatrolFix.lon, PatrolFix.lat).where(
         PatrolFix.county_code == "130532",
         PatrolFix.worker_id == worker_id,
@@ -88,8 +89,8 @@ def measure(engine_name: str, store: Store, demo) -> dict:
     result["day_query_ms_35_days_loaded"] = round(day_query_seconds(store, worker, day) * 1000, 2)
     # Import: one day of fixes of IMPORT_WORKERS workers, moved to a day not yet loaded.
     chosen = fixes["worker_id"].drop_duplicates().head(IMPORT_WORKERS)
-    latest = fixes["ts"].dt.tz_convert("Asia/Shanghai").dt.date.max()
-    one_day = fixes[fixes["worker_id"].isin(chosen) & (fixes["ts"].dt.tz_convert("Asia/Shanghai").dt.date == latest)]
+    latest = fixes["ts"].dt.tz_convert(LOCAL_TZ).dt.date.max()
+    one_day = fixes[fixes["worker_id"].isin(chosen) & (fixes["ts"].dt.tz_convert(LOCAL_TZ).dt.date == latest)]
     shifted = one_day.assign(ts=one_day["ts"] + pd.Timedelta(days=1))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fixes.csv"

@@ -1,6 +1,7 @@
 """Patrol tracks and the households they reach (DESIGN.md, Figures: visited and coverage).
 
-Tracks are built per worker and calendar day in Asia/Shanghai; fixes with accuracy worse than
+Tracks are built per worker and local calendar day (the caller's time zone `tz`, Asia/Shanghai
+for this project: `services.domain.LOCAL_TZ`); fixes with accuracy worse than
 100 m are dropped first; consecutive fixes at most 5 minutes apart are joined, a longer gap starts
 a new line.  A household is visited when it lies within 50 m of a track line.  A line needs two
 fixes: a lone fix is no line.  Coordinates are in a metric CRS (metres), times are UTC.
@@ -8,11 +9,12 @@ fixes: a lone fix is no line.  Coordinates are in a metric CRS (metres), times a
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import shapely
 
-LOCAL_TZ = "Asia/Shanghai"
 MAX_ACCURACY_M = 100.0
 MAX_GAP = pd.Timedelta(minutes=5)
 VISIT_RADIUS_M = 50.0
@@ -22,7 +24,7 @@ def drop_inaccurate(fixes: pd.DataFrame, max_accuracy_m: float = MAX_ACCURACY_M)
     return fixes[fixes["accuracy_m"] <= max_accuracy_m]
 
 
-def build_segments(fixes: pd.DataFrame, max_gap: pd.Timedelta = MAX_GAP) -> pd.DataFrame:
+def build_segments(fixes: pd.DataFrame, *, tz: dt.tzinfo, max_gap: pd.Timedelta = MAX_GAP) -> pd.DataFrame:
     """Track segments between consecutive fixes of one worker on one local day.
 
     `fixes` has columns worker_id, ts (tz-aware), x, y (metres).  Returns one row per segment:
@@ -31,7 +33,7 @@ def build_segments(fixes: pd.DataFrame, max_gap: pd.Timedelta = MAX_GAP) -> pd.D
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
     worker = ordered["worker_id"].to_numpy()
     ts = ordered["ts"]
-    day = ts.dt.tz_convert(LOCAL_TZ).dt.date.to_numpy()
+    day = ts.dt.tz_convert(tz).dt.date.to_numpy()
     x, y = ordered["x"].to_numpy(), ordered["y"].to_numpy()
     gap = ts.diff().to_numpy()[1:]
     joined = (worker[1:] == worker[:-1]) & (day[1:] == day[:-1]) & (gap <= max_gap.to_timedelta64())
@@ -127,7 +129,9 @@ def find_jumps(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH) -> pd.
     return dropped
 
 
-def find_stops(fixes: pd.DataFrame, radius_m: float = STOP_RADIUS_M, minutes: float = STOP_MINUTES) -> pd.DataFrame:
+def find_stops(
+    fixes: pd.DataFrame, *, tz: dt.tzinfo, radius_m: float = STOP_RADIUS_M, minutes: float = STOP_MINUTES
+) -> pd.DataFrame:
     """Stops: a worker staying within ~`radius_m` for at least `minutes`.
 
     A fix ends a stay when the fixes of the `minutes` before it (at least four, spanning two
@@ -140,7 +144,7 @@ def find_stops(fixes: pd.DataFrame, radius_m: float = STOP_RADIUS_M, minutes: fl
     if fixes.empty:
         return pd.DataFrame(columns=columns)
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable").reset_index(drop=True)
-    ordered["day"] = ordered["ts"].dt.tz_convert(LOCAL_TZ).dt.date
+    ordered["day"] = ordered["ts"].dt.tz_convert(tz).dt.date
     window = f"{int(minutes * 60)}s"
     seconds = (ordered["ts"] - EPOCH).dt.total_seconds()
     rolled = ordered.assign(t=seconds).groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")
@@ -179,7 +183,7 @@ def find_stops(fixes: pd.DataFrame, radius_m: float = STOP_RADIUS_M, minutes: fl
 
 
 def summarise_days(
-    fixes: pd.DataFrame, segments: pd.DataFrame, outside: np.ndarray, stops: pd.DataFrame
+    fixes: pd.DataFrame, segments: pd.DataFrame, outside: np.ndarray, stops: pd.DataFrame, *, tz: dt.tzinfo
 ) -> pd.DataFrame:
     """One row per worker and local day: fixes, first_ts, last_ts, distance_m, patrol_s, stops,
     outside_share (of the distance, outside the worker's grids) and flags (`still`: the phone
@@ -190,7 +194,7 @@ def summarise_days(
     bool per segment; `stops`: from `find_stops`.
     """
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
-    ordered = ordered.assign(day=ordered["ts"].dt.tz_convert(LOCAL_TZ).dt.date)
+    ordered = ordered.assign(day=ordered["ts"].dt.tz_convert(tz).dt.date)
     keys = ["worker_id", "day"]
     interval = ordered.groupby(keys)["ts"].diff().dt.total_seconds()
     interval = interval.where(interval <= MAX_GAP.total_seconds())  # within a line: gaps between sessions say nothing

@@ -19,6 +19,7 @@ from services.domain import (
     CHANNEL_NAMES,
     CHANNELS,
     CLOSE_REASON_NAMES,
+    LOCAL_TZ,
     SATISFACTION,
     SEVERITIES,
     SEVERITY_NAMES,
@@ -108,7 +109,7 @@ def show_incident_panel(detail: IncidentDetail, actor: Actor, duplicates: pd.Dat
         )
         if detail.remaining is not None:
             st.markdown(
-                f"**时限** {detail.limit.describe()}，截止 {detail.deadline.astimezone(dt.timezone(dt.timedelta(hours=8))):%m-%d %H:%M}，**{_time_left(detail)}**"
+                f"**时限** {detail.limit.describe()}，截止 {detail.deadline.astimezone(LOCAL_TZ):%m-%d %H:%M}，**{_time_left(detail)}**"
             )
         outcome = st.session_state.pop(RESULT_KEY, None)
         if outcome:

@@ -11,7 +11,7 @@ import streamlit as st
 from geo.markup import markdown_text as md
 from pages.components import store
 from services.access import Actor
-from services.domain import AREA_LEVEL_NAMES
+from services.domain import AREA_LEVEL_NAMES, LOCAL_TZ
 from services.errors import DomainError
 from services.figures import AreaFigures
 from services.panels import (
@@ -61,7 +61,7 @@ def show_figures(figures: AreaFigures) -> None:
         for column, (label, value) in zip(st.columns(3), row, strict=True):
             column.metric(label, value)
     st.caption(
-        f"统计时点 {figures.at.astimezone(dt.timezone(dt.timedelta(hours=8))):%m-%d %H:%M}，近 {figures.days} 日；办结率的分母为期内上报且未判无效的事件。"
+        f"统计时点 {figures.at.astimezone(LOCAL_TZ):%m-%d %H:%M}，近 {figures.days} 日；办结率的分母为期内上报且未判无效的事件。"
     )
 
 

@@ -19,7 +19,7 @@ from services import rules
 from services.access import Actor
 from services.areas import load_areas
 from services.audit import require_area
-from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
+from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
 from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
 from services.scope import Scope
 from services.store.engine import SessionFactory
@@ -184,7 +184,7 @@ def load_worker_positions(
         frame = query_frame(session, query)
     frame["on_duty"] = frame["on_duty"].astype(bool)
     frame["last_seen"] = pd.to_datetime(frame["last_seen"], utc=True)
-    seen = frame["last_seen"].dt.tz_convert("Asia/Shanghai").dt.strftime("%m-%d %H:%M")
+    seen = frame["last_seen"].dt.tz_convert(LOCAL_TZ).dt.strftime("%m-%d %H:%M")
     frame["label"] = (
         frame["name"] + frame["on_duty"].map({True: "（在岗）", False: "（不在岗）"}) + LINE_BREAK + "最后定位 " + seen
     )

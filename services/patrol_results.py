@@ -13,6 +13,7 @@ import shapely
 
 from geo.assign import NO_GRID, assign_grids
 from geo.tracks import build_segments, drop_inaccurate, find_jumps, find_stops, find_visits, summarise_days
+from services.domain import LOCAL_TZ
 
 
 def clean_fixes(fixes: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -42,7 +43,7 @@ def compute_patrol_results(
     day, the `summarise_days` columns and `visited` (households reached that day).
     """
     clean, _ = clean_fixes(fixes)
-    segments = build_segments(clean)
+    segments = build_segments(clean, tz=LOCAL_TZ)
     found = find_visits(segments, households[["x", "y"]].to_numpy())
     reached = households.iloc[found["household_idx"].to_numpy()]
     visits = found.drop(columns="household_idx").assign(
@@ -59,8 +60,8 @@ def compute_patrol_results(
     inside = pd.MultiIndex.from_arrays([segments["worker_id"].to_numpy(), np.asarray(segment_grid, dtype=object)]).isin(
         own
     )
-    stops = find_stops(clean)
-    days = summarise_days(clean, segments, ~inside, stops)
+    stops = find_stops(clean, tz=LOCAL_TZ)
+    days = summarise_days(clean, segments, ~inside, stops, tz=LOCAL_TZ)
     visited = visits.groupby(["worker_id", "day"]).size().rename("visited")
     days = days.merge(visited, left_on=["worker_id", "day"], right_index=True, how="left").fillna({"visited": 0})
     return PatrolResults(clean, stops, visits, days.astype({"visited": int}))

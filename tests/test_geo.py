@@ -11,6 +11,7 @@ from geo.crs import metric_crs_for
 from geo.gcj02 import gcj02_to_wgs84, wgs84_to_gcj02
 from geo.partition import as_multipolygons, voronoi_cells
 from geo.tracks import build_segments, drop_inaccurate, find_visits
+from services.domain import LOCAL_TZ
 
 WEST = shapely.box(0, 0, 1, 1)
 EAST = shapely.box(1, 0, 2, 1)
@@ -65,7 +66,7 @@ def test_segments_join_fixes_at_most_five_minutes_apart() -> None:
             ("w1", "2026-11-20 09:10:31", 300, 0, 5),
         ]
     )
-    segments = build_segments(track)
+    segments = build_segments(track, tz=LOCAL_TZ)
     assert segments[["x0", "x1"]].values.tolist() == [[0, 100], [200, 300]]
 
 
@@ -77,7 +78,7 @@ def test_tracks_split_at_local_midnight_and_between_workers() -> None:
             ("w2", "2026-11-21 00:02:00", 60, 0, 5),
         ]
     )
-    assert build_segments(track).empty
+    assert build_segments(track, tz=LOCAL_TZ).empty
 
 
 def test_fixes_worse_than_100_m_are_dropped() -> None:
@@ -89,7 +90,7 @@ def test_a_household_within_50_m_of_a_line_is_visited_and_one_at_51_m_is_not() -
     track = fixes([("w1", "2026-11-20 09:00:00", 0, 0, 5), ("w1", "2026-11-20 09:01:00", 200, 0, 5)])
     # 50 m from the line's middle, 51 m from it, 50.5 m beyond its end, 42.4 m from its end.
     households = np.array([[100.0, 50.0], [100.0, -51.0], [250.5, 0.0], [230.0, 30.0]])
-    visits = find_visits(build_segments(track), households)
+    visits = find_visits(build_segments(track, tz=LOCAL_TZ), households)
     assert sorted(visits["household_idx"].tolist()) == [0, 3]
 
 
@@ -103,7 +104,7 @@ def test_visits_keep_the_first_and_last_near_segment_of_the_day() -> None:
             ("w1", "2026-11-20 15:01:00", 0, 10, 5),
         ]
     )
-    visit = find_visits(build_segments(track), np.array([[0.0, 0.0]])).iloc[0]
+    visit = find_visits(build_segments(track, tz=LOCAL_TZ), np.array([[0.0, 0.0]])).iloc[0]
     assert visit["first_start"] == pd.Timestamp("2026-11-20 01:00:00", tz="UTC")
     assert visit["first_end"] == pd.Timestamp("2026-11-20 01:01:00", tz="UTC")
     assert visit["last_start"] == pd.Timestamp("2026-11-20 07:00:00", tz="UTC")

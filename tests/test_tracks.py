@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from geo.tracks import build_segments, find_jumps, find_stops, summarise_days
+from services.domain import LOCAL_TZ
 
 START = pd.Timestamp("2026-11-20 00:30", tz="UTC")  # 08:30 in Shanghai
 
@@ -53,19 +54,19 @@ def test_a_six_minute_stand_between_walks_is_one_stop_where_it_happened() -> Non
     rng = np.random.default_rng(2)
     standing = [(500 + rng.normal(0, 4), 20 + rng.normal(0, 4)) for _ in range(12)]  # 6 minutes
     fixes = track(walk(10) + standing + walk(10, start=(540.0, 20.0)))
-    stops = find_stops(fixes)
+    stops = find_stops(fixes, tz=LOCAL_TZ)
     assert len(stops) == 1
     stop = stops.iloc[0]
     assert (stop["x"], stop["y"]) == (pytest.approx(500, abs=8), pytest.approx(20, abs=8))
     assert 4.5 <= stop["minutes"] <= 7.5
-    assert find_stops(track(walk(30))).empty  # walking never stops
+    assert find_stops(track(walk(30)), tz=LOCAL_TZ).empty  # walking never stops
 
 
 def test_a_day_is_summarised_with_its_distance_time_stops_and_flags() -> None:
     walked = track(walk(41))  # 40 segments of 36 m
-    segments = build_segments(walked)
+    segments = build_segments(walked, tz=LOCAL_TZ)
     outside = np.arange(len(segments)) >= 10  # the last 30 segments outside the worker's grids
-    days = summarise_days(walked, segments, outside, find_stops(walked))
+    days = summarise_days(walked, segments, outside, find_stops(walked, tz=LOCAL_TZ), tz=LOCAL_TZ)
     day = days.iloc[0]
     assert (day["worker_id"], day["fixes"], day["stops"]) == ("w1", 41, 0)
     assert day["distance_m"] == pytest.approx(40 * 36.0)
@@ -78,7 +79,9 @@ def test_a_phone_left_on_a_table_and_a_replayed_track_are_flagged() -> None:
     still = track([(rng.normal(0, 5), rng.normal(0, 5)) for _ in range(60)], worker="w2")
     replay = track(walk(60), worker="w3", jitter=False)
     fixes = pd.concat([still, replay], ignore_index=True)
-    segments = build_segments(fixes)
-    days = summarise_days(fixes, segments, np.zeros(len(segments), bool), find_stops(fixes)).set_index("worker_id")
+    segments = build_segments(fixes, tz=LOCAL_TZ)
+    days = summarise_days(
+        fixes, segments, np.zeros(len(segments), bool), find_stops(fixes, tz=LOCAL_TZ), tz=LOCAL_TZ
+    ).set_index("worker_id")
     assert days.loc["w2", "flags"] == "still"
     assert days.loc["w3", "flags"] == "regular"

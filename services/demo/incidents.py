@@ -50,9 +50,10 @@ def make_incidents(
     n = rng.poisson(grids * per_grid_day * days)
     now64 = np.datetime64(now.astimezone(dt.UTC).replace(tzinfo=None), "s")
     # Reports come in daytime, Asia/Shanghai (UTC+8): 07:00–21:00 local ≈ 23:00–13:00 UTC.
+    offset = np.timedelta64(int(LOCAL_TZ.utcoffset(None).total_seconds()), "s")
     day = rng.integers(0, days + 1, n)
     local_hour = np.clip(rng.normal(12.5, 3.2, n), 6.5, 22.0)
-    midnight_utc = (now64.astype("datetime64[D]") - day).astype("datetime64[s]") - np.timedelta64(8, "h")
+    midnight_utc = (now64.astype("datetime64[D]") - day).astype("datetime64[s]") - offset
     reported = midnight_utc + (local_hour * 3600).astype("timedelta64[s]")
     keep = (reported <= now64) & (reported > now64 - np.timedelta64(days, "D"))
     reported = np.sort(reported[keep])

@@ -7,13 +7,13 @@ import pandas as pd
 from sqlalchemy import Connection, and_, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
-from geo.tracks import LOCAL_TZ as TRACK_TZ
 from services.domain import (
     CATEGORIES,
     CHANNEL_NAMES,
     CHANNELS,
     LEVEL_NAMES,
     LEVELS,
+    LOCAL_TZ,
     SATISFACTION,
     SEVERITIES,
     SEVERITY_NAMES,
@@ -194,7 +194,7 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     """Recompute the stored visits and day summaries of every worker-day the fixes touch, from
     all its fixes; returns (visit rows, day rows) written."""
     county = fixes["county_code"].iloc[0]
-    days = fixes["ts"].dt.tz_convert(TRACK_TZ).dt.date
+    days = fixes["ts"].dt.tz_convert(LOCAL_TZ).dt.date
     worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": days}).drop_duplicates()
     start = fixes["ts"].min().floor("D") - pd.Timedelta(days=1)
     end = fixes["ts"].max().ceil("D") + pd.Timedelta(days=1)
@@ -207,7 +207,7 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
         ),
     )
     stored["ts"] = pd.to_datetime(stored["ts"], utc=True)
-    stored["day"] = stored["ts"].dt.tz_convert(TRACK_TZ).dt.date
+    stored["day"] = stored["ts"].dt.tz_convert(LOCAL_TZ).dt.date
     stored = stored.merge(worker_days, on=["worker_id", "day"])
     households = query_frame(
         connection,
