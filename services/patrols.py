@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
-from geo.tracks import VISIT_RADIUS_M
+from geo.tracks import MAX_GAP, VISIT_RADIUS_M
 from services.access import Actor
 from services.audit import require_area
 from services.domain import LOCAL_TZ
@@ -168,7 +168,7 @@ def load_worker_day(session_factory: SessionFactory, *, actor: Actor, worker_id:
     )
     waiting["head_name"] = shown_names(waiting["head_name"], clearance)
     summary = days.iloc[0] if len(days) else None
-    gap = clean["ts"].diff() > pd.Timedelta(minutes=5)
+    gap = clean["ts"].diff() > MAX_GAP  # where build_segments starts a new line
     return WorkerDay(
         worker_id=worker_id,
         name=worker.name,

@@ -9,11 +9,10 @@ import pytest
 
 from services.patrols import compute_compliance, load_worker_day, patrol_days_of
 from services.store.models import PatrolLog
-from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, T, incident, seed_areas
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, T, incident, seed_areas
 from tests.test_import import household, run, worker, write_csv
 
 DAY = dt.date(2026, 11, 20)
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 METRES_PER_DEG_LON = 88_800  # at 37°N
 
 
@@ -66,6 +65,17 @@ def test_a_workers_day_shows_the_route_stop_households_reached_and_those_still_w
     assert day.waiting.iloc[0]["tags"] == "独居老人、残疾人" and day.waiting.iloc[0]["head_name"] == "张**"
     assert day.flags == ()  # 44% of the distance in grid B: not "mostly outside"
     assert day.coverage_7d == pytest.approx(1 / 4)
+
+
+def test_the_drawn_track_breaks_into_lines_where_a_gap_exceeds_the_track_gap(patrolled, tmp_path) -> None:
+    afternoon = [
+        dict(worker_id="W1", ts=f"2026-11-20 {t}", lon=115.0010 + k * 0.0004, lat=37.0050, accuracy_m=6)
+        for k, t in enumerate(["15:00:00", "15:05:00", "15:10:01", "15:10:31"])
+    ]
+    run(patrolled, "fixes", write_csv(tmp_path / "f2.csv", afternoon))
+    day = load_worker_day(patrolled.session_factory, actor=OPERATOR, worker_id="W1", day=DAY)
+    # morning; 15:00–15:05 (exactly the gap: joined); 15:10:01 onwards (5 min 1 s later)
+    assert day.track["line"].nunique() == 3
 
 
 def test_compliance_counts_logs_reports_days_and_flags_against_the_targets(patrolled) -> None:
