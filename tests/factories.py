@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import shapely
 
 from services.access import ROLE_NAMES, Actor
 from services.bootstrap import Store
+from services.imports.service import import_file
 from services.store.models import Area, Household, Incident, PatrolVisit
 
 COUNTY = "130532"
@@ -111,3 +113,11 @@ def visit(
         last_start=last[0],
         last_end=last[1],
     )
+
+
+def run_import(store: Store, kind: str, path: Path, **options: object) -> dict[str, int]:
+    """Import the file at `path` as the county operator at T; the summary's written counts."""
+    summary = import_file(
+        store.session_factory, kind=kind, path=path, filename=path.name, crs="wgs84", actor=OPERATOR, now=T, **options
+    )
+    return summary.written

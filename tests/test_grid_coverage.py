@@ -21,29 +21,18 @@ from services.bootstrap import create_demo, open_store
 from services.exchange import export_grids
 from services.figures import compute_area_figures, compute_grid_figures
 from services.imports.problems import ImportFileError
-from services.imports.service import import_file
 from services.map_data import load_area_shapes
 from services.screen import load_screen
 from services.settings import Settings
 from services.store.models import Area
 from tests.coverages import METRIC, SPOILED, TOWNSHIP, grids_layer, jitter_vertices, square_cells, t_junctions
-from tests.factories import COUNTY, OPERATOR, T
+from tests.factories import COUNTY, OPERATOR, T, run_import
 from tests.test_app import open_app
 
 
 def import_grids(store, layer: gpd.GeoDataFrame, path: Path, **options) -> dict[str, int]:  # type: ignore[no-untyped-def]
     layer.to_file(path)
-    summary = import_file(
-        store.session_factory,
-        kind="grids",
-        path=path,
-        filename=path.name,
-        crs="wgs84",
-        actor=OPERATOR,
-        now=T,
-        **options,
-    )
-    return summary.written
+    return run_import(store, "grids", path, **options)
 
 
 def stored_grid_geoms(store) -> gpd.GeoSeries:  # type: ignore[no-untyped-def]

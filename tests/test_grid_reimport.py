@@ -16,12 +16,11 @@ from geo.crs import WGS84, transform_xy
 from pages.components import ACTOR_KEY
 from services.bootstrap import open_store
 from services.imports.problems import ImportFileError
-from services.imports.service import import_file
 from services.settings import Settings
 from services.store.models import Area, Household, Incident, WorkerGrid
 from services.user_admin import add_user
 from tests.coverages import CELL_M, METRIC, _origin, grids_layer, square_cells
-from tests.factories import ADMIN, COUNTY, OPERATOR, T, incident
+from tests.factories import ADMIN, COUNTY, OPERATOR, T, incident, run_import
 from tests.test_app import open_app
 
 G = [f"130532101{201 + i // 4:03d}{1 + i % 4:03d}" for i in range(8)]  # 2 villages of 4 grids, in a row each
@@ -37,12 +36,6 @@ def point(x_m: float, y_m: float) -> tuple[float, float]:
 NEAR_EDGE = point(480, 250)  # in G[0], 20 m from G[1]
 CENTRE = point(250, 250)  # in G[0], far from any edge
 IN_SECOND = point(750, 250)  # in G[1]
-
-
-def run(store, kind: str, path: Path, **options):  # type: ignore[no-untyped-def]
-    return import_file(
-        store.session_factory, kind=kind, path=path, filename=path.name, crs="wgs84", actor=OPERATOR, now=T, **options
-    ).written
 
 
 def write_grids(layer: gpd.GeoDataFrame, path: Path) -> Path:
@@ -70,7 +63,7 @@ def revised(*, shift_m: float = 0.0, drop: int | None = None, rename: dict[int, 
 @pytest.fixture
 def county(store, tmp_path):
     """The grids, three households, two workers and three cases at known points."""
-    run(store, "grids", write_grids(revised(), tmp_path / "grids.geojson"))
+    run_import(store, "grids", write_grids(revised(), tmp_path / "grids.geojson"))
     households = pd.DataFrame(
         [
             {
@@ -87,7 +80,7 @@ def county(store, tmp_path):
         ]
     )
     households.to_csv(tmp_path / "households.csv", index=False)
-    run(store, "households", tmp_path / "households.csv")
+    run_import(store, "households", tmp_path / "households.csv")
     workers = pd.DataFrame(
         [
             {"worker_id": "W1", "name": "李强", "phone": "", "role": "网格员", "grid_codes": G[0]},
@@ -95,7 +88,7 @@ def county(store, tmp_path):
         ]
     )
     workers.to_csv(tmp_path / "workers.csv", index=False)
-    run(store, "workers", tmp_path / "workers.csv")
+    run_import(store, "workers", tmp_path / "workers.csv")
     with store.session_factory.begin() as session:
         for incident_id, (lon, lat), state in (
             ("E-open-edge", NEAR_EDGE, "registered"),
@@ -125,14 +118,16 @@ def snapshot(store) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 def test_the_unchanged_file_changes_nothing(county, tmp_path) -> None:
     before = snapshot(county)
-    written = run(county, "grids", write_grids(revised(), tmp_path / "again.geojson"))
+    written = run_import(county, "grids", write_grids(revised(), tmp_path / "again.geojson"))
     assert (written["grids_inserted"], written["grids_updated"], written["grids_unchanged"]) == (0, 0, 8)
     assert (written["households_moved"], written["incidents_moved"], written["grids_removed"]) == (0, 0, 0)
     assert snapshot(county) == before
 
 
 def test_a_revised_boundary_and_a_new_name_update_in_place_and_move_what_it_moved(county, tmp_path) -> None:
-    written = run(county, "grids", write_grids(revised(shift_m=-50, rename={0: "东街网格"}), tmp_path / "r.geojson"))
+    written = run_import(
+        county, "grids", write_grids(revised(shift_m=-50, rename={0: "东街网格"}), tmp_path / "r.geojson")
+    )
     # G[0] and G[1] moved; G[4] above them gains a vertex where the new boundary meets its edge
     assert (written["grids_updated"], written["grids_unchanged"]) == (3, 5)
     assert (written["households_moved"], written["incidents_moved"]) == (1, 1)
@@ -148,7 +143,7 @@ def test_a_revised_boundary_and_a_new_name_update_in_place_and_move_what_it_move
 
 
 def test_an_open_case_keeps_its_grid_while_its_point_stays_inside(county, tmp_path) -> None:
-    run(county, "grids", write_grids(revised(shift_m=100), tmp_path / "grow.geojson"))
+    run_import(county, "grids", write_grids(revised(shift_m=100), tmp_path / "grow.geojson"))
     assert grid_of(county, Incident, "E-open-edge") == G[0]
     assert grid_of(county, Household, "H-edge") == G[0]
 
@@ -156,7 +151,7 @@ def test_an_open_case_keeps_its_grid_while_its_point_stays_inside(county, tmp_pa
 def test_a_vanished_grid_still_referred_to_is_refused_and_nothing_is_written(county, tmp_path) -> None:
     before = snapshot(county)
     with pytest.raises(ImportFileError) as caught:
-        run(county, "grids", write_grids(revised(drop=1), tmp_path / "merged.geojson"))
+        run_import(county, "grids", write_grids(revised(drop=1), tmp_path / "merged.geojson"))
     message = str(caught.value)
     assert f"网格 {G[1]}" in message and "1 户住户" in message and "1 名网格员" in message
     assert "--remove-missing" in message
@@ -164,7 +159,9 @@ def test_a_vanished_grid_still_referred_to_is_refused_and_nothing_is_written(cou
 
 
 def test_a_vanished_grid_is_removed_when_asked_and_what_it_held_moves(county, tmp_path) -> None:
-    written = run(county, "grids", write_grids(revised(drop=1), tmp_path / "merged.geojson"), remove_missing=True)
+    written = run_import(
+        county, "grids", write_grids(revised(drop=1), tmp_path / "merged.geojson"), remove_missing=True
+    )
     assert (written["grids_removed"], written["households_moved"], written["worker_grids_removed"]) == (1, 1, 1)
     assert grid_of(county, Household, "H-second") == G[0]
     with county.session_factory() as session:
@@ -175,7 +172,7 @@ def test_a_vanished_grid_is_removed_when_asked_and_what_it_held_moves(county, tm
 
 
 def test_a_vanished_grid_that_nothing_refers_to_is_simply_removed(county, tmp_path) -> None:
-    written = run(county, "grids", write_grids(revised(drop=7), tmp_path / "merged.geojson"))
+    written = run_import(county, "grids", write_grids(revised(drop=7), tmp_path / "merged.geojson"))
     assert written["grids_removed"] == 1
     with county.session_factory() as session:
         assert session.get(Area, (COUNTY, G[7])) is None
@@ -194,7 +191,7 @@ def test_a_grid_a_user_holds_is_never_removed_by_an_import(county, tmp_path) -> 
     )
     before = snapshot(county)
     with pytest.raises(ImportFileError) as caught:
-        run(county, "grids", write_grids(revised(drop=7), tmp_path / "merged.geojson"), remove_missing=True)
+        run_import(county, "grids", write_grids(revised(drop=7), tmp_path / "merged.geojson"), remove_missing=True)
     assert f"网格 {G[7]}" in str(caught.value) and "用户管理" in str(caught.value)
     assert snapshot(county) == before
 
@@ -204,7 +201,7 @@ def test_a_revision_that_leaves_a_household_outside_every_grid_is_refused(county
     layer.loc[0, "geometry"] = shapely.difference(layer.geometry.iloc[0], shapely.buffer(shapely.Point(CENTRE), 0.0005))
     before = snapshot(county)
     with pytest.raises(ImportFileError) as caught:
-        run(county, "grids", write_grids(layer, tmp_path / "hole.geojson"))
+        run_import(county, "grids", write_grids(layer, tmp_path / "hole.geojson"))
     assert "住户 H-centre" in str(caught.value) and "不在修订后的任何网格内" in str(caught.value)
     assert snapshot(county) == before
 
