@@ -14,6 +14,7 @@ from geo.crs import WGS84, metric_crs_for, transform_xy
 from services.access import Actor
 from services.domain import OPEN_STATES
 from services.errors import UnknownItemError
+from services.incident_frames import query_incidents, select_incidents
 from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -119,9 +120,9 @@ def find_possible_duplicates(
         incident = _incident(session, scope, incident_id)
         radius = DUPLICATE_RADIUS_M.get(incident.category, DEFAULT_DUPLICATE_RADIUS_M)
         degrees = radius / 80_000 + 1e-4  # a box a little larger than the circle (1° lon ≥ 80 km here)
-        others = query_frame(
+        others = query_incidents(
             session,
-            select(Incident.incident_id, Incident.state, Incident.reported_at, Incident.lon, Incident.lat).where(
+            select_incidents(("incident_id", "state", "reported_at", "lon", "lat")).where(
                 Incident.county_code == scope.county_code,
                 scope.filter(Incident.grid_code),
                 Incident.category == incident.category,
@@ -139,5 +140,4 @@ def find_possible_duplicates(
     others["distance_m"] = np.round(
         _metres_between(others["lon"].to_numpy(float), others["lat"].to_numpy(float), lon0, lat0)
     )
-    others["reported_at"] = pd.to_datetime(others["reported_at"], utc=True)
     return others[others["distance_m"] <= radius].sort_values("distance_m").reset_index(drop=True)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from geo.crs import WGS84
 from services.access import Actor
 from services.audit import Who, record, require_permission
-from services.domain import LOCAL_TZ
+from services.domain import INCIDENT_TIMES, LOCAL_TZ
 from services.formats import (
     FIX_FIELDS,
     GRID_FIELDS,
@@ -20,6 +20,7 @@ from services.formats import (
     INCIDENT_FIELDS,
     WORKER_FIELDS,
 )
+from services.incident_frames import query_incidents, select_incidents
 from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
@@ -133,16 +134,14 @@ def export_incidents(session_factory: SessionFactory, *, actor: Actor, now: dt.d
     scope = _exporting(session_factory, actor, now, "export_incidents")
     columns = list(INCIDENT_FIELDS)
     with session_factory() as session:
-        incidents = pd.DataFrame(
-            session.execute(
-                select(*(getattr(Incident, c) for c in columns))
-                .where(Incident.county_code == scope.county_code, scope.filter(Incident.grid_code))
-                .order_by(Incident.incident_id)
-            ).all(),
-            columns=columns,
+        incidents = query_incidents(
+            session,
+            select_incidents(columns)
+            .where(Incident.county_code == scope.county_code, scope.filter(Incident.grid_code))
+            .order_by(Incident.incident_id),
         )
     for column in columns:
-        if column.endswith("_at"):
+        if column in INCIDENT_TIMES:
             incidents[column] = _local_iso(incidents[column])
     return incidents.fillna("")[list(INCIDENT_FIELDS)]
 

@@ -18,6 +18,7 @@ from services.access import Actor
 from services.audit import require_area
 from services.domain import INCIDENT_TIMES, LEVELS, LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownAreaError
+from services.incident_frames import query_incidents, select_incidents
 from services.scope import Scope
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -201,18 +202,14 @@ def _count_households(session: Session, scope: Scope, area_code: str) -> int:
 def _load_incidents(session: Session, scope: Scope, area_code: str, at: dt.datetime, days: int) -> pd.DataFrame:
     """Only the rows a figure can count: reported by T, not rejected by T, not closed before P."""
     start = at - dt.timedelta(days=days)
-    query = select(*(getattr(Incident, c) for c in INCIDENT_COLUMNS)).where(
+    query = select_incidents(INCIDENT_COLUMNS).where(
         Incident.county_code == scope.county_code,
         scope.within(Incident.grid_code, area_code),
         Incident.reported_at <= at,
         or_(Incident.rejected_at.is_(None), Incident.rejected_at > at),
         or_(Incident.closed_at.is_(None), Incident.closed_at > start),
     )
-    frame = query_frame(session, query)
-    for column in INCIDENT_TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame["limit_hours"] = frame["limit_hours"].astype(float)
-    return frame
+    return query_incidents(session, query)
 
 
 def _visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int):  # type: ignore[no-untyped-def]

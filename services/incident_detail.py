@@ -23,6 +23,7 @@ from services.domain import (
     STATE_NAMES,
 )
 from services.errors import UnknownItemError
+from services.incident_frames import typed_incidents
 from services.limits import Limit, find_limit
 from services.privacy import mask_names
 from services.store.engine import SessionFactory
@@ -135,9 +136,7 @@ def load_incident_detail(
             )
         }
         subcategory, reporter = incident.subcategory or "", incident.reporter or ""
-    frame = pd.DataFrame([{**times, "limit_hours": limit.hours}])
-    for column in INCIDENT_TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame = typed_incidents(pd.DataFrame([{**times, "limit_hours": limit.hours}]))
     if stage == "validation":
         deadline = times["reported_at"] + dt.timedelta(hours=limit.hours)
     else:

@@ -20,6 +20,7 @@ from services.access import Actor
 from services.areas import load_areas
 from services.audit import require_area
 from services.domain import INCIDENT_TIMES, KEY_PERSON_TAGS, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
+from services.incident_frames import query_incidents, select_incidents
 from services.privacy import SPECIAL_GROUP_TAGS, Clearance, shown_names
 from services.scope import Scope
 from services.store.engine import SessionFactory
@@ -60,17 +61,14 @@ def load_open_incidents(
         *INCIDENT_TIMES,
         "limit_hours",
     )
-    query = select(*(getattr(Incident, c) for c in columns)).where(
+    query = select_incidents(columns).where(
         Incident.county_code == scope.county_code,
         scope.within(Incident.grid_code, area_code),
         Incident.state.in_(OPEN_STATES),
         Incident.reported_at <= at,
     )
     with session_factory() as session:
-        frame = query_frame(session, query)
-    for column in INCIDENT_TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame["limit_hours"] = frame["limit_hours"].astype(float)
+        frame = query_incidents(session, query)
     return describe_open_incidents(frame[rules.is_open(frame, at)], at, alarming_only=alarming_only)
 
 

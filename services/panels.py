@@ -24,6 +24,7 @@ from services.domain import (
     WORKER_ROLE_NAMES,
 )
 from services.errors import UnknownItemError
+from services.incident_frames import query_incidents, select_incidents
 from services.map_data import load_visible_tags
 from services.privacy import shown_id_numbers, shown_names, shown_phones
 from services.scope import Scope
@@ -125,9 +126,9 @@ def load_grid_panel(session_factory: SessionFactory, *, actor: Actor, grid_code:
 def _open_cases(session: Session, scope: Scope, grid_code: str, at: dt.datetime) -> pd.DataFrame:
     """The grid's open cases at `at`, oldest first, with state, deadline and alarm."""
     columns = ("incident_id", "category", "subcategory", "state", "severity", *INCIDENT_TIMES, "limit_hours")
-    frame = query_frame(
+    frame = query_incidents(
         session,
-        select(*(getattr(Incident, c) for c in columns))
+        select_incidents(columns)
         .where(
             Incident.county_code == scope.county_code,
             Incident.grid_code == grid_code,
@@ -136,9 +137,6 @@ def _open_cases(session: Session, scope: Scope, grid_code: str, at: dt.datetime)
         )
         .order_by(Incident.reported_at),
     )
-    for column in INCIDENT_TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame["limit_hours"] = frame["limit_hours"].astype(float)
     frame = frame[rules.is_open(frame, at)].reset_index(drop=True)
     alarm = pd.Series("", index=frame.index)
     alarm[rules.is_at_risk(frame, at)] = "临期"

@@ -6,14 +6,13 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
 from services import rules
 from services.access import Actor
 from services.audit import require_area
 from services.domain import INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, SEVERITY_NAMES, STATE_NAMES
+from services.incident_frames import query_incidents, select_incidents
 from services.store.engine import SessionFactory
-from services.store.frames import query_frame
 from services.store.models import Incident
 
 # Most pressing first.
@@ -39,17 +38,14 @@ def load_queue(session_factory: SessionFactory, *, actor: Actor, area_code: str,
         "limit_hours",
     )
     with session_factory() as session:
-        frame = query_frame(
+        frame = query_incidents(
             session,
-            select(*(getattr(Incident, c) for c in columns)).where(
+            select_incidents(columns).where(
                 Incident.county_code == scope.county_code,
                 scope.within(Incident.grid_code, area_code),
                 Incident.state.in_(OPEN_STATES),
             ),
         )
-    for column in INCIDENT_TIMES:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    frame["limit_hours"] = frame["limit_hours"].astype(float)
     state = frame["state"]
     need = np.select(
         [

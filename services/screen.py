@@ -17,6 +17,7 @@ from services.access import Actor
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
 from services.errors import StoreUnavailableError
 from services.figures import IncidentFigures, figures_from_counts, incident_flags
+from services.incident_frames import query_incidents, select_incidents
 from services.map_data import describe_open_incidents
 from services.scope import Scope
 from services.store.engine import SessionFactory
@@ -89,9 +90,9 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         "level",
     )
     with session_factory() as session:
-        rows = query_frame(
+        rows = query_incidents(
             session,
-            select(*(getattr(Incident, c) for c in columns)).where(
+            select_incidents(columns).where(
                 Incident.county_code == scope.county_code,
                 scope.filter(Incident.grid_code),
                 Incident.reported_at <= at,
@@ -129,9 +130,6 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
                 Worker.last_fix_at > at - ON_PATROL_WITHIN,
             )
         )
-    for column in (t for t in INCIDENT_TIMES if t != "accepted_at"):
-        rows[column] = pd.to_datetime(rows[column], utc=True)
-    rows["limit_hours"] = rows["limit_hours"].astype(float)
     flags = incident_flags(rows, at, WINDOW_DAYS)
     figures = figures_from_counts(flags.sum())
     today = pd.Timestamp(dt.datetime.combine(at.astimezone(LOCAL_TZ).date(), dt.time(), LOCAL_TZ))
