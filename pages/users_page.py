@@ -8,7 +8,7 @@ import datetime as dt
 import streamlit as st
 
 from pages.components import current_actor, store
-from services.access import ROLE_NAMES
+from services.access import USER_ROLE_NAMES
 from services.errors import DomainError
 from services.user_admin import add_user, list_users, set_disabled, set_password
 
@@ -65,7 +65,7 @@ with left, st.form("users.add", border=True):
     st.markdown("**新增用户**")
     st.text_input("用户名（小写字母开头）", max_chars=32, key="users.username")
     st.text_input("姓名", max_chars=32, key="users.name")
-    st.selectbox("角色", list(ROLE_NAMES), format_func=ROLE_NAMES.get, key="users.role")
+    st.selectbox("角色", list(USER_ROLE_NAMES), format_func=USER_ROLE_NAMES.get, key="users.role")
     st.text_input("负责区域编码（多个用逗号分隔）", placeholder="如 130532101", key="users.areas")
     st.text_input("初始密码（至少 8 位）", type="password", max_chars=128, key="users.password")
     st.text_input("再输一次", type="password", max_chars=128, key="users.password2")

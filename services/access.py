@@ -16,16 +16,18 @@ from services.errors import PermissionDeniedError
 from services.privacy import Clearance
 from services.scope import Scope
 
-ROLE_NAMES = {
+# Roles of the app's users (who may sign in and do what); grid staff's posts are another thing,
+# services.domain.WORKER_ROLE_NAMES.
+USER_ROLE_NAMES = {
     "county_admin": "县级管理员",
     "county_operator": "县指挥中心值班员",
     "township_leader": "乡镇领导",
     "grid_supervisor": "网格督导员",
     "viewer": "只读用户",
 }
-ROLES = tuple(ROLE_NAMES)
+USER_ROLES = tuple(USER_ROLE_NAMES)
 # The level of area each role is bound to (a grid supervisor holds one or more grids).
-ROLE_AREA_LEVELS = {
+USER_ROLE_AREA_LEVELS = {
     "county_admin": ("county",),
     "county_operator": ("county",),
     "township_leader": ("township",),
@@ -83,7 +85,7 @@ class Actor:
     area_codes: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.role not in ROLE_NAMES:
+        if self.role not in USER_ROLE_NAMES:
             raise ValueError(f"unknown role {self.role!r}")
         if not self.area_codes or not all(code.startswith(self.county_code) for code in self.area_codes):
             raise ValueError(f"{self.username}: areas {self.area_codes} are not inside county {self.county_code}")
@@ -94,7 +96,7 @@ class Actor:
 
     @property
     def role_name(self) -> str:
-        return ROLE_NAMES[self.role]
+        return USER_ROLE_NAMES[self.role]
 
     @property
     def scope(self) -> Scope:

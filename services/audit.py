@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.access import ROLE_NAMES, Actor
+from services.access import USER_ROLE_NAMES, Actor
 from services.errors import DomainError, InvalidArgumentError, OutOfScopeError, PermissionDeniedError, UnknownItemError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -150,7 +150,7 @@ def search_audit(session_factory: SessionFactory, *, actor: Actor, query: AuditQ
     with session_factory() as session:
         entries = query_frame(session, statement)
     entries["at"] = pd.to_datetime(entries["at"], utc=True)
-    entries.insert(3, "role_name", [ROLE_NAMES.get(r, "") for r in entries["role"]])
+    entries.insert(3, "role_name", [USER_ROLE_NAMES.get(r, "") for r in entries["role"]])
     entries.insert(5, "action_name", [AUDIT_ACTIONS[a] for a in entries["action"]])
     return entries.assign(target=entries["target"].fillna(""), detail=entries["detail"].fillna(""))
 

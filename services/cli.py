@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from services.access import ROLES, Actor
+from services.access import USER_ROLES, Actor
 from services.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
 from services.domain import LOCAL_TZ
 from services.errors import DomainError, InvalidArgumentError, StoreError
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_commands.add_parser("add", help="add a user; the password is read from the terminal or stdin")
     add.add_argument("username")
     add.add_argument("--name", required=True, help="display name, e.g. 王建国")
-    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--role", required=True, choices=USER_ROLES)
     add.add_argument("--area", action="append", required=True, help="area code the user holds (repeatable)")
     passwd = user_commands.add_parser("passwd", help="set a new password (read from the terminal or stdin)")
     passwd.add_argument("username")

@@ -74,7 +74,8 @@ CLOSE_REASON_NAMES = {
 # Grid staff (the `workers` register).  The stored role is one of WORKER_ROLES; county registers
 # name the post in many ways, each counted as one role (the register's wording is kept as the
 # worker's role_title, for display).  A grid leader leads or guides a grid's staff (网格长, and
-# the township cadre 网格指导员); everyone else patrols a grid or part of one.
+# the township cadre 网格指导员); everyone else patrols a grid or part of one.  (Roles of the app's
+# users are services.access.USER_ROLE_NAMES.)
 WORKER_ROLES = ("worker", "grid_leader")
 WORKER_ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
 WORKER_TITLES: dict[str, tuple[str, ...]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from services.domain import LEVEL_NAMES, LEVELS
+from services.domain import LEVEL_NAMES, LEVELS, WORKER_ROLE_NAMES
 
 NOT_FIXED = ("duplicate", "not_our_responsibility", "no_action_needed")
 EVENT_COLUMNS = (
@@ -56,7 +56,7 @@ def events_from_stage_times(incidents: pd.DataFrame, escalated_at: pd.Series) ->
     a time, each rung recorded at that moment."""
     ids = incidents["incident_id"].to_numpy()
     county = incidents["county_code"].to_numpy()
-    worker = incidents["assignee_worker_id"].fillna("网格员").to_numpy()
+    worker = incidents["assignee_worker_id"].fillna(WORKER_ROLE_NAMES["worker"]).to_numpy()
     rung = pd.Series(incidents["level"].to_numpy()).map({name: i for i, name in enumerate(LEVELS)}).fillna(0).to_numpy()
     escalated = pd.to_datetime(pd.Series(np.asarray(escalated_at)), utc=True)
     frames = []
@@ -101,7 +101,7 @@ def events_from_stage_times(incidents: pd.DataFrame, escalated_at: pd.Series) ->
             "escalate",
             "in_progress",
             "in_progress",
-            "网格长",
+            WORKER_ROLE_NAMES["grid_leader"],
             LEVELS[target],
             f"升级至{LEVEL_NAMES[LEVELS[target]]}处置",
         )

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import select
 
-from services.access import ROLE_AREA_LEVELS, ROLE_NAMES, Actor
+from services.access import USER_ROLE_AREA_LEVELS, USER_ROLE_NAMES, Actor
 from services.audit import Who, add_entry, require_permission
 from services.domain import CODE_LENGTHS
 from services.errors import InvalidArgumentError, StoreConflictError, UnknownItemError
@@ -38,8 +38,8 @@ def add_user(
         raise InvalidArgumentError("用户名须以小写字母开头，由 2–32 位小写字母、数字和 _ . - 组成")
     if not display_name.strip() or len(display_name.strip()) > 32:
         raise InvalidArgumentError("请填写姓名（最多 32 个字）")
-    if role not in ROLE_NAMES:
-        raise InvalidArgumentError(f"角色须为：{'、'.join(ROLE_NAMES)}")
+    if role not in USER_ROLE_NAMES:
+        raise InvalidArgumentError(f"角色须为：{'、'.join(USER_ROLE_NAMES)}")
     _check_password(password)
     codes = tuple(dict.fromkeys(code.strip() for code in area_codes if code.strip()))
     if not codes:
@@ -57,8 +57,8 @@ def add_user(
             for code in codes:
                 if code not in known:
                     raise InvalidArgumentError(f"区域编码 {code} 不在本县")
-                if LEVEL_OF_LENGTH[len(code)] not in ROLE_AREA_LEVELS[role]:
-                    raise InvalidArgumentError(f"{ROLE_NAMES[role]}不能负责区域 {code}（层级不符）")
+                if LEVEL_OF_LENGTH[len(code)] not in USER_ROLE_AREA_LEVELS[role]:
+                    raise InvalidArgumentError(f"{USER_ROLE_NAMES[role]}不能负责区域 {code}（层级不符）")
             session.add(
                 User(
                     username=name,
@@ -71,7 +71,9 @@ def add_user(
             )
             session.flush()
             session.add_all(UserArea(county_code=actor.county_code, username=name, area_code=code) for code in codes)
-            add_entry(session, Who.of(actor), "user_add", now, name, f"{ROLE_NAMES[role]}，区域 {'、'.join(codes)}")
+            add_entry(
+                session, Who.of(actor), "user_add", now, name, f"{USER_ROLE_NAMES[role]}，区域 {'、'.join(codes)}"
+            )
     except StoreConflictError as error:  # another admin added the same name at the same moment
         raise InvalidArgumentError(f"用户名 {name} 已存在") from error
 
@@ -116,7 +118,7 @@ def list_users(session_factory: SessionFactory, *, actor: Actor, now: dt.datetim
         )
     held = areas.groupby("username")["area_code"].agg(lambda codes: "|".join(sorted(codes)))
     return users.assign(
-        role_name=[ROLE_NAMES[r] for r in users["role"]],
+        role_name=[USER_ROLE_NAMES[r] for r in users["role"]],
         areas=[held.get(u, "") for u in users["username"]],
         disabled=users["disabled"].astype(bool),
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import shapely
 
-from services.access import ROLE_NAMES, Actor
+from services.access import USER_ROLE_NAMES, Actor
 from services.bootstrap import Store
 from services.imports.service import import_file
 from services.store.models import Area, Household, Incident, PatrolVisit
@@ -23,7 +23,7 @@ T = dt.datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
 
 def make_actor(role: str = "county_operator", *areas: str, username: str = "", name: str = "") -> Actor:
     """A signed-in user of the test county (by default over the whole county)."""
-    return Actor(username or role, name or ROLE_NAMES[role], role, COUNTY, areas or (COUNTY,))
+    return Actor(username or role, name or USER_ROLE_NAMES[role], role, COUNTY, areas or (COUNTY,))
 
 
 OPERATOR = make_actor("county_operator", username="operator", name="值班员")

@@ -12,7 +12,7 @@ import pytest
 import shapely
 from sqlalchemy import select
 
-from services.access import ACTION_ROLES, ROLES, Actor
+from services.access import ACTION_ROLES, USER_ROLES, Actor
 from services.areas import load_areas
 from services.audit import AuditQuery, search_audit
 from services.dispatch import find_possible_duplicates, suggest_workers
@@ -117,7 +117,7 @@ def codes_outside(actor: Actor, codes) -> list[str]:  # type: ignore[no-untyped-
     return sorted({str(code) for code in codes if not actor.scope.allows(str(code))})
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", USER_ROLES)
 def test_reads_return_nothing_outside_the_scope(county, role) -> None:
     actor, factory, home = ACTORS[role], county.session_factory, ACTORS[role].home_area
     grid_codes = {
@@ -145,7 +145,7 @@ def test_reads_return_nothing_outside_the_scope(county, role) -> None:
     assert figures.households == sum(actor.scope.allows(g) for g in HOUSEHOLDS)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", USER_ROLES)
 def test_items_and_areas_outside_the_scope_are_refused_and_audited(county, role) -> None:
     actor, factory = ACTORS[role], county.session_factory
     for grid in OUTSIDE[role]:
@@ -181,7 +181,7 @@ def audit_targets(store, username: str, action: str) -> set[str]:  # type: ignor
         )
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", USER_ROLES)
 def test_a_link_outside_the_scope_opens_the_home_area_on_the_record(county, role) -> None:
     actor = ACTORS[role]
     for grid in OUTSIDE[role]:
@@ -194,7 +194,7 @@ def test_a_link_outside_the_scope_opens_the_home_area_on_the_record(county, role
     assert own.selection == Selection(GRID_A, "household", "hA")
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", USER_ROLES)
 def test_personal_data_is_masked_and_unmasked_only_for_allowed_roles_on_the_record(county, role) -> None:
     actor, factory = ACTORS[role], county.session_factory
     card = load_household_card(factory, actor=actor, household_id="hA", at=T)
@@ -218,7 +218,7 @@ def test_personal_data_is_masked_and_unmasked_only_for_allowed_roles_on_the_reco
         assert audit_targets(county, actor.username, "unmask") == set()
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", USER_ROLES)
 def test_workflow_actions_follow_the_role_and_the_scope(county, role) -> None:
     actor, factory = ACTORS[role], county.session_factory
     allowed = role in ACTION_ROLES["validate"]
@@ -252,7 +252,7 @@ def test_only_the_action_roles_table_decides_who_may_act() -> None:
     assert all(ACTORS["county_operator"].may_act(action) for action in ACTION_ROLES)
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", USER_ROLES)
 def test_imports_exports_users_and_the_audit_log_are_for_their_roles_only(county, role, tmp_path) -> None:
     actor, factory = ACTORS[role], county.session_factory
     csv = tmp_path / "households.csv"

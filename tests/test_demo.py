@@ -15,7 +15,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from services.access import ROLES
+from services.access import USER_ROLES
 from services.demo import generate_demo
 from services.demo.load import load_demo
 from services.demo.people import DEMO_PASSWORD
@@ -200,7 +200,7 @@ def test_every_incident_lies_in_its_own_grid(demo) -> None:
 
 def test_the_demo_has_one_user_per_role_who_signs_in_with_the_readme_password(demo) -> None:
     users, held = demo.tables["users"], demo.tables["user_areas"]
-    assert sorted(users["role"]) == sorted(ROLES)
+    assert sorted(users["role"]) == sorted(USER_ROLES)
     assert all(verify_password(h, DEMO_PASSWORD) for h in users["password_hash"])
     assert not verify_password(users["password_hash"].iloc[0], DEMO_PASSWORD + "x")
     areas_of = held.groupby("username")["area_code"].apply(sorted)
