@@ -11,16 +11,10 @@ from pages.components import current_actor, guarded, store
 from services.audit import AUDIT_ACTIONS, AuditQuery, record_export, search_audit
 from services.domain import LOCAL_TZ
 from services.errors import DomainError
+from services.labels import AUDIT_LABELS
 from services.reports import table_as_csv, table_as_xlsx
 
-COLUMNS = {
-    "at": "时间",
-    "username": "用户",
-    "role_name": "角色",
-    "action_name": "操作",
-    "target": "对象",
-    "detail": "说明",
-}
+COLUMNS = ("at", "username", "role_name", "action_name", "target", "detail")
 
 st.title("审计日志")
 st.caption("登录、查看完整个人信息、越权被拒、导入导出与用户变更均记录在案，只增不改。")
@@ -51,7 +45,7 @@ except DomainError as error:
 
 st.metric("条目", f"{len(entries):,}")
 shown = entries.assign(at=entries["at"].dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d %H:%M:%S"))[list(COLUMNS)]
-shown = shown.rename(columns=COLUMNS)
+shown = shown.rename(columns=AUDIT_LABELS)
 st.dataframe(shown, hide_index=True, width="stretch", height=520, key="audit.table")
 name = f"审计日志_{period[0]:%Y%m%d}-{period[1]:%Y%m%d}"
 exported = {"actor": actor, "query": query, "rows": len(entries)}

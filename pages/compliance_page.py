@@ -9,22 +9,9 @@ import streamlit as st
 
 from pages.components import SYNTHETIC_NOTE, current_actor, require_data, store
 from services.domain import LOCAL_TZ
+from services.labels import COMPLIANCE_LABELS
 from services.patrols import LOG_TARGET, REPORT_TARGET, compute_compliance
 from services.reports import table_as_csv, table_as_xlsx
-
-COLUMNS = {
-    "worker_id": "编号",
-    "name": "姓名",
-    "grids": "负责网格",
-    "logs": "巡查日志",
-    "valid_reports": "有效上报",
-    "patrol_days": "巡查天数",
-    "distance_km": "巡查里程(km)",
-    "coverage": "网格走访覆盖",
-    "flagged_days": "可疑天数",
-    "flags": "可疑情况",
-    "below_target": "未达标",
-}
 
 st.title("巡查考核")
 st.caption(
@@ -44,10 +31,11 @@ left, middle, right = st.columns(3)
 left.metric("网格员", len(table))
 middle.metric("未达标", short)
 right.metric("有可疑巡查天的网格员", int((table["flagged_days"] > 0).sum()))
-shown = table.rename(columns=COLUMNS)
+labels = COMPLIANCE_LABELS
+shown = table.rename(columns=labels)
 styled = shown.style.apply(
-    lambda row: ["background-color: #fee2e2" if row["未达标"] else ""] * len(row), axis=1
-).format({"网格走访覆盖": lambda v: "—" if v != v else f"{v:.0%}", "巡查里程(km)": "{:.1f}"})
+    lambda row: ["background-color: #fee2e2" if row[labels["below_target"]] else ""] * len(row), axis=1
+).format({labels["coverage"]: lambda v: "—" if v != v else f"{v:.0%}", labels["distance_km"]: "{:.1f}"})
 st.dataframe(styled, hide_index=True, width="stretch", height=560, key="compliance.table")
 name = f"巡查考核_{month:%Y%m}"
 left, right = st.columns(2)

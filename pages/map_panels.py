@@ -14,6 +14,7 @@ from services.access import Actor
 from services.domain import AREA_LEVEL_NAMES, LOCAL_TZ
 from services.errors import DomainError
 from services.figures import AreaFigures
+from services.labels import AREA_LABELS, COLUMN_LABELS, TAG_COUNT_LABELS
 from services.panels import (
     GridPanel,
     load_grid_panel,
@@ -81,24 +82,13 @@ def show_children(
     st.markdown(f"**下辖{AREA_LEVEL_NAMES[child_level]}**（{len(children)} 个，点选一行进入）")
     key = f"map.children.{selection.area_code}"
     targets = [Selection(code) for code in children["code"]]
+    coverage = AREA_LABELS["coverage"]
     st.dataframe(
-        children.drop(columns="code").rename(
-            columns={
-                "name": "名称",
-                "households": "住户",
-                "special_households": "特殊人群户",
-                "open": "在办",
-                "overdue": "超期",
-                "at_risk": "临期",
-                "coverage": "巡查覆盖",
-            }
-        ),
+        children.drop(columns="code").rename(columns=AREA_LABELS),
         hide_index=True,
         width="stretch",
         height=min(38 + 35 * len(children), 420),
-        column_config={
-            "巡查覆盖": st.column_config.ProgressColumn("巡查覆盖", format="percent", min_value=0, max_value=1)
-        },
+        column_config={coverage: st.column_config.ProgressColumn(coverage, format="percent", min_value=0, max_value=1)},
         on_select=lambda: _select_row(key, targets, go_to),
         selection_mode="single-row",
         key=key,
@@ -121,17 +111,7 @@ def show_grid(panel: GridPanel, go_to: Callable[[Selection], None]) -> None:
             key = f"map.cases.{panel.grid_code}"
             targets = [Selection(panel.grid_code, "incident", i) for i in panel.open_cases["incident_id"]]
             st.dataframe(
-                panel.open_cases.rename(
-                    columns={
-                        "incident_id": "编号",
-                        "category": "类别",
-                        "state": "状态",
-                        "severity": "等级",
-                        "reported_at": "上报时间",
-                        "deadline": "处置时限",
-                        "alarm": "预警",
-                    }
-                ),
+                panel.open_cases.rename(columns=COLUMN_LABELS),
                 hide_index=True,
                 width="stretch",
                 on_select=lambda: _select_row(key, targets, go_to),
@@ -143,16 +123,7 @@ def show_grid(panel: GridPanel, go_to: Callable[[Selection], None]) -> None:
         key = f"map.households.{panel.grid_code}"
         targets = [Selection(panel.grid_code, "household", h) for h in panel.households["household_id"]]
         st.dataframe(
-            panel.households.rename(
-                columns={
-                    "household_id": "户编号",
-                    "head_name": "户主",
-                    "address": "地址",
-                    "members": "人数",
-                    "phone": "电话",
-                    "tags": "标签",
-                }
-            ),
+            panel.households.rename(columns=COLUMN_LABELS),
             hide_index=True,
             width="stretch",
             height=320,
@@ -162,9 +133,7 @@ def show_grid(panel: GridPanel, go_to: Callable[[Selection], None]) -> None:
         )
     with workers:
         st.dataframe(
-            panel.workers.rename(
-                columns={"name": "姓名", "role": "岗位", "on_duty": "状态", "phone": "电话", "last_seen": "最后定位"}
-            ),
+            panel.workers.rename(columns=COLUMN_LABELS),
             hide_index=True,
             width="stretch",
         )
@@ -172,9 +141,7 @@ def show_grid(panel: GridPanel, go_to: Callable[[Selection], None]) -> None:
         if panel.tag_counts.empty:
             st.caption("本网格没有带标签的住户。")
         else:
-            st.dataframe(
-                panel.tag_counts.rename(columns={"tag": "标签", "households": "户数"}), hide_index=True, width="stretch"
-            )
+            st.dataframe(panel.tag_counts.rename(columns=TAG_COUNT_LABELS), hide_index=True, width="stretch")
 
 
 def show_grid_panel(actor: Actor, grid_code: str, at: dt.datetime, go_to: Callable[[Selection], None]) -> None:

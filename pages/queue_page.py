@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.components import SYNTHETIC_NOTE, current_actor, current_minute, require_data, store
+from services.labels import COLUMN_LABELS
 from services.queue import NEEDS, load_queue
 from services.selection import Selection
 
@@ -36,19 +37,7 @@ if text:
 shown = shown.reset_index(drop=True)
 st.caption(f"共 {len(shown)} 件（全部待办 {len(queue)} 件）")
 selected = st.dataframe(
-    shown.drop(columns=["lon", "lat"]).rename(
-        columns={
-            "incident_id": "编号",
-            "grid_code": "网格",
-            "category": "类别",
-            "severity": "等级",
-            "state": "状态",
-            "need": "待办",
-            "reported_at": "上报时间",
-            "deadline": "处置时限",
-            "hours_left": "剩余小时",
-        }
-    ),
+    shown.drop(columns=["lon", "lat"]).rename(columns=COLUMN_LABELS),
     hide_index=True,
     width="stretch",
     height=560,

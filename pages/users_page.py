@@ -10,10 +10,11 @@ import streamlit as st
 from pages.components import current_actor, store
 from services.access import USER_ROLE_NAMES
 from services.errors import DomainError
+from services.labels import COLUMN_LABELS
 from services.user_admin import add_user, list_users, set_disabled, set_password
 
 RESULT_KEY = "users.result"
-COLUMNS = {"username": "用户名", "display_name": "姓名", "role_name": "角色", "areas": "负责区域", "disabled": "已停用"}
+COLUMNS = ("username", "display_name", "role_name", "areas", "disabled")
 
 
 def _apply(change, **values) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +59,7 @@ try:
 except DomainError as error:
     st.error(str(error))
     st.stop()
-st.dataframe(users[list(COLUMNS)].rename(columns=COLUMNS), hide_index=True, width="stretch", key="users.table")
+st.dataframe(users[list(COLUMNS)].rename(columns=COLUMN_LABELS), hide_index=True, width="stretch", key="users.table")
 
 left, right = st.columns(2, gap="large")
 with left, st.form("users.add", border=True):

@@ -105,6 +105,9 @@ def test_a_link_to_a_grid_opens_its_panel_with_the_figures_of_the_kpi_service(mo
     metrics = {m.label: m.value for m in app.metric}
     assert int(metrics["住户"].replace(",", "")) == households
     assert [t.label.split(" ")[0] for t in app.tabs] == ["在办事件", "住户", "网格员", "特殊人群"]
+    headers = [column for table in app.dataframe for column in table.value.columns]
+    assert {"户编号", "户主", "姓名", "岗位", "最后定位"} <= set(headers)
+    assert not [column for column in headers if column.isascii()]  # every column shown under its Chinese label
     assert [b.label for b in app.button if b.key and b.key.startswith("crumb-")] == [
         "平乡县",
         "平乡镇",
@@ -227,6 +230,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
     app.multiselect(key="queue.needs").set_value([need]).run()
     table = app.dataframe[0].value
     assert table["待办"].unique().tolist() == [need] and len(table) == metrics[need]
+    assert not [column for column in table.columns if column.isascii()]
 
 
 def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monkeypatch, demo_database) -> None:
@@ -237,7 +241,8 @@ def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monke
     metrics = {m.label: int(m.value) for m in app.metric}
     table = app.dataframe[0].value
     assert metrics["网格员"] == len(table) > 0 and metrics["未达标"] == int(table["未达标"].sum())
-    assert {"巡查日志", "有效上报", "巡查里程(km)", "可疑情况"} <= set(table.columns)
+    assert {"巡查日志", "有效上报", "巡查里程(km)", "网格走访覆盖", "可疑情况"} <= set(table.columns)
+    assert not [column for column in table.columns if column.isascii()]
 
 
 def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(monkeypatch, demo_database) -> None:
