@@ -24,6 +24,14 @@ class LegendEntry:
     colour: str
 
 
+@dataclasses.dataclass(frozen=True)
+class MapLegend:
+    """What the grid colours mean: the figure's name and its classes."""
+
+    title: str
+    entries: tuple[LegendEntry, ...]
+
+
 def _range_label(low: int, high: int) -> str:
     return f"{low}" if low == high else f"{low}–{high}"
 

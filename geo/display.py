@@ -3,6 +3,8 @@ the basemap needs it.  Storage is never touched: this is the display edge (DESIG
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -73,3 +75,28 @@ def stored_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
         return lon, lat
     wgs_lon, wgs_lat = gcj02_to_wgs84([lon], [lat])
     return float(wgs_lon[0]), float(wgs_lat[0])
+
+
+# How an incident point is flagged on the map (styled by geo.layers): 0 none.
+ALARM_OVERDUE, ALARM_AT_RISK = 2, 1
+
+
+@dataclasses.dataclass(frozen=True)
+class AreaShapes:
+    """Display-ready area polygons (WGS84 or shifted for the basemap), columns code, name, geometry."""
+
+    county: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+
+    def of_level(self, level: str) -> gpd.GeoDataFrame:
+        return {"county": self.county, "township": self.townships, "village": self.villages, "grid": self.grids}[level]
+
+    def names(self) -> dict[str, str]:
+        """Name of every area by code."""
+        return {
+            code: name
+            for frame in (self.county, self.townships, self.villages, self.grids)
+            for code, name in zip(frame["code"], frame["name"], strict=True)
+        }

@@ -13,7 +13,6 @@ short properties, and whose features carry `kind` and `id`: a click is read back
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import folium
@@ -27,7 +26,8 @@ from markupsafe import Markup
 
 from geo.assets import use_local_assets
 from geo.basemaps import Basemap
-from geo.choropleth import LegendEntry
+from geo.choropleth import MapLegend
+from geo.display import AreaShapes
 from geo.geojson import points_json, shapes_json
 from geo.markup import html_column, html_text, script_json
 
@@ -86,7 +86,6 @@ STATE_COLOURS = {
     "in_progress": "#6366f1",
     "handled": "#14b8a6",
 }
-ALARM_OVERDUE, ALARM_AT_RISK = 2, 1
 INCIDENT_STYLE_JS = """function (p) {
   var c = STATE_COLOURS[p.s] || '#64748b';
   return {radius: p.u ? 8 : 6, color: p.a == 2 ? '#b91c1c' : (p.a == 1 ? '#f59e0b' : '#ffffff'),
@@ -304,14 +303,6 @@ var {{ this.get_name() }} = L.control({position: 'bottomright'});
         self.html = html
 
 
-@dataclasses.dataclass(frozen=True)
-class MapLegend:
-    """What the grid colours mean: the figure's name and its classes."""
-
-    title: str
-    entries: tuple[LegendEntry, ...]
-
-
 def legend_html(legend: MapLegend) -> Markup:
     swatch = Markup('<div><i style="background:{}"></i>{}</div>')
     dot = Markup('<div><i class="dot" style="background:{}"></i>{}</div>')
@@ -319,27 +310,6 @@ def legend_html(legend: MapLegend) -> Markup:
     dots = Markup("").join(dot.format(colour, label) for label, colour in INCIDENT_LEGEND)
     overdue = Markup('<div><i class="dot" style="background:#fff;border:3px solid #b91c1c"></i>超期（红圈）</div>')
     return Markup("<b>{}</b>{}<hr style='margin:4px 0'><b>在办事件</b>{}{}").format(legend.title, rows, dots, overdue)
-
-
-@dataclasses.dataclass(frozen=True)
-class AreaShapes:
-    """Display-ready area polygons (WGS84 or shifted for the basemap), columns code, name, geometry."""
-
-    county: gpd.GeoDataFrame
-    townships: gpd.GeoDataFrame
-    villages: gpd.GeoDataFrame
-    grids: gpd.GeoDataFrame
-
-    def of_level(self, level: str) -> gpd.GeoDataFrame:
-        return {"county": self.county, "township": self.townships, "village": self.villages, "grid": self.grids}[level]
-
-    def names(self) -> dict[str, str]:
-        """Name of every area by code."""
-        return {
-            code: name
-            for frame in (self.county, self.townships, self.villages, self.grids)
-            for code, name in zip(frame["code"], frame["name"], strict=True)
-        }
 
 
 def _labels_layer(frame: gpd.GeoDataFrame, *, name: str, label_class: str) -> GeoJsonLayer:

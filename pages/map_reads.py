@@ -10,8 +10,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from geo.display import display_points, to_gcj02
-from geo.layers import AreaShapes
+from geo.display import AreaShapes, display_points, to_gcj02
 from pages.components import store
 from services.access import Actor
 from services.figures import AreaFigures, compute_area_figures, compute_grid_figures

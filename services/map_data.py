@@ -11,9 +11,8 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from geo.choropleth import classify_counts, classify_shares
-from geo.display import dissolve_by_prefix, simplify_grids
-from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, MapLegend
+from geo.choropleth import MapLegend, classify_counts, classify_shares
+from geo.display import ALARM_AT_RISK, ALARM_OVERDUE, AreaShapes, dissolve_by_prefix, simplify_grids
 from geo.markup import LINE_BREAK
 from services import rules
 from services.access import Actor

@@ -20,10 +20,9 @@ import pytest
 import shapely
 
 from geo.basemaps import make_basemap, tile_origins
-from geo.choropleth import LegendEntry
+from geo.choropleth import LegendEntry, MapLegend
+from geo.display import AreaShapes
 from geo.layers import (
-    AreaShapes,
-    MapLegend,
     build_base_map,
     build_live_overlays,
     build_overlays,

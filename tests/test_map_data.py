@@ -8,7 +8,8 @@ import re
 import pytest
 
 from geo.basemaps import make_basemap
-from geo.layers import ALARM_AT_RISK, ALARM_OVERDUE, build_base_map, build_overlays
+from geo.display import ALARM_AT_RISK, ALARM_OVERDUE
+from geo.layers import build_base_map, build_overlays
 from services.access import Actor
 from services.errors import OutOfScopeError, UnknownItemError
 from services.figures import compute_grid_figures
