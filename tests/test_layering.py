@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "services": ("streamlit", "streamlit_folium", "folium", "branca", "geo.layers", "geo.assets", "geo.view"),
     "geo": ("streamlit", "streamlit_folium", "sqlalchemy", "services", "pages", "web"),
-    "pages": ("sqlalchemy", "geoalchemy2", "psycopg", "services.store"),
+    "pages": ("sqlalchemy", "psycopg", "services.store"),
 }
 
 

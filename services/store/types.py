@@ -2,7 +2,9 @@
 
 `Geometry` is a real PostGIS ``geometry(<kind>, 4326)`` column on PostgreSQL, so that GIS staff can
 open the tables in QGIS, and a WKB blob on SQLite, which needs no SpatiaLite (the machine's Python
-cannot load SQLite extensions).  Values are shapely geometries either way.
+cannot load SQLite extensions).  Values are shapely geometries either way.  GeoAlchemy2 is not
+used: its Geometry needs SpatiaLite on SQLite, and on PostgreSQL all it would add here is the
+column spec below (STORE-NOTES.md).
 
 `UtcDateTime` stores instants: ``timestamptz`` on PostgreSQL, integer microseconds since the Unix
 epoch (UTC) on SQLite — 8 bytes instead of 26 characters of text on tables of millions of GPS
