@@ -23,10 +23,10 @@ from services.domain import HOUSEHOLD_TAGS
 from services.figures import compute_area_figures
 from services.passwords import verify_password
 from services.store.models import Base
-from tests.factories import OPERATOR
+from tests.factories import OPERATOR, SHANGHAI
 from tests.test_figures import reference_figures
 
-NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(scope="module")

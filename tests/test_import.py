@@ -32,7 +32,7 @@ from services.store.models import (
     PatrolVisit,
     Worker,
 )
-from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, VILLAGE, T, seed_areas
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, VILLAGE, T, seed_areas
 
 TOWNSHIP_NAME = "平乡镇"
 
@@ -422,7 +422,7 @@ def exported_demo(tmp_path_factory):
     from services.settings import Settings
 
     folder = tmp_path_factory.mktemp("exchange")
-    at = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    at = dt.datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
     demo = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{folder / 'demo.db'}"}))
     create_demo(demo, scale="small", seed=5, now=at)
     export_grids(demo.session_factory, actor=OPERATOR, now=T).to_file(folder / "grids.gpkg")
