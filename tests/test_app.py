@@ -9,6 +9,7 @@ import streamlit as st
 import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
+import pages.components
 import services.screen
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY
 from services.areas import load_areas
@@ -215,12 +216,14 @@ def test_an_operator_reports_a_case_by_clicking_the_map(monkeypatch, demo_databa
 
 
 def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_database) -> None:
+    minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    # The page counts at its current minute: pinned, so that no case crosses a limit in between.
+    monkeypatch.setattr(pages.components, "current_minute", lambda: minute)
     app = open_app(monkeypatch, demo_database, "../pages/queue_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "案件队列"
     store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
-    minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)  # the page counts at the current minute
     queue = load_queue(store.session_factory, actor=OPERATOR, area_code="130532", at=minute)
     store.engine.dispose()
     metrics = {m.label: int(m.value) for m in app.metric}
