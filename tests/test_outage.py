@@ -221,9 +221,13 @@ def test_in_the_browser_a_page_whose_store_stops_says_so_and_comes_back_by_itsel
         sign_in(page, url)
         page.get_by_role("link", name="案件队列").click()
         page.get_by_role("heading", name="案件队列").wait_for(timeout=60_000)
+        search = page.get_by_label("网格编码或事件编号包含")
+        # The whole page, not just its heading, must be drawn before the store stops (else the run
+        # still drawing it meets the outage first, and the search box never appears).
+        search.wait_for(timeout=60_000)
+        page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
         cluster.stop()
         try:
-            search = page.get_by_label("网格编码或事件编号包含")
             search.fill("SJ")
             search.press("Enter")  # a rerun: the page reads the store again
             page.get_by_text(NOTICE).wait_for(timeout=60_000)
