@@ -46,6 +46,11 @@ class NodedCoverage:
     overlaps: tuple[Overlap, ...]  # wide overlaps, given to the grid first in order meanwhile
 
 
+def _metric_crs(geoms: NDArray[np.object_]) -> str:
+    """The Gauss–Krüger zone (metres) of the middle of `geoms` (WGS84), for widths and areas."""
+    return metric_crs_for(float(shapely.centroid(shapely.envelope(shapely.union_all(shapely.envelope(geoms)))).x))
+
+
 def snap_to_lattice(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     """WGS84 polygons with every vertex on the SNAP_DEG lattice (a no-op for what is on it)."""
     return shapely.set_precision(np.asarray(geoms, dtype=object), SNAP_DEG)
@@ -57,7 +62,7 @@ def same_shape(first: NDArray[np.object_], second: NDArray[np.object_]) -> NDArr
     first, second = np.asarray(first, dtype=object), np.asarray(second, dtype=object)
     if len(first) == 0:
         return np.zeros(0, dtype=bool)
-    metric = metric_crs_for(float(shapely.centroid(shapely.envelope(shapely.union_all(shapely.envelope(first)))).x))
+    metric = _metric_crs(first)
     a = gpd.GeoSeries(first, crs=WGS84).to_crs(metric).to_numpy()
     b = gpd.GeoSeries(second, crs=WGS84).to_crs(metric).to_numpy()
     parts, pair = shapely.get_parts(shapely.symmetric_difference(a, b), return_index=True)
@@ -114,7 +119,7 @@ def node_coverage(geoms: NDArray[np.object_]) -> NodedCoverage:
     owner = np.full(len(faces), NO_OWNER, dtype=np.intp)
     owner[face_idx[first]] = grid_idx[first]
 
-    metric = metric_crs_for(float(shapely.centroid(shapely.envelope(shapely.union_all(shapely.envelope(geoms)))).x))
+    metric = _metric_crs(geoms)
     faces_m = gpd.GeoSeries(faces, crs=WGS84).to_crs(metric).to_numpy()
     thin = _mean_width(faces_m) < SLIVER_WIDTH_M
     overlap_slivers = np.flatnonzero(thin & (holders > 1))
