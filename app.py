@@ -7,6 +7,7 @@ cannot be reached the notice retries by itself (`pages.components.show_store_err
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from pages.access.sign_in import require_signed_in, show_account
 from pages.components import (
     AppPage,
     require_data,
@@ -15,17 +16,16 @@ from pages.components import (
     store,
     store_error_navigation,
 )
-from pages.sign_in import require_signed_in, show_account
 from services.errors import StoreError
 
 PAGES = (
-    AppPage("", "pages/map_page.py", "民情地图", "map"),
-    AppPage("", "pages/queue_page.py", "案件队列", "queue"),
-    AppPage("", "pages/compliance_page.py", "巡查考核", "compliance"),
-    AppPage("", "pages/screen_page.py", "指挥大屏", "screen"),
-    AppPage("管理", "pages/import_page.py", "数据导入", "import", "import_data"),
-    AppPage("管理", "pages/users_page.py", "用户管理", "users", "manage_users"),
-    AppPage("管理", "pages/audit_page.py", "审计日志", "audit", "read_audit"),
+    AppPage("", "pages/map/map_page.py", "民情地图", "map"),
+    AppPage("", "pages/cases/queue_page.py", "案件队列", "queue"),
+    AppPage("", "pages/patrol/compliance_page.py", "巡查考核", "compliance"),
+    AppPage("", "pages/screen/screen_page.py", "指挥大屏", "screen"),
+    AppPage("管理", "pages/exchange/import_page.py", "数据导入", "import", "import_data"),
+    AppPage("管理", "pages/access/users_page.py", "用户管理", "users", "manage_users"),
+    AppPage("管理", "pages/access/audit_page.py", "审计日志", "audit", "read_audit"),
 )
 
 st.set_page_config(page_title="民情地图", page_icon="🗺️", layout="wide")

@@ -5,9 +5,9 @@ Streamlit's own ASGI app with the security headers of web/headers.py on every re
 import streamlit as st
 from starlette.middleware import Middleware
 
-from geo.assets import install_assets
-from geo.basemaps import tile_origins
 from pages.components import STATIC_DIR
+from render.assets import install_assets
+from services.basemaps import tile_origins
 from services.settings import Settings
 from web.headers import SecurityHeaders, content_security_policies, streamlit_index_hashes
 

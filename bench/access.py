@@ -17,14 +17,14 @@ import pandas as pd
 from sqlalchemy import delete, text
 
 from bench.foundation import NOW, RESULTS, timed
-from services.access import Actor
-from services.bootstrap import county_is_empty, create_demo, open_store
+from services.access.actor import Actor
+from services.access.passwords import hash_password, verify_password
+from services.access.sign_in import SessionPolicy, SignedIn, _wait_after_failures, resume_session, sign_in
+from services.cli.bootstrap import county_is_empty, create_demo, open_store
 from services.errors import SignInError
-from services.figures import compute_area_figures, compute_grid_figures
-from services.map_data import load_household_points, load_open_incidents
-from services.passwords import hash_password, verify_password
+from services.figures.area_figures import compute_area_figures, compute_grid_figures
+from services.mapping.map_data import load_household_points, load_open_incidents
 from services.settings import Settings
-from services.sign_in import SessionPolicy, SignedIn, _wait_after_failures, resume_session, sign_in
 from services.store.bulk import insert_frame
 from services.store.models import AuditEntry
 

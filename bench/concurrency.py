@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 
 from bench.foundation import NOW, RESULTS
 from devtools.pgcluster import throwaway_postgis
-from services.access import Actor
-from services.bootstrap import Store, create_demo, open_store
+from services.access.actor import Actor
+from services.cases.workflow import _take_incident_id, report_incident
+from services.cli.bootstrap import Store, create_demo, open_store
 from services.domain import LOCAL_TZ
 from services.settings import Settings
 from services.store.models import Household, Incident
-from services.workflow import _take_incident_id, report_incident
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 THREADS = 16

@@ -25,8 +25,8 @@ import shapely
 from geo.coverage import needs_noding, node_coverage, same_shape, snap_to_lattice
 from geo.crs import WGS84
 from geo.display import simplify_grids
-from services.demo import SCALES
-from services.demo.layout import build_layout, read_county_source
+from services.cli.demo import SCALES
+from services.cli.demo.layout import build_layout, read_county_source
 from tests.coverages import jitter_vertices
 
 RESULTS = Path(__file__).resolve().parent / "results"

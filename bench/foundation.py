@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy import text
 
 from devtools.pgcluster import throwaway_postgis
-from services.access import Actor
-from services.demo import generate_demo
-from services.demo.load import load_demo
+from services.access.actor import Actor
+from services.cli.demo import generate_demo
+from services.cli.demo.load import load_demo
 from services.domain import LOCAL_TZ
-from services.figures import compute_area_figures
+from services.figures.area_figures import compute_area_figures
 from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
 

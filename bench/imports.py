@@ -27,11 +27,11 @@ import shapely
 from bench.foundation import NOW
 from devtools.pgcluster import throwaway_postgis
 from geo.assign import assign_grids
-from services.access import Actor
-from services.bootstrap import open_store
-from services.demo import generate_demo
-from services.demo.load import load_demo
-from services.exchange import export_fixes, export_grids, export_households, export_incidents, export_workers
+from services.access.actor import Actor
+from services.cli.bootstrap import open_store
+from services.cli.demo import generate_demo
+from services.cli.demo.load import load_demo
+from services.exchange.exports import export_fixes, export_grids, export_households, export_incidents, export_workers
 from services.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -89,7 +89,7 @@ def child(kind: str, path: str) -> None:
     import contextlib
     import io
 
-    from services.cli import main
+    from services.cli.commands import main
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):

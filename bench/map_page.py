@@ -18,20 +18,20 @@ from playwright.sync_api import sync_playwright
 
 from bench.foundation import NOW, RESULTS, timed
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from geo.assets import install_assets
-from geo.basemaps import make_basemap
-from geo.layers import build_base_map, build_overlays
-from services.access import Actor
-from services.bootstrap import county_is_empty, create_demo, open_store
-from services.figures import compute_area_figures, compute_grid_figures
-from services.map_data import (
+from render.assets import install_assets
+from render.map_layers import build_base_map, build_overlays
+from services.access.actor import Actor
+from services.basemaps import make_basemap
+from services.cli.bootstrap import county_is_empty, create_demo, open_store
+from services.figures.area_figures import compute_area_figures, compute_grid_figures
+from services.mapping.map_data import (
     colour_grids,
     load_area_shapes,
     load_household_points,
     load_open_incidents,
     load_worker_positions,
 )
-from services.selection import Selection
+from services.mapping.selection import Selection
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

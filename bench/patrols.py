@@ -16,14 +16,14 @@ from sqlalchemy import select, text
 
 from bench.foundation import NOW, RESULTS, timed
 from devtools.pgcluster import throwaway_postgis
-from services.access import Actor
-from services.bootstrap import Store, open_store
-from services.demo import generate_demo
-from services.demo.load import load_demo
+from services.access.actor import Actor
+from services.cli.bootstrap import Store, open_store
+from services.cli.demo import generate_demo
+from services.cli.demo.load import load_demo
 from services.domain import LOCAL_TZ
-from services.figures import compute_area_figures
-from services.imports.service import import_file
-from services.patrols import load_worker_day
+from services.exchange.imports.service import import_file
+from services.figures.area_figures import compute_area_figures
+from services.patrol.supervision import load_worker_day
 from services.settings import Settings
 from services.store.bulk import insert_frame
 from services.store.models import PatrolDay, PatrolFix

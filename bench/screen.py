@@ -22,13 +22,13 @@ from bench.foundation import NOW, RESULTS, timed
 from bench.map_page import component_payload
 from devtools.app_server import ROOT, running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from geo.basemaps import make_basemap
-from geo.layers import build_base_map, build_live_overlays
-from services.access import Actor
-from services.bootstrap import county_is_empty, create_demo, open_store
-from services.figures import compute_grid_figures
-from services.map_data import colour_grids, load_area_shapes
-from services.screen import load_screen
+from render.map_layers import build_base_map, build_live_overlays
+from services.access.actor import Actor
+from services.basemaps import make_basemap
+from services.cli.bootstrap import county_is_empty, create_demo, open_store
+from services.figures.area_figures import compute_grid_figures
+from services.mapping.map_data import colour_grids, load_area_shapes
+from services.screen.wall_figures import load_screen
 from services.settings import Settings
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))

@@ -14,18 +14,18 @@ from sqlalchemy import func, select
 
 from bench.foundation import NOW, RESULTS, timed
 from devtools.pgcluster import throwaway_postgis
-from services.access import Actor
-from services.bootstrap import Store, county_is_empty, create_demo, open_store
-from services.demo import generate_demo
-from services.demo.load import load_demo
-from services.dispatch import suggest_workers
+from services.access.actor import Actor
+from services.cases.dispatch import suggest_workers
+from services.cases.queue import load_queue
+from services.cases.workflow import CaseAction, dispatch_incident, validate_incident
+from services.cli.bootstrap import Store, county_is_empty, create_demo, open_store
+from services.cli.demo import generate_demo
+from services.cli.demo.load import load_demo
 from services.domain import INCIDENT_TIMES, OPEN_STATES
-from services.queue import load_queue
 from services.settings import Settings
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
 from services.store.models import Incident
-from services.workflow import CaseAction, dispatch_incident, validate_incident
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 OPEN_TARGET = 5_000

@@ -77,7 +77,7 @@ def stored_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
     return float(wgs_lon[0]), float(wgs_lat[0])
 
 
-# How an incident point is flagged on the map (styled by geo.layers): 0 none.
+# How an incident point is flagged on the map (styled by render.map_layers): 0 none.
 ALARM_OVERDUE, ALARM_AT_RISK = 2, 1
 
 

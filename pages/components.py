@@ -13,12 +13,12 @@ from pathlib import Path
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from geo.assets import install_assets, install_tiles
-from services.access import Actor
-from services.bootstrap import Store, county_is_empty, open_store
+from render.assets import install_assets, install_tiles
+from services.access.actor import Actor
+from services.access.sign_in import SessionPolicy
+from services.cli.bootstrap import Store, county_is_empty, open_store
 from services.errors import StoreError, StoreUnavailableError
 from services.settings import Settings
-from services.sign_in import SessionPolicy
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STORE_RETRY_S = 10  # while the database cannot be reached, the notice tries again this often

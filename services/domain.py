@@ -7,7 +7,7 @@ import datetime as dt
 # China has one zone and no daylight saving: a fixed offset is exact and needs no tz database.
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
-# Workflow actions (services.workflow) by their Chinese names.
+# Workflow actions (services.cases.workflow) by their Chinese names.
 ACTION_NAMES = {
     "report": "上报",
     "validate": "立案",
@@ -75,7 +75,7 @@ CLOSE_REASON_NAMES = {
 # name the post in many ways, each counted as one role (the register's wording is kept as the
 # worker's role_title, for display).  A grid leader leads or guides a grid's staff (网格长, and
 # the township cadre 网格指导员); everyone else patrols a grid or part of one.  (Roles of the app's
-# users are services.access.USER_ROLE_NAMES.)
+# users are services.access.actor.USER_ROLE_NAMES.)
 WORKER_ROLES = ("worker", "grid_leader")
 WORKER_ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
 WORKER_TITLES: dict[str, tuple[str, ...]] = {

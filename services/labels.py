@@ -6,6 +6,9 @@ dict, built from the common one.  Pages pick which columns to show; the words li
 
 from __future__ import annotations
 
+# A label of several lines (map tooltips) is plain text with its lines separated by this; the
+# rendering edge (render/markup.py) turns it into <br> after escaping.
+LINE_BREAK = "\n"
 COLUMN_LABELS = {
     # incidents (queue, a grid's open cases)
     "incident_id": "编号",

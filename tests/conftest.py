@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from devtools.pgcluster import ClusterUnavailableError, throwaway_postgis
-from services.bootstrap import Store
+from services.cli.bootstrap import Store
 from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import shapely
 
-from services.access import USER_ROLE_NAMES, Actor
-from services.bootstrap import Store
-from services.imports.service import import_file
+from services.access.actor import USER_ROLE_NAMES, Actor
+from services.cli.bootstrap import Store
+from services.exchange.imports.service import import_file
 from services.store.models import Area, Household, Incident, PatrolVisit
 
 COUNTY = "130532"

@@ -12,10 +12,13 @@ import pytest
 import shapely
 from sqlalchemy import select
 
-from services.access import ACTION_ROLES, USER_ROLES, Actor
-from services.areas import load_areas
-from services.audit import AuditQuery, search_audit
-from services.dispatch import find_possible_duplicates, suggest_workers
+from services.access.actor import ACTION_ROLES, USER_ROLES, Actor
+from services.access.audit import AuditQuery, search_audit
+from services.access.users import list_users
+from services.cases.detail import load_incident_detail
+from services.cases.dispatch import find_possible_duplicates, suggest_workers
+from services.cases.queue import load_queue
+from services.cases.workflow import CaseAction, report_incident, validate_incident
 from services.errors import (
     InvalidArgumentError,
     OutOfScopeError,
@@ -23,21 +26,23 @@ from services.errors import (
     PointOutsideGridsError,
     UnknownItemError,
 )
-from services.exchange import export_fixes, export_households, export_incidents, export_workers
-from services.figures import compute_area_figures, compute_grid_figures
-from services.imports.service import check_import, import_file
-from services.incident_detail import load_incident_detail
-from services.links import open_selection
-from services.map_data import load_area_shapes, load_household_points, load_open_incidents, load_worker_positions
-from services.panels import load_grid_panel, load_household_card, load_worker_card
-from services.patrols import compute_compliance, load_worker_day, patrol_days_of
-from services.queue import load_queue
-from services.screen import load_screen
-from services.search import search_map
-from services.selection import Selection
+from services.exchange.exports import export_fixes, export_households, export_incidents, export_workers
+from services.exchange.imports.service import check_import, import_file
+from services.figures.area_figures import compute_area_figures, compute_grid_figures
+from services.mapping.areas import load_areas
+from services.mapping.links import open_selection
+from services.mapping.map_data import (
+    load_area_shapes,
+    load_household_points,
+    load_open_incidents,
+    load_worker_positions,
+)
+from services.mapping.panels import load_grid_panel, load_household_card, load_worker_card
+from services.mapping.search import search_map
+from services.mapping.selection import Selection
+from services.patrol.supervision import compute_compliance, load_worker_day, patrol_days_of
+from services.screen.wall_figures import load_screen
 from services.store.models import AuditEntry, Household, HouseholdTag, PatrolFix, Worker, WorkerGrid
-from services.user_admin import list_users
-from services.workflow import CaseAction, report_incident, validate_incident
 from tests.factories import (
     COUNTY,
     GRID_A,

@@ -10,17 +10,17 @@ import streamlit_folium
 from streamlit.testing.v1 import AppTest
 
 import pages.components
-import services.screen
+import services.screen.wall_figures
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY
-from services.areas import load_areas
-from services.bootstrap import create_demo, open_store
-from services.demo.people import DEMO_PASSWORD
+from services.access.sign_in import SessionPolicy, SignedIn, load_actor, sign_in
+from services.access.users import add_user, set_disabled
+from services.cases.queue import load_queue
+from services.cli.bootstrap import create_demo, open_store
+from services.cli.demo.people import DEMO_PASSWORD
 from services.errors import StoreUnavailableError
-from services.figures import compute_grid_figures
-from services.queue import load_queue
+from services.figures.area_figures import compute_grid_figures
+from services.mapping.areas import load_areas
 from services.settings import Settings
-from services.sign_in import SessionPolicy, SignedIn, load_actor, sign_in
-from services.user_admin import add_user, set_disabled
 from tests.factories import ADMIN, OPERATOR
 
 
@@ -74,7 +74,7 @@ def test_an_empty_database_tells_how_to_create_the_demo(monkeypatch, tmp_path) -
 
 
 def test_import_page_offers_every_kind_and_waits_for_a_file(monkeypatch, demo_database) -> None:
-    app = open_app(monkeypatch, demo_database, "../pages/import_page.py")
+    app = open_app(monkeypatch, demo_database, "../pages/exchange/import_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "数据导入"
@@ -219,7 +219,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
     minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     # The page counts at its current minute: pinned, so that no case crosses a limit in between.
     monkeypatch.setattr(pages.components, "current_minute", lambda: minute)
-    app = open_app(monkeypatch, demo_database, "../pages/queue_page.py")
+    app = open_app(monkeypatch, demo_database, "../pages/cases/queue_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "案件队列"
@@ -237,7 +237,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
 
 
 def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monkeypatch, demo_database) -> None:
-    app = open_app(monkeypatch, demo_database, "../pages/compliance_page.py")
+    app = open_app(monkeypatch, demo_database, "../pages/patrol/compliance_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "巡查考核"
@@ -259,7 +259,7 @@ def test_the_big_screen_renders_and_shows_stale_data_when_the_database_is_lost(m
     def lost(*args, **kwargs):
         raise StoreUnavailableError("数据库暂时无法连接")
 
-    monkeypatch.setattr(services.screen, "load_screen", lost)
+    monkeypatch.setattr(services.screen.wall_figures, "load_screen", lost)
     app.run()
     assert not app.exception
     html = " ".join(m.value for m in app.markdown)
@@ -338,7 +338,7 @@ def test_the_audit_page_lists_the_sign_ins(monkeypatch, demo_database) -> None:
         policy=SessionPolicy(),
     )
     store.engine.dispose()
-    app = open_app(monkeypatch, demo_database, "../pages/audit_page.py", user="admin")
+    app = open_app(monkeypatch, demo_database, "../pages/access/audit_page.py", user="admin")
     app.run()
     assert not app.exception and app.title[0].value == "审计日志"
     assert int(app.metric[0].value.replace(",", "")) >= 1
@@ -370,7 +370,7 @@ def test_disabling_a_user_ends_their_wall_screen_at_its_next_refresh(monkeypatch
 
 
 def test_a_county_admin_adds_a_user_on_the_users_page(monkeypatch, demo_database) -> None:
-    app = open_app(monkeypatch, demo_database, "../pages/users_page.py", user="admin")
+    app = open_app(monkeypatch, demo_database, "../pages/access/users_page.py", user="admin")
     app.run()
     assert not app.exception and "leader" in app.dataframe[0].value["用户名"].tolist()
     for key, value in (

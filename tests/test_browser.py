@@ -15,13 +15,13 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from services.areas import load_areas
-from services.bootstrap import Store, create_demo, open_store
-from services.demo.people import DEMO_PASSWORD
-from services.imports.service import import_file
-from services.queue import load_queue
+from services.cases.queue import load_queue
+from services.cases.workflow import report_incident
+from services.cli.bootstrap import Store, create_demo, open_store
+from services.cli.demo.people import DEMO_PASSWORD
+from services.exchange.imports.service import import_file
+from services.mapping.areas import load_areas
 from services.settings import Settings
-from services.workflow import report_incident
 from tests.factories import ADMIN, OPERATOR
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ from playwright.sync_api import Frame, FrameLocator, Page, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from services.bootstrap import create_demo, open_store
-from services.demo.people import DEMO_PASSWORD
+from services.cli.bootstrap import create_demo, open_store
+from services.cli.demo.people import DEMO_PASSWORD
 from services.settings import Settings
 from tests.hostile import make_hostile
 

@@ -13,26 +13,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from services.audit import record
-from services.domain import LEVELS
-from services.errors import InvalidArgumentError, SignInError, StaleIncidentError
-from services.imports.service import import_file
-from services.passwords import hash_password
-from services.sign_in import SessionPolicy, sign_in
-from services.simulator import Simulator
-from services.store.models import (
-    AuditEntry,
-    Household,
-    Incident,
-    IncidentCounter,
-    IncidentEvent,
-    User,
-    UserArea,
-    Worker,
-    WorkerGrid,
-)
-from services.user_admin import add_user, set_disabled
-from services.workflow import (
+from services.access.audit import record
+from services.access.passwords import hash_password
+from services.access.sign_in import SessionPolicy, sign_in
+from services.access.users import add_user, set_disabled
+from services.cases.workflow import (
     CaseAction,
     Photo,
     accept_incident,
@@ -44,6 +29,21 @@ from services.workflow import (
     report_incident,
     validate_incident,
     verify_incident,
+)
+from services.cli.simulator import Simulator
+from services.domain import LEVELS
+from services.errors import InvalidArgumentError, SignInError, StaleIncidentError
+from services.exchange.imports.service import import_file
+from services.store.models import (
+    AuditEntry,
+    Household,
+    Incident,
+    IncidentCounter,
+    IncidentEvent,
+    User,
+    UserArea,
+    Worker,
+    WorkerGrid,
 )
 from tests.factories import ADMIN, COUNTY, GRID_A, OPERATOR, T, household, incident, make_actor, seed_areas
 
@@ -379,7 +379,7 @@ def test_sixteen_wrong_passwords_at_once_get_only_the_free_failures_through(desk
 
 
 def test_audit_entries_written_at_once_are_all_kept(desk) -> None:
-    from services.audit import Who
+    from services.access.audit import Who
 
     split(at_once(WRITERS, lambda i: record(desk.session_factory, Who(COUNTY, f"u{i}"), "sign_out", T)), type(None))
     with desk.session_factory() as session:

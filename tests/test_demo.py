@@ -15,13 +15,13 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from services.access import USER_ROLES
-from services.demo import generate_demo
-from services.demo.load import load_demo
-from services.demo.people import DEMO_PASSWORD
+from services.access.actor import USER_ROLES
+from services.access.passwords import verify_password
+from services.cli.demo import generate_demo
+from services.cli.demo.load import load_demo
+from services.cli.demo.people import DEMO_PASSWORD
 from services.domain import HOUSEHOLD_TAGS
-from services.figures import compute_area_figures
-from services.passwords import verify_password
+from services.figures.area_figures import compute_area_figures
 from services.store.models import Base
 from tests.factories import OPERATOR, SHANGHAI
 from tests.test_figures import reference_figures

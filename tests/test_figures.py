@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from services.errors import InvalidArgumentError, OutOfScopeError, UnknownAreaError
-from services.figures import compute_area_figures, compute_grid_figures
+from services.figures.area_figures import compute_area_figures, compute_grid_figures
 from services.store.models import HouseholdTag
 from tests.factories import (
     COUNTY,
@@ -262,7 +262,7 @@ def test_a_naive_time_is_refused(seeded) -> None:
 def test_code_ranges_select_exactly_the_codes_with_that_prefix(store) -> None:
     from sqlalchemy import select
 
-    from services.scope import code_within
+    from services.access.scope import code_within
     from services.store.models import Area
 
     seed_areas(store)

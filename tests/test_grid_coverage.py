@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from geo.coverage import SLIVER_WIDTH_M, needs_noding, node_coverage
 from geo.crs import WGS84
 from geo.display import dissolve_by_prefix, simplify_grids
-from services.areas import load_areas
-from services.bootstrap import create_demo, open_store
-from services.exchange import export_grids
-from services.figures import compute_area_figures, compute_grid_figures
-from services.imports.problems import ImportFileError
-from services.map_data import load_area_shapes
-from services.screen import load_screen
+from services.cli.bootstrap import create_demo, open_store
+from services.exchange.exports import export_grids
+from services.exchange.imports.problems import ImportFileError
+from services.figures.area_figures import compute_area_figures, compute_grid_figures
+from services.mapping.areas import load_areas
+from services.mapping.map_data import load_area_shapes
+from services.screen.wall_figures import load_screen
 from services.settings import Settings
 from services.store.models import Area
 from tests.coverages import METRIC, SPOILED, TOWNSHIP, grids_layer, jitter_vertices, square_cells, t_junctions

@@ -19,34 +19,34 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.basemaps import make_basemap, tile_origins
-from geo.choropleth import LegendEntry, MapLegend
 from geo.display import AreaShapes
-from geo.layers import (
+from pages.map.panels import panel_heading
+from render import screen_html
+from render.map_layers import (
     build_base_map,
     build_live_overlays,
     build_overlays,
     build_track_layer,
     legend_html,
 )
-from geo.markup import html_column, html_text, markdown_text, script_json
-from pages import screen_html
-from pages.map_panels import panel_heading
-from services.bootstrap import create_demo, open_store
-from services.figures import compute_grid_figures
-from services.map_data import (
+from render.markup import html_column, html_text, markdown_text, script_json
+from services.access.users import add_user
+from services.basemaps import make_basemap, tile_origins
+from services.cli.bootstrap import create_demo, open_store
+from services.exchange.downloads import neutralise_formulas, table_as_csv, table_as_xlsx
+from services.figures.area_figures import compute_grid_figures
+from services.mapping.choropleth import LegendEntry, MapLegend
+from services.mapping.map_data import (
     colour_grids,
     load_area_shapes,
     load_household_points,
     load_open_incidents,
     load_worker_positions,
 )
-from services.reports import neutralise_formulas, table_as_csv, table_as_xlsx
-from services.screen import load_screen
-from services.selection import Selection
+from services.mapping.selection import Selection
+from services.screen.wall_figures import load_screen
 from services.settings import Settings
 from services.store.models import Department, HouseholdTag, PatrolFix, User, Worker, WorkerGrid
-from services.user_admin import add_user
 from tests.factories import (
     ADMIN,
     COUNTY,
@@ -327,14 +327,14 @@ def test_neutralising_leaves_ordinary_cells_and_marks_formula_like_headers() -> 
 
 
 def test_every_export_goes_through_the_one_writer() -> None:
-    """Only services/reports.py writes CSV or Excel; pages hand it their tables."""
+    """Only services/exchange/downloads.py writes CSV or Excel; pages hand it their tables."""
     writers = [
         str(path.relative_to(ROOT))
         for folder in ("pages", "services")
         for path in (ROOT / folder).rglob("*.py")
         if re.search(r"\.to_(csv|excel)\(", path.read_text(encoding="utf-8"))
     ]
-    assert writers == ["services/reports.py"]
+    assert writers == ["services/exchange/downloads.py"]
 
 
 def test_tiles_of_a_basemap_come_from_its_servers_one_origin_per_subdomain() -> None:

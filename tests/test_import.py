@@ -18,8 +18,8 @@ import shapely
 from sqlalchemy import func, select
 
 from geo.gcj02 import wgs84_to_gcj02
-from services.imports.problems import ImportFileError
-from services.imports.service import check_import, import_file
+from services.exchange.imports.problems import ImportFileError
+from services.exchange.imports.service import check_import, import_file
 from services.store.models import (
     Area,
     HandlingLimit,
@@ -416,9 +416,15 @@ def exported_demo(tmp_path_factory):
     """The small demo county written out in the exchange formats, and its own figures."""
     import datetime as dt
 
-    from services.bootstrap import create_demo, open_store
-    from services.exchange import export_fixes, export_grids, export_households, export_incidents, export_workers
-    from services.figures import compute_area_figures
+    from services.cli.bootstrap import create_demo, open_store
+    from services.exchange.exports import (
+        export_fixes,
+        export_grids,
+        export_households,
+        export_incidents,
+        export_workers,
+    )
+    from services.figures.area_figures import compute_area_figures
     from services.settings import Settings
 
     folder = tmp_path_factory.mktemp("exchange")
@@ -445,7 +451,7 @@ def exported_demo(tmp_path_factory):
 
 
 def test_an_exported_county_imports_back_with_the_same_grids_and_figures(store, exported_demo) -> None:
-    from services.figures import compute_area_figures
+    from services.figures.area_figures import compute_area_figures
 
     folder, at, figures, homes = exported_demo
     for kind, name in (
@@ -476,7 +482,7 @@ def test_an_exported_county_imports_back_with_the_same_grids_and_figures(store, 
 
 
 def test_exports_write_exactly_the_exchange_fields(exported_demo) -> None:
-    from services import formats
+    from services.exchange import formats
 
     folder = exported_demo[0]
     assert list(gpd.read_file(folder / "grids.gpkg").columns) == [*formats.GRID_FIELDS, "geometry"]

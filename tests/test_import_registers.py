@@ -16,10 +16,10 @@ import shapely
 from sqlalchemy import select
 
 from services.domain import WORKER_ROLE_WORDS, WORKER_ROLES, WORKER_TITLES
-from services.exchange import export_workers
-from services.formats import FIELD_ALIASES, KIND_FIELDS, KIND_OPTIONAL
-from services.imports.readers import header_key
-from services.panels import load_grid_panel, load_worker_card
+from services.exchange.exports import export_workers
+from services.exchange.formats import FIELD_ALIASES, KIND_FIELDS, KIND_OPTIONAL
+from services.exchange.imports.readers import header_key
+from services.mapping.panels import load_grid_panel, load_worker_card
 from services.store.models import Area, Household, Incident, PatrolFix, Worker
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, T
 from tests.test_import import counts, grid_layer, refused, run

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from services.incident_frames import query_incidents, select_incidents
+from services.cases.frames import query_incidents, select_incidents
 from services.store.models import Incident
 from tests.factories import T, incident, seed_areas
 

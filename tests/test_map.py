@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from geo.assets import install_assets, install_tiles
-from services.areas import load_areas
+from render.assets import install_assets, install_tiles
+from services.mapping.areas import load_areas
 from tests.factories import COUNTY, GRID_B, make_actor, seed_areas
 
 

@@ -7,28 +7,28 @@ import re
 
 import pytest
 
-from geo.basemaps import make_basemap
 from geo.display import ALARM_AT_RISK, ALARM_OVERDUE
-from geo.layers import build_base_map, build_overlays
-from services.access import Actor
+from render.map_layers import build_base_map, build_overlays
+from services.access.actor import Actor
+from services.basemaps import make_basemap
+from services.cases.detail import load_incident_detail
 from services.errors import OutOfScopeError, UnknownItemError
-from services.figures import compute_grid_figures
-from services.incident_detail import load_incident_detail
-from services.map_data import (
+from services.figures.area_figures import compute_grid_figures
+from services.mapping.map_data import (
     colour_grids,
     load_area_shapes,
     load_household_points,
     load_open_incidents,
     load_worker_positions,
 )
-from services.panels import (
+from services.mapping.panels import (
     load_grid_panel,
     load_household_card,
     load_worker_card,
     summarise_children,
 )
-from services.search import search_map
-from services.selection import Selection
+from services.mapping.search import search_map
+from services.mapping.selection import Selection
 from services.store.models import HouseholdTag, PatrolFix, Worker, WorkerGrid
 from tests.factories import (
     COUNTY,

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.basemaps import make_basemap
-from geo.choropleth import NO_DATA_COLOUR, RAMPS, classify_counts, classify_shares
 from geo.crs import WGS84
 from geo.display import display_points, dissolve_by_prefix, simplify_grids, to_gcj02
 from geo.gcj02 import wgs84_to_gcj02
 from geo.partition import as_multipolygons, voronoi_cells
-from geo.view import TILE_PX, _mercator_y, fit_view
-from services.privacy import Clearance, mask_names, mask_phones
-from services.selection import Selection
+from render.view import TILE_PX, _mercator_y, fit_view
+from services.access.privacy import Clearance, mask_names, mask_phones
+from services.basemaps import make_basemap
+from services.mapping.choropleth import NO_DATA_COLOUR, RAMPS, classify_counts, classify_shares
+from services.mapping.selection import Selection
 from services.settings import Settings
 
 COUNTY = "130532"

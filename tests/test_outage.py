@@ -17,24 +17,24 @@ from streamlit.testing.v1 import AppTest
 
 from devtools.pgcluster import PG_BIN, ClusterUnavailableError, _as_owner, throwaway_postgis
 from pages.components import RETRY_ARMED_KEY, SIGNED_IN_KEY
-from services.bootstrap import create_demo, open_store
+from services.access.sign_in import SignedIn
+from services.cases.queue import load_queue
+from services.cli.bootstrap import create_demo, open_store
 from services.errors import StoreUnavailableError
-from services.queue import load_queue
 from services.settings import Settings
-from services.sign_in import SignedIn
 from tests.factories import OPERATOR, T
 
 NOTICE = "数据库暂时无法连接"
 # What the raw error would have shown: the driver's text, the exception's name, where the code lives.
 LEAKS = ("OperationalError", "Traceback", "127.0.0.1", "port", "psycopg", "sqlalchemy", ".py", "connection")
 PAGES = {  # page script: (user, what the working page shows)
-    "pages/map_page.py": ("operator", "民情地图"),
-    "pages/queue_page.py": ("operator", "案件队列"),
-    "pages/compliance_page.py": ("operator", "巡查考核"),
-    "pages/screen_page.py": ("operator", "今日上报"),
-    "pages/import_page.py": ("admin", "数据导入"),
-    "pages/users_page.py": ("admin", "用户管理"),
-    "pages/audit_page.py": ("admin", "审计日志"),
+    "pages/map/map_page.py": ("operator", "民情地图"),
+    "pages/cases/queue_page.py": ("operator", "案件队列"),
+    "pages/patrol/compliance_page.py": ("operator", "巡查考核"),
+    "pages/screen/screen_page.py": ("operator", "今日上报"),
+    "pages/exchange/import_page.py": ("admin", "数据导入"),
+    "pages/access/users_page.py": ("admin", "用户管理"),
+    "pages/access/audit_page.py": ("admin", "审计日志"),
 }
 
 
@@ -120,14 +120,14 @@ def assert_notice(app: AppTest) -> None:
 def test_every_page_open_while_postgres_is_down_shows_the_notice_and_comes_back(monkeypatch, stopped: Cluster) -> None:
     apps = {}
     for script, (user, _) in PAGES.items():
-        view = {"view": "screen"} if script == "pages/screen_page.py" else {}
+        view = {"view": "screen"} if script == "pages/screen/screen_page.py" else {}
         apps[script] = app = signed_in_app(monkeypatch, stopped.url, script, user, **view)
         app.run()
         assert_notice(app)  # the sign-in check runs first, and fails
     stopped.start()
     for script, app in apps.items():
         app.run()  # what the notice's timer does
-        if script not in ("pages/map_page.py", "pages/screen_page.py"):
+        if script not in ("pages/map/map_page.py", "pages/screen/screen_page.py"):
             app.switch_page(script).run()
         text = shown(app)
         assert not app.exception and NOTICE not in text, text
@@ -138,10 +138,10 @@ def test_every_page_open_while_postgres_is_down_shows_the_notice_and_comes_back(
 def test_pages_in_use_when_postgres_stops_show_the_notice_then_their_figures_again(monkeypatch, cluster) -> None:
     apps = {}
     for script, (user, expected) in PAGES.items():
-        view = {"view": "screen"} if script == "pages/screen_page.py" else {}
+        view = {"view": "screen"} if script == "pages/screen/screen_page.py" else {}
         apps[script] = app = signed_in_app(monkeypatch, cluster.url, script, user, **view)
         app.run()
-        if script not in ("pages/map_page.py", "pages/screen_page.py"):
+        if script not in ("pages/map/map_page.py", "pages/screen/screen_page.py"):
             app.switch_page(script).run()
         assert not app.exception and expected in shown(app), shown(app)
     cluster.stop()
@@ -181,7 +181,7 @@ def test_a_sqlite_file_that_cannot_be_opened_gives_the_notice_and_then_the_page(
     store.engine.dispose()
     gone = tmp_path / "not-yet"
     url = f"sqlite:///{gone / 'app.db'}"
-    app = signed_in_app(monkeypatch, url, "pages/map_page.py", "operator")
+    app = signed_in_app(monkeypatch, url, "pages/map/map_page.py", "operator")
     app.run()
     assert_notice(app)
     gone.mkdir()
@@ -265,7 +265,7 @@ def test_a_widget_callback_that_meets_a_database_error_leaves_its_message_for_th
 
 @pytest.mark.postgis
 def test_the_simulator_reports_a_tick_without_database_and_carries_on(cluster, tmp_path) -> None:
-    from services.simulator import Simulator, run_simulator
+    from services.cli.simulator import Simulator, run_simulator
 
     store = open_store(Settings.from_env({"DATABASE_URL": cluster.url}))
     simulator = Simulator(store.session_factory, county_code="130532", photo_dir=tmp_path, reports_per_hour=3600)

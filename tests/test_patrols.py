@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from services.patrols import compute_compliance, load_worker_day, patrol_days_of
+from services.patrol.supervision import compute_compliance, load_worker_day, patrol_days_of
 from services.store.models import PatrolLog
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, T, incident, seed_areas
 from tests.test_import import household, run, worker, write_csv

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from services.errors import StoreUnavailableError
-from services.figures import compute_area_figures
-from services.screen import MIN_CASES_TO_RANK, load_screen
+from services.figures.area_figures import compute_area_figures
+from services.screen.wall_figures import MIN_CASES_TO_RANK, load_screen
 from services.store.models import Worker
 from tests.factories import COUNTY, GRID_B, OPERATOR, T, incident, seed_areas
 

@@ -10,12 +10,8 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from services.audit import AuditQuery, record_export, search_audit
-from services.bootstrap import give_demo_users_passwords, open_store
-from services.demo.people import DEMO_PASSWORD
-from services.errors import InvalidArgumentError, PermissionDeniedError, SessionExpiredError, SignInError
-from services.settings import Settings
-from services.sign_in import (
+from services.access.audit import AuditQuery, record_export, search_audit
+from services.access.sign_in import (
     SessionPolicy,
     SignedIn,
     load_actor,
@@ -24,8 +20,12 @@ from services.sign_in import (
     sign_in_single_sign_on,
     sign_out,
 )
+from services.access.users import add_user, list_users, set_disabled, set_password
+from services.cli.bootstrap import give_demo_users_passwords, open_store
+from services.cli.demo.people import DEMO_PASSWORD
+from services.errors import InvalidArgumentError, PermissionDeniedError, SessionExpiredError, SignInError
+from services.settings import Settings
 from services.store.models import Area, AuditEntry, User, UserArea
-from services.user_admin import add_user, list_users, set_disabled, set_password
 from tests.factories import ADMIN, COUNTY, GRID_A, GRID_B, OPERATOR, TOWNSHIP, T, seed_areas
 
 POLICY = SessionPolicy()

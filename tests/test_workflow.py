@@ -10,32 +10,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from services import rules
-from services.dispatch import find_possible_duplicates, suggest_departments, suggest_workers
-from services.domain import STATES
-from services.errors import (
-    InvalidArgumentError,
-    MissingInputError,
-    NotAcceptedCategoryError,
-    PointOutsideGridsError,
-    StaleIncidentError,
-    TransitionNotAllowedError,
-    UnknownItemError,
-)
-from services.figures import compute_area_figures
-from services.incident_detail import load_incident_detail
-from services.queue import load_queue
-from services.store.models import (
-    Department,
-    DepartmentCategory,
-    HandlingLimit,
-    Incident,
-    IncidentEvent,
-    IncidentPhoto,
-    Worker,
-    WorkerGrid,
-)
-from services.workflow import (
+from services.cases import rules
+from services.cases.detail import load_incident_detail
+from services.cases.dispatch import find_possible_duplicates, suggest_departments, suggest_workers
+from services.cases.queue import load_queue
+from services.cases.workflow import (
     TRANSITIONS,
     CaseAction,
     Photo,
@@ -52,6 +31,27 @@ from services.workflow import (
     report_incident,
     validate_incident,
     verify_incident,
+)
+from services.domain import STATES
+from services.errors import (
+    InvalidArgumentError,
+    MissingInputError,
+    NotAcceptedCategoryError,
+    PointOutsideGridsError,
+    StaleIncidentError,
+    TransitionNotAllowedError,
+    UnknownItemError,
+)
+from services.figures.area_figures import compute_area_figures
+from services.store.models import (
+    Department,
+    DepartmentCategory,
+    HandlingLimit,
+    Incident,
+    IncidentEvent,
+    IncidentPhoto,
+    Worker,
+    WorkerGrid,
 )
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, T, incident, make_actor, seed_areas
 

@@ -1,5 +1,5 @@
 """Security headers on every response the app serves: defence in depth behind the escaping of
-geo.markup, for when some text slips through anyway.
+render.markup, for when some text slips through anyway.
 
 Two Content-Security-Policies, because the pages differ in what they must run:
 - the Streamlit page (and everything but component frames): scripts only from the app itself,

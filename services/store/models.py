@@ -200,7 +200,7 @@ class Incident(Base):
 class IncidentCounter(Base):
     """The last sequence number handed out for a county's reports of one local day (the NNNN of
     SJyyyymmddNNNN).  A report takes the next one with one atomic upsert, so simultaneous reports
-    never read the same number (see `services.workflow.report_incident`)."""
+    never read the same number (see `services.cases.workflow.report_incident`)."""
 
     __tablename__ = "incident_counters"
     county_code: Mapped[str] = _county()
@@ -298,7 +298,7 @@ class PatrolVisit(Base):
     A materialised result of `geo.tracks.find_visits`, kept so that coverage over many days does
     not rebuild every track.  The first and the last track segment near the household are kept:
     for a period of whole days that is enough to decide exactly whether a segment lay in it
-    (see `services.figures`)."""
+    (see `services.figures.area_figures`)."""
 
     __tablename__ = "patrol_visits"
     county_code: Mapped[str] = _county()
@@ -341,7 +341,7 @@ class PatrolDay(Base):
 
 class User(Base):
     """A person who signs in.  Their areas (`user_areas`) bound what they may see; their role what
-    they may do (`services.access`).  `password_hash` is an argon2id hash; NULL: the user signs in
+    they may do (`services.access.actor`).  `password_hash` is an argon2id hash; NULL: the user signs in
     only through single sign-on."""
 
     __tablename__ = "users"

@@ -1,0 +1,1 @@
+"""Sign-in, user administration and the audit log pages."""

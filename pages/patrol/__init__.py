@@ -1,0 +1,1 @@
+"""The patrol compliance page (巡查考核)."""

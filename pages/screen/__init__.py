@@ -1,0 +1,1 @@
+"""The wall screen page (指挥大屏)."""

@@ -1,0 +1,205 @@
+"""Command line of 民情地图: `python -m services.cli --help`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from services.access.actor import USER_ROLES, Actor
+from services.access.users import add_user, list_users, set_disabled, set_password
+from services.cli.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
+from services.cli.simulator import Simulator, run_simulator
+from services.domain import LOCAL_TZ
+from services.errors import DomainError, InvalidArgumentError, StoreError
+from services.exchange.imports.problems import ImportFileError
+from services.exchange.imports.service import CRS_CHOICES, KINDS, import_file
+from services.figures.area_figures import compute_area_figures
+from services.settings import Settings
+
+LOG_NAME = "cli.log"
+STORE_ERROR_EXIT = 3  # the database failed or cannot be reached: worth retrying later
+
+
+def parse_time(text: str) -> dt.datetime:
+    """ISO 8601; a time without an offset is Asia/Shanghai (DESIGN.md, Exchange formats)."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"不是 ISO 8601 时间: {text!r}") from error
+    return value if value.tzinfo else value.replace(tzinfo=LOCAL_TZ)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(LOCAL_TZ).replace(microsecond=0)
+
+
+def command_line_actor(county_code: str) -> Actor:
+    """Whoever has a shell on the server acts as a county admin; the audit log names their login."""
+    return Actor(f"cli:{getpass.getuser()}"[:32], "命令行", "county_admin", county_code, (county_code,))
+
+
+def read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("新密码: ")
+    if getpass.getpass("再输一次: ") != first:
+        raise InvalidArgumentError("两次输入的密码不一致")
+    return first
+
+
+def run_user_command(store: Store, args: argparse.Namespace, actor: Actor) -> None:
+    factory, now = store.session_factory, _now()
+    if args.user_command == "add":
+        add_user(
+            factory,
+            actor=actor,
+            now=now,
+            username=args.username,
+            display_name=args.name,
+            role=args.role,
+            area_codes=tuple(args.area),
+            password=read_password(),
+        )
+    elif args.user_command == "passwd":
+        set_password(factory, actor=actor, now=now, username=args.username, password=read_password())
+    elif args.user_command in ("disable", "enable"):
+        set_disabled(factory, actor=actor, now=now, username=args.username, disabled=args.user_command == "disable")
+    else:
+        print(list_users(factory, actor=actor, now=now).to_string(index=False))
+        return
+    print(json.dumps({"user": args.username, "done": args.user_command}, ensure_ascii=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m services.cli", description="民情地图 command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init-db", help="create or upgrade the schema of DATABASE_URL")
+
+    demo = commands.add_parser("demo", help="generate the deterministic demo county into the database")
+    demo.add_argument("--scale", choices=("small", "county"), default=None, help="default: DEMO_SCALE")
+    demo.add_argument("--seed", type=int, default=None, help="default: DEMO_SEED")
+    demo.add_argument("--now", type=parse_time, default=None, help="end of the demo history (default: now)")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the county already has data")
+
+    load = commands.add_parser("import", help="import a file: grids, households, workers, incidents or fixes")
+    load.add_argument("kind", choices=KINDS)
+    load.add_argument("path", type=Path)
+    load.add_argument("--crs", choices=CRS_CHOICES, default="wgs84", help="coordinates of the file (gcj02: 高德/腾讯)")
+    load.add_argument(
+        "--remove-missing",
+        action="store_true",
+        help="grids: remove the stored grids of the file's townships that the file no longer holds, "
+        "even while households, workers or cases refer to them (they move to the grid holding their point)",
+    )
+
+    kpi = commands.add_parser("kpi", help="DESIGN.md figures of one area")
+    kpi.add_argument("--area", required=True, help="area code: county (6), township (9), village (12) or grid (15)")
+    kpi.add_argument("--at", type=parse_time, default=None, help="moment T (default: now)")
+    kpi.add_argument("--days", type=int, default=30, help="length of the period P = (T − days, T]")
+    kpi.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+
+    user = commands.add_parser("user", help="manage who may sign in (acts as the county admin, on the audit log)")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a user; the password is read from the terminal or stdin")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="display name, e.g. 王建国")
+    add.add_argument("--role", required=True, choices=USER_ROLES)
+    add.add_argument("--area", action="append", required=True, help="area code the user holds (repeatable)")
+    passwd = user_commands.add_parser("passwd", help="set a new password (read from the terminal or stdin)")
+    passwd.add_argument("username")
+    for name, text in (("disable", "stop a user signing in (ends their sessions)"), ("enable", "let a user in again")):
+        user_commands.add_parser(name, help=text).add_argument("username")
+    user_commands.add_parser("list", help="list the county's users")
+
+    simulate = commands.add_parser("simulate", help="keep the demo alive: new reports, cases moving, workers walking")
+    simulate.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
+    simulate.add_argument("--reports-per-hour", type=float, default=60.0, help="mean rate of new reports")
+    simulate.add_argument("--cycles", type=int, default=None, help="stop after this many ticks (default: never)")
+    return parser
+
+
+def log_to_file(settings: Settings) -> Path:
+    """Details of failures (tracebacks) go to DATA_DIR/cli.log; the terminal gets one Chinese line."""
+    path = settings.data_dir / LOG_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    log_path = log_to_file(settings)
+    actor = command_line_actor(settings.county_code)
+    store: Store | None = None
+    try:
+        store = open_store(settings)
+        if args.command == "init-db":
+            print(json.dumps({"schema": "up to date", "database": store.engine.url.render_as_string()}))
+        elif args.command == "demo":
+            if args.if_empty and not county_is_empty(store, settings.county_code):
+                passwords = give_demo_users_passwords(store, settings.county_code)
+                print(json.dumps({"demo": "already present", "demo_passwords_set": passwords}))
+                return 0
+            scale = args.scale or settings.demo_scale
+            seed = settings.demo_seed if args.seed is None else args.seed
+            written = create_demo(store, scale=scale, seed=seed, now=args.now or _now())
+            print(json.dumps({"demo": scale, "seed": seed, "rows": written}, ensure_ascii=False))
+        elif args.command == "import":
+            summary = import_file(
+                store.session_factory,
+                kind=args.kind,
+                path=args.path,
+                filename=args.path.name,
+                crs=args.crs,
+                actor=actor,
+                now=_now(),
+                remove_missing=args.remove_missing,
+            )
+            print(json.dumps(summary.as_dict(), ensure_ascii=False))
+        elif args.command == "kpi":
+            figures = compute_area_figures(
+                store.session_factory,
+                actor=actor,
+                area_code=args.area,
+                at=args.at or _now(),
+                days=args.days,
+            )
+            if args.json:
+                print(json.dumps(figures.as_dict(), ensure_ascii=False))
+            else:
+                for key, value in figures.as_dict().items():
+                    print(f"{key:24} {value}")
+        elif args.command == "user":
+            run_user_command(store, args, actor)
+        elif args.command == "simulate":
+            simulator = Simulator(
+                store.session_factory,
+                county_code=settings.county_code,
+                photo_dir=settings.data_dir / "photos",
+                reports_per_hour=args.reports_per_hour,
+            )
+            run_simulator(
+                simulator, interval_s=args.interval, cycles=args.cycles, echo=lambda line: print(line, flush=True)
+            )
+    except KeyboardInterrupt:
+        return 0
+    except ImportFileError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except StoreError as error:  # the store layer has logged the details
+        print(f"错误: {error}（详情见 {log_path}）", file=sys.stderr)
+        return STORE_ERROR_EXIT
+    except DomainError as error:
+        print(f"错误: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if store is not None:
+            store.engine.dispose()
+    return 0

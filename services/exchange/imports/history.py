@@ -1,0 +1,232 @@
+"""Incident history (from an older platform) and GPS fixes import."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, select
+
+from geo.crs import WGS84, metric_crs_for, transform_xy
+from services.cases.history import events_from_stage_times, state_from_stage_times
+from services.cases.limits import find_limits
+from services.domain import (
+    CATEGORIES,
+    CHANNEL_NAMES,
+    CHANNELS,
+    LEVEL_NAMES,
+    LEVELS,
+    LOCAL_TZ,
+    SATISFACTION,
+    SEVERITIES,
+    SEVERITY_NAMES,
+)
+from services.exchange.formats import FIX_FIELDS, INCIDENT_FIELDS
+from services.exchange.imports.fields import check_choice, check_unique, codes_from_names, parse_lon_lat, parse_times
+from services.exchange.imports.grids import stored_grids
+from services.exchange.imports.people import locate_in_grids
+from services.exchange.imports.problems import ProblemList
+from services.exchange.imports.readers import require_columns
+from services.exchange.imports.write import delete_keys, find_changes, replace_rows
+from services.patrol.results import clean_fixes, compute_patrol_results
+from services.store.bulk import insert_frame
+from services.store.frames import query_frame
+from services.store.models import (
+    Household,
+    Incident,
+    IncidentEvent,
+    PatrolDay,
+    PatrolFix,
+    PatrolVisit,
+    Worker,
+    WorkerGrid,
+)
+from services.store.positions import refresh_last_positions
+
+STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
+# (later stage, the stage it must not precede)
+ORDER = (
+    ("validated_at", "reported_at"),
+    ("rejected_at", "reported_at"),
+    ("dispatched_at", "validated_at"),
+    ("handled_at", "dispatched_at"),
+    ("closed_at", "reported_at"),
+    ("closed_at", "handled_at"),
+)
+
+
+def _known_workers(connection: Connection, county_code: str) -> set[str]:
+    return set(connection.scalars(select(Worker.worker_id).where(Worker.county_code == county_code)))
+
+
+def check_incidents(
+    connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
+) -> pd.DataFrame:
+    require_columns(frame, INCIDENT_FIELDS, filename)
+    choices = {"severity": SEVERITY_NAMES, "channel": CHANNEL_NAMES, "level": LEVEL_NAMES}
+    frame = frame.assign(**{field: codes_from_names(frame[field], names) for field, names in choices.items()})
+    problems = ProblemList(filename)
+    check_unique(frame, "incident_id", problems)
+    check_choice(frame, "category", tuple(CATEGORIES), problems)
+    check_choice(frame, "severity", SEVERITIES, problems, names=SEVERITY_NAMES)
+    check_choice(frame, "channel", CHANNELS, problems, names=CHANNEL_NAMES)
+    check_choice(frame, "level", LEVELS, problems, required=False, names=LEVEL_NAMES)
+    check_choice(frame, "satisfaction", SATISFACTION, problems, required=False)
+    times = {field: parse_times(frame, field, problems, required=field == "reported_at") for field in STAGES}
+    for later, earlier in ORDER:
+        wrong = (times[later] < times[earlier]).to_numpy()
+        problems.add_rows(frame.index[wrong], later, f"早于 {earlier}，时间顺序不对")
+    both = times["validated_at"].notna() & times["rejected_at"].notna()
+    problems.add_rows(frame.index[both], "rejected_at", "同一事件不能既核实有效又判定无效")
+    orphan = times["dispatched_at"].notna() & times["validated_at"].isna()
+    problems.add_rows(frame.index[orphan], "dispatched_at", "未核实（validated_at 为空）的事件不能派遣")
+    workers = _known_workers(connection, county_code)
+    unknown = (frame["assignee_worker_id"] != "") & ~frame["assignee_worker_id"].isin(workers)
+    for row in frame.index[unknown]:
+        problems.add(
+            int(row), "assignee_worker_id", f"网格员 {frame.at[row, 'assignee_worker_id']} 不存在，请先导入网格员"
+        )
+    lon, lat, usable = parse_lon_lat(frame, problems, crs=crs)
+    grid_code = locate_in_grids(connection, county_code, lon, lat, usable)
+    problems.add_rows(frame.index[usable & (grid_code == "")], "lon/lat", "坐标不在任何网格内")
+    problems.raise_if_any()
+
+    incidents = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "incident_id": frame["incident_id"],
+            "grid_code": grid_code,
+            "category": frame["category"],
+            "subcategory": None,
+            "severity": frame["severity"],
+            "lon": lon,
+            "lat": lat,
+            "description": frame["description"],
+            "channel": frame["channel"],
+            "reporter": None,
+            "level": frame["level"].replace("", "grid"),
+            "limit_hours": find_limits(connection, county_code, frame, "handling")["hours"],
+            "assignee_worker_id": frame["assignee_worker_id"].replace("", None),
+            "assignee_department_id": None,
+            **{field: times[field] for field in STAGES},
+            # The exchange format has no acceptance time: taken as the dispatch time.
+            "accepted_at": times["dispatched_at"],
+            # A case closed without a handling time was closed without being handled.
+            "close_reason": np.where(
+                times["closed_at"].isna(), None, np.where(times["handled_at"].isna(), "no_action_needed", "fixed")
+            ),
+            "satisfaction": frame["satisfaction"].replace("", None),
+            "duplicate_of": None,
+            "version": 1,
+        }
+    )
+    incidents["state"] = state_from_stage_times(incidents)
+    return incidents
+
+
+def write_incidents(connection: Connection, incidents: pd.DataFrame) -> dict[str, int]:
+    key = ["county_code", "incident_id"]
+    changes = find_changes(connection, Incident.__table__, incidents, key, ignore=("version",))
+    delete_keys(connection, IncidentEvent.__table__, changes.updated[key])
+    replace_rows(connection, Incident.__table__, changes, key)
+    written = pd.concat([changes.inserted, changes.updated], ignore_index=True)
+    # When a case climbed above the grid is not in the format: recorded at its acceptance.
+    escalated_at = written["accepted_at"].where(written["level"] != "grid")
+    events = events_from_stage_times(written, escalated_at) if len(written) else pd.DataFrame()
+    insert_frame(connection, IncidentEvent.__table__, events)
+    return {
+        **changes.counts("incidents"),
+        "events": len(events),
+    }
+
+
+def check_fixes(
+    connection: Connection, frame: pd.DataFrame, filename: str, *, county_code: str, crs: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Fixes ready to write, and how many were dropped and why: exact duplicates (same worker,
+    same instant), accuracy worse than 100 m, impossible jumps (over 120 km/h)."""
+    require_columns(frame, FIX_FIELDS, filename)
+    problems = ProblemList(filename)
+    workers = _known_workers(connection, county_code)
+    unknown = ~frame["worker_id"].isin(workers)
+    for row in frame.index[unknown][:200]:
+        problems.add(int(row), "worker_id", f"网格员 {frame.at[row, 'worker_id']} 不存在，请先导入网格员")
+    ts = parse_times(frame, "ts", problems, required=True)
+    accuracy = pd.to_numeric(frame["accuracy_m"], errors="coerce")
+    problems.add_rows(frame.index[accuracy.isna() | (accuracy < 0)], "accuracy_m", "应为不小于 0 的数字（米）")
+    lon, lat, _ = parse_lon_lat(frame, problems, crs=crs)
+    problems.raise_if_any()
+    fixes = pd.DataFrame(
+        {
+            "county_code": county_code,
+            "worker_id": frame["worker_id"],
+            "ts": ts,
+            "lon": lon,
+            "lat": lat,
+            "accuracy_m": accuracy,
+        }
+    )
+    unique = fixes.drop_duplicates(["worker_id", "ts"])
+    metric = metric_crs_for(float(np.nanmean(lon)))
+    x, y = transform_xy(unique["lon"], unique["lat"], WGS84, metric)
+    kept, dropped = clean_fixes(unique.assign(x=x, y=y))
+    return kept.drop(columns=["x", "y"]), {"exact_duplicates": len(fixes) - len(unique), **dropped}
+
+
+def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
+    key = ["county_code", "worker_id", "ts"]
+    near = and_(
+        PatrolFix.worker_id.in_(fixes["worker_id"].unique().tolist()),
+        PatrolFix.ts >= fixes["ts"].min().to_pydatetime(),
+        PatrolFix.ts <= fixes["ts"].max().to_pydatetime(),
+    )
+    changes = find_changes(connection, PatrolFix.__table__, fixes, key, near=near)
+    replace_rows(connection, PatrolFix.__table__, changes, key)
+    visits, days = refresh_patrol_results(connection, fixes)
+    refresh_last_positions(connection, fixes["county_code"].iloc[0])
+    return {
+        **changes.counts("fixes"),
+        "visits": visits,
+        "patrol_days": days,
+    }
+
+
+def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple[int, int]:
+    """Recompute the stored visits and day summaries of every worker-day the fixes touch, from
+    all its fixes; returns (visit rows, day rows) written."""
+    county = fixes["county_code"].iloc[0]
+    days = fixes["ts"].dt.tz_convert(LOCAL_TZ).dt.date
+    worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": days}).drop_duplicates()
+    start = fixes["ts"].min().floor("D") - pd.Timedelta(days=1)
+    end = fixes["ts"].max().ceil("D") + pd.Timedelta(days=1)
+    stored = query_frame(
+        connection,
+        select(PatrolFix.worker_id, PatrolFix.ts, PatrolFix.lon, PatrolFix.lat, PatrolFix.accuracy_m).where(
+            PatrolFix.county_code == county,
+            PatrolFix.worker_id.in_(worker_days["worker_id"].unique().tolist()),
+            and_(PatrolFix.ts >= start.to_pydatetime(), PatrolFix.ts <= end.to_pydatetime()),
+        ),
+    )
+    stored["ts"] = pd.to_datetime(stored["ts"], utc=True)
+    stored["day"] = stored["ts"].dt.tz_convert(LOCAL_TZ).dt.date
+    stored = stored.merge(worker_days, on=["worker_id", "day"])
+    households = query_frame(
+        connection,
+        select(Household.household_id, Household.grid_code, Household.lon, Household.lat).where(
+            Household.county_code == county
+        ),
+    )
+    keys = worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
+    delete_keys(connection, PatrolVisit.__table__, keys)
+    delete_keys(connection, PatrolDay.__table__, keys)
+    if households.empty or stored.empty:
+        return 0, 0
+    crs = metric_crs_for(float(households["lon"].mean()))
+    fx, fy = transform_xy(stored["lon"], stored["lat"], WGS84, crs)
+    hx, hy = transform_xy(households["lon"], households["lat"], WGS84, crs)
+    grids = stored_grids(connection, county).to_crs(crs)
+    worker_grids = query_frame(
+        connection, select(WorkerGrid.worker_id, WorkerGrid.grid_code).where(WorkerGrid.county_code == county)
+    )
+    results = compute_patrol_results(stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids)
+    written = insert_frame(connection, PatrolVisit.__table__, results.visits.assign(county_code=county))
+    return written, insert_frame(connection, PatrolDay.__table__, results.days.assign(county_code=county))

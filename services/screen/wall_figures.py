@@ -1,0 +1,209 @@
+"""Figures of the command-centre big screen (指挥大屏), from a few reads per refresh: the incident
+rows of the last 30 days (and every open case), township names, this month's patrol reports and
+the workers' last fixes.  Every rate comes from `services.figures.area_figures.incident_flags`, the counting
+behind `kpi` and the map's panels."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from services.access.actor import Actor
+from services.access.scope import Scope
+from services.cases import rules
+from services.cases.frames import query_incidents, select_incidents
+from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
+from services.errors import StoreUnavailableError
+from services.figures.area_figures import IncidentFigures, figures_from_counts, incident_flags
+from services.mapping.map_data import describe_open_incidents
+from services.store.engine import SessionFactory
+from services.store.frames import query_frame
+from services.store.models import Area, Incident, Worker
+
+WINDOW_DAYS = 30
+MIN_CASES_TO_RANK = 20  # a township with fewer closures in the window is not ranked (too few to be fair)
+ON_PATROL_WITHIN = dt.timedelta(minutes=10)
+LEVEL_AIM = {"grid": 0.8, "village": 0.1, "township": 0.1, "county": 0.0}  # 80 / 10 / 10 (龙游)
+STAGES = {
+    "待核实": ("reported",),
+    "待派遣": ("registered",),
+    "处置中": ("dispatched", "in_progress"),
+    "待核查": ("handled",),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScreenFigures:
+    at: dt.datetime
+    reported_today: int
+    closed_today: int
+    overdue: int
+    validation_overdue: int
+    closure_rate: float | None  # over WINDOW_DAYS
+    on_time_rate: float | None
+    satisfaction_rate: float | None  # 满意 + 基本满意 among rated closures in the window
+    on_patrol: int  # workers with a fix in the last 10 minutes
+    stages: dict[str, int]
+    alarms: (
+        pd.DataFrame
+    )  # overdue and urgent open cases, newest first: incident_id, category, grid_code, state, alarm, reported_at
+    oldest: pd.DataFrame  # the oldest open cases
+    township_ranking: pd.DataFrame  # name, closed, closure_rate, on_time_rate (ranked ones only)
+    worker_ranking: pd.DataFrame  # name, reports: valid patrol reports this month, the top 5
+    trend: pd.DataFrame  # day, reported, closed
+    categories: pd.Series  # category → reported in the window
+    level_share: dict[str, float | None]
+    newest_ids: tuple[str, ...]  # reported in the last refresh interval: briefly highlighted
+    open_points: pd.DataFrame  # the open cases as map points (see map_data.describe_open_incidents)
+
+
+def load_screen(
+    session_factory: SessionFactory, *, actor: Actor, at: dt.datetime, fresh: dt.timedelta
+) -> ScreenFigures:
+    """The screen's figures at `at`; incidents reported within `fresh` before it are `newest_ids`.
+    Raises StoreUnavailableError when the database cannot be reached."""
+    scope = actor.scope
+    try:
+        return _load_screen(session_factory, scope, at, fresh)
+    except (OperationalError, InterfaceError) as error:
+        raise StoreUnavailableError(f"数据库暂时无法连接：{type(error).__name__}") from error
+
+
+def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime, fresh: dt.timedelta) -> ScreenFigures:
+    start = at - dt.timedelta(days=WINDOW_DAYS)
+    columns = (
+        "incident_id",
+        "grid_code",
+        "category",
+        "severity",
+        "state",
+        "satisfaction",
+        "lon",
+        "lat",
+        *(t for t in INCIDENT_TIMES if t != "accepted_at"),
+        "limit_hours",
+        "close_reason",
+        "level",
+    )
+    with session_factory() as session:
+        rows = query_incidents(
+            session,
+            select_incidents(columns).where(
+                Incident.county_code == scope.county_code,
+                scope.filter(Incident.grid_code),
+                Incident.reported_at <= at,
+                or_(Incident.reported_at > start, Incident.state.in_(OPEN_STATES), Incident.closed_at > start),
+            ),
+        )
+        townships = dict(
+            session.execute(
+                select(Area.code, Area.name).where(
+                    Area.county_code == scope.county_code, Area.level == "township", scope.filter(Area.code)
+                )
+            ).all()
+        )
+        month_start = dt.datetime.combine(at.astimezone(LOCAL_TZ).date().replace(day=1), dt.time(), LOCAL_TZ)
+        reporters = query_frame(
+            session,
+            select(Worker.name, func.count().label("reports"))
+            .join(Incident, (Incident.county_code == Worker.county_code) & (Incident.reporter == Worker.worker_id))
+            .where(
+                Worker.county_code == scope.county_code,
+                scope.filter(Incident.grid_code),
+                Incident.channel == "patrol",
+                Incident.reported_at >= month_start,
+                Incident.reported_at <= at,
+                Incident.rejected_at.is_(None),
+            )
+            .group_by(Worker.worker_id, Worker.name)
+            .order_by(func.count().desc(), Worker.name)
+            .limit(5),
+        )
+        on_patrol = session.scalar(
+            select(func.count()).where(
+                Worker.county_code == scope.county_code,
+                scope.holds_worker(Worker.worker_id),
+                Worker.last_fix_at > at - ON_PATROL_WITHIN,
+            )
+        )
+    flags = incident_flags(rows, at, WINDOW_DAYS)
+    figures = figures_from_counts(flags.sum())
+    today = pd.Timestamp(dt.datetime.combine(at.astimezone(LOCAL_TZ).date(), dt.time(), LOCAL_TZ))
+    open_now = rows[flags["open"]]
+    overdue = flags.loc[flags["open"], "overdue"]
+    alarm = pd.Series("", index=open_now.index).mask(open_now["severity"] == "urgent", "紧急").mask(overdue, "超期")
+    alarms = open_now[alarm != ""].assign(alarm=alarm).sort_values("reported_at", ascending=False)
+    rated = rules.in_period(rows["closed_at"], at, WINDOW_DAYS) & rows["satisfaction"].notna()
+    satisfied = rows.loc[rated, "satisfaction"].isin(["满意", "基本满意"]).sum()
+    return ScreenFigures(
+        at=at,
+        reported_today=int(((rows["reported_at"] >= today) & (rows["reported_at"] <= at)).sum()),
+        closed_today=int(((rows["closed_at"] >= today) & (rows["closed_at"] <= at)).sum()),
+        overdue=figures.overdue,
+        validation_overdue=figures.validation_overdue,
+        closure_rate=figures.closure_rate,
+        on_time_rate=figures.on_time_rate,
+        satisfaction_rate=None if not rated.any() else float(satisfied / rated.sum()),
+        on_patrol=int(on_patrol or 0),
+        stages={name: int(open_now["state"].isin(states).sum()) for name, states in STAGES.items()},
+        alarms=_case_list(alarms.head(12)),
+        oldest=_case_list(open_now.sort_values("reported_at").head(6).assign(alarm="")),
+        worker_ranking=reporters,
+        township_ranking=_rank_townships(flags.groupby(rows["grid_code"].str[:9]).sum(), townships),
+        trend=_trend(rows, at),
+        categories=rows.loc[rules.in_period(rows["reported_at"], at, WINDOW_DAYS), "category"]
+        .value_counts()
+        .reindex(list(CATEGORIES), fill_value=0),
+        level_share=figures.level_share,
+        newest_ids=tuple(rows.loc[rows["reported_at"] > at - fresh, "incident_id"]),
+        open_points=describe_open_incidents(open_now, at),
+    )
+
+
+def _case_list(cases: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "incident_id": cases["incident_id"],
+            "category": cases["category"],
+            "grid_code": cases["grid_code"],
+            "state": cases["state"].map(STATE_NAMES),
+            "alarm": cases["alarm"],
+            "reported_at": cases["reported_at"].dt.tz_convert(LOCAL_TZ).dt.strftime("%m-%d %H:%M"),
+        }
+    ).reset_index(drop=True)
+
+
+def _rank_townships(counts: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Townships by closure rate, then on-time rate; those with fewer than MIN_CASES_TO_RANK
+    closures in the window are left out (a rate of 1 case in 1 is no ranking)."""
+    ranked = []
+    for code, row in counts.iterrows():
+        figures: IncidentFigures = figures_from_counts(row)
+        if figures.closed >= MIN_CASES_TO_RANK:
+            ranked.append(
+                {
+                    "name": names.get(code, code),
+                    "closed": figures.closed,
+                    "closure_rate": figures.closure_rate,
+                    "on_time_rate": figures.on_time_rate,
+                }
+            )
+    table = pd.DataFrame(ranked, columns=["name", "closed", "closure_rate", "on_time_rate"])
+    return table.sort_values(["closure_rate", "on_time_rate"], ascending=False).reset_index(drop=True)
+
+
+def _trend(rows: pd.DataFrame, at: dt.datetime) -> pd.DataFrame:
+    days = pd.date_range(end=at.astimezone(LOCAL_TZ).date(), periods=WINDOW_DAYS, freq="D").date
+    reported = rows["reported_at"].dt.tz_convert(LOCAL_TZ).dt.date.value_counts()
+    closed = rows["closed_at"].dropna().dt.tz_convert(LOCAL_TZ).dt.date.value_counts()
+    return pd.DataFrame(
+        {
+            "day": days,
+            "reported": reported.reindex(days, fill_value=0).to_numpy(),
+            "closed": closed.reindex(days, fill_value=0).to_numpy(),
+        }
+    )
