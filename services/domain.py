@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
+
 # China has one zone and no daylight saving: a fixed offset is exact and needs no tz database.
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -78,6 +80,14 @@ CLOSE_REASON_NAMES = {
 # users are services.access.actor.USER_ROLE_NAMES.)
 WORKER_ROLES = ("worker", "grid_leader")
 WORKER_ROLE_NAMES = {"worker": "网格员", "grid_leader": "网格长"}
+
+
+def worker_posts(role_titles: pd.Series, roles: pd.Series) -> pd.Series:
+    """The post shown for each worker: the register's own wording when the import kept one, else
+    the role's name."""
+    return role_titles.fillna(roles.map(WORKER_ROLE_NAMES)).fillna(roles)
+
+
 WORKER_TITLES: dict[str, tuple[str, ...]] = {
     "worker": (
         "网格员",

@@ -24,7 +24,7 @@ from services.domain import (
     OPEN_STATES,
     SEVERITY_NAMES,
     STATE_NAMES,
-    WORKER_ROLE_NAMES,
+    worker_posts,
 )
 from services.errors import UnknownItemError
 from services.mapping.map_data import load_visible_tags
@@ -100,7 +100,7 @@ def load_grid_panel(session_factory: SessionFactory, *, actor: Actor, grid_code:
         open_cases = _open_cases(session, scope, grid_code, at)
     # Work phones of grid staff are public (网格公示牌); residents' personal data is masked.
     workers = workers.assign(
-        role=workers["role_title"].fillna(workers["role"].map(WORKER_ROLE_NAMES)).fillna(workers["role"]),
+        role=worker_posts(workers["role_title"], workers["role"]),
         on_duty=workers["on_duty"].astype(bool).map({True: "在岗", False: "不在岗"}),
         last_seen=_local(workers["last_seen"], "%m-%d %H:%M"),
     ).drop(columns="role_title")
@@ -260,7 +260,7 @@ def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id
         return WorkerCard(
             worker_id=worker.worker_id,
             name=worker.name,
-            role=worker.role_title or WORKER_ROLE_NAMES.get(worker.role, worker.role),
+            role=worker_posts(pd.Series([worker.role_title], dtype=object), pd.Series([worker.role])).iloc[0],
             on_duty=bool(worker.on_duty),
             phone=worker.phone or "",
             grid_codes=tuple(grids),

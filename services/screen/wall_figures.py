@@ -10,14 +10,12 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.access.actor import Actor
 from services.access.scope import Scope
 from services.cases import rules
 from services.cases.frames import query_incidents, select_incidents
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
-from services.errors import StoreUnavailableError
 from services.figures.area_figures import IncidentFigures, figures_from_counts, incident_flags
 from services.mapping.map_data import describe_open_incidents
 from services.store.engine import SessionFactory
@@ -65,12 +63,8 @@ def load_screen(
     session_factory: SessionFactory, *, actor: Actor, at: dt.datetime, fresh: dt.timedelta
 ) -> ScreenFigures:
     """The screen's figures at `at`; incidents reported within `fresh` before it are `newest_ids`.
-    Raises StoreUnavailableError when the database cannot be reached."""
-    scope = actor.scope
-    try:
-        return _load_screen(session_factory, scope, at, fresh)
-    except (OperationalError, InterfaceError) as error:
-        raise StoreUnavailableError(f"数据库暂时无法连接：{type(error).__name__}") from error
+    Raises StoreUnavailableError when the database cannot be reached (the store translates it)."""
+    return _load_screen(session_factory, actor.scope, at, fresh)
 
 
 def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime, fresh: dt.timedelta) -> ScreenFigures:
