@@ -10,7 +10,8 @@ from markupsafe import Markup
 
 from render.markup import html_text
 from services.domain import LEVEL_NAMES
-from services.screen.wall_figures import LEVEL_AIM, MIN_CASES_TO_RANK, ScreenFigures
+from services.figures.ranking import LEVEL_AIM, MIN_CASES_TO_RANK
+from services.screen.wall_figures import ScreenFigures
 
 
 def tile(label: str, value: str, *, alarm: bool = False) -> str:

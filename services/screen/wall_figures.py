@@ -17,15 +17,14 @@ from services.cases import rules
 from services.cases.frames import query_incidents, select_incidents
 from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, STATE_NAMES
 from services.figures.area_figures import IncidentFigures, figures_from_counts, incident_flags
+from services.figures.ranking import rank_areas
 from services.mapping.map_data import describe_open_incidents
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Incident, Worker
 
 WINDOW_DAYS = 30
-MIN_CASES_TO_RANK = 20  # a township with fewer closures in the window is not ranked (too few to be fair)
 ON_PATROL_WITHIN = dt.timedelta(minutes=10)
-LEVEL_AIM = {"grid": 0.8, "village": 0.1, "township": 0.1, "county": 0.0}  # 80 / 10 / 10 (龙游)
 STAGES = {
     "待核实": ("reported",),
     "待派遣": ("registered",),
@@ -172,22 +171,21 @@ def _case_list(cases: pd.DataFrame) -> pd.DataFrame:
 
 
 def _rank_townships(counts: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
-    """Townships by closure rate, then on-time rate; those with fewer than MIN_CASES_TO_RANK
-    closures in the window are left out (a rate of 1 case in 1 is no ranking)."""
-    ranked = []
+    """Townships ranked by `services.figures.ranking.rank_areas` (the unranked ones left out)."""
+    rows = []
     for code, row in counts.iterrows():
         figures: IncidentFigures = figures_from_counts(row)
-        if figures.closed >= MIN_CASES_TO_RANK:
-            ranked.append(
-                {
-                    "name": names.get(code, code),
-                    "closed": figures.closed,
-                    "closure_rate": figures.closure_rate,
-                    "on_time_rate": figures.on_time_rate,
-                }
-            )
-    table = pd.DataFrame(ranked, columns=["name", "closed", "closure_rate", "on_time_rate"])
-    return table.sort_values(["closure_rate", "on_time_rate"], ascending=False).reset_index(drop=True)
+        rows.append(
+            {
+                "name": names.get(code, code),
+                "closed": figures.closed,
+                "closure_rate": figures.closure_rate,
+                "on_time_rate": figures.on_time_rate,
+            }
+        )
+    table = pd.DataFrame(rows, columns=["name", "closed", "closure_rate", "on_time_rate"])
+    rank = rank_areas(table)
+    return table.assign(rank=rank)[rank.notna()].sort_values("rank").drop(columns="rank").reset_index(drop=True)
 
 
 def _trend(rows: pd.DataFrame, at: dt.datetime) -> pd.DataFrame:
