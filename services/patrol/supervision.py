@@ -229,14 +229,31 @@ def compute_compliance(
     """Per worker responsible for a grid of the area, for the local calendar month of `month`:
     worker_id, name, grids, logs, valid_reports, patrol_days, distance_km, coverage (share of the
     households of their grids they reached in the month), flagged_days, flags, below_target."""
-    scope = actor.scope
-    require_area(session_factory, actor, area_code, now)
     if month.day != 1:
         raise InvalidArgumentError("月份请给出当月 1 日")
-    county = scope.county_code
-    start = dt.datetime.combine(month, dt.time(), LOCAL_TZ)
     next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    end = dt.datetime.combine(next_month, dt.time(), LOCAL_TZ)
+    return compute_compliance_between(
+        session_factory, actor=actor, area_code=area_code, first_day=month, end_day=next_month, now=now
+    )
+
+
+def compute_compliance_between(
+    session_factory: SessionFactory,
+    *,
+    actor: Actor,
+    area_code: str,
+    first_day: dt.date,
+    end_day: dt.date,
+    now: dt.datetime,
+    targets: tuple[float, float] = (LOG_TARGET, REPORT_TARGET),
+) -> pd.DataFrame:
+    """The compliance table over the local days [first_day, end_day) (a week's report, say), each
+    worker below target when under either of `targets` (patrol logs, valid reports)."""
+    scope = actor.scope
+    require_area(session_factory, actor, area_code, now)
+    county = scope.county_code
+    start = dt.datetime.combine(first_day, dt.time(), LOCAL_TZ)
+    end = dt.datetime.combine(end_day, dt.time(), LOCAL_TZ)
     with session_factory() as session:
         workers = query_frame(
             session,
@@ -276,8 +293,8 @@ def compute_compliance(
             select(PatrolDay.worker_id, PatrolDay.distance_m, PatrolDay.flags).where(
                 PatrolDay.county_code == county,
                 PatrolDay.worker_id.in_(ids),
-                PatrolDay.day >= month,
-                PatrolDay.day < next_month,
+                PatrolDay.day >= first_day,
+                PatrolDay.day < end_day,
             ),
         )
         reached = _count_by_worker(
@@ -294,8 +311,8 @@ def compute_compliance(
             .where(
                 PatrolVisit.county_code == county,
                 scope.within(PatrolVisit.grid_code, area_code),
-                PatrolVisit.day >= month,
-                PatrolVisit.day < next_month,
+                PatrolVisit.day >= first_day,
+                PatrolVisit.day < end_day,
             )
             .group_by(PatrolVisit.worker_id),
         )
@@ -327,7 +344,7 @@ def compute_compliance(
     ).round(3)
     table["flagged_days"] = table["worker_id"].map(flagged.groupby("worker_id").size()).fillna(0).astype(int)
     table["flags"] = [flag_text.get(w, "") for w in table["worker_id"]]
-    table["below_target"] = (table["logs"] < LOG_TARGET) | (table["valid_reports"] < REPORT_TARGET)
+    table["below_target"] = (table["logs"] < targets[0]) | (table["valid_reports"] < targets[1])
     return (
         table.drop(columns="households")
         .sort_values(["below_target", "logs"], ascending=[False, True])
