@@ -25,12 +25,13 @@ run: $(VENV)/.installed
 	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.address $${HOST:-127.0.0.1}
 
 # System packages the tests need: PostGIS for the second store, Chromium and CJK fonts for the
-# browser tests.  Installed only when missing.
+# browser tests, poppler-utils (pdftoppm, pdftotext, pdffonts) to render and read the report PDFs.
+# Installed only when missing.
 .system-deps:
 	@if [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || ! command -v chromium >/dev/null \
-	   || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	   || [ ! -d /usr/share/fonts/opentype/noto ] || ! command -v pdftoppm >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    postgresql-15 postgresql-15-postgis-3 chromium fonts-noto-cjk >/dev/null; fi
+	    postgresql-15 postgresql-15-postgis-3 chromium fonts-noto-cjk poppler-utils >/dev/null; fi
 
 # Every test, on SQLite and on a throwaway PostGIS cluster started on 127.0.0.1 by the run.
 test: $(VENV)/.dev-installed .system-deps

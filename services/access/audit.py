@@ -32,6 +32,9 @@ AUDIT_ACTIONS = {
     "user_disable": "停用用户",
     "user_enable": "启用用户",
     "audit_export": "导出审计日志",
+    "report_issue": "签发报表",
+    "report_open": "查看已签发报表",
+    "report_download": "下载报表",
 }
 MAX_SEARCH_TEXT = 64
 MAX_ROWS = 10_000
@@ -167,6 +170,13 @@ def record_export(
 def require_area(session_factory: SessionFactory, actor: Actor, area_code: str, at: dt.datetime) -> None:
     """Refuses, on the record, an area outside the actor's scope (a hand-edited link, say)."""
     if not actor.scope.reaches(area_code):
+        raise refuse(session_factory, actor, at, area_code, OutOfScopeError(area_code))
+
+
+def require_whole_area(session_factory: SessionFactory, actor: Actor, area_code: str, at: dt.datetime) -> None:
+    """Refuses, on the record, an area not wholly inside the actor's scope: a report speaks for
+    its whole area, so a supervisor of two grids reports on those grids, not on their village."""
+    if not actor.scope.allows(area_code):
         raise refuse(session_factory, actor, at, area_code, OutOfScopeError(area_code))
 
 

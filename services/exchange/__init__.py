@@ -1,5 +1,5 @@
 """Files in and out (DESIGN.md, Exchange formats): the imports, the exports, the fields of each
-format, spreadsheet-safe downloads and the ID-number rule.
+format, spreadsheet-safe downloads, the ID-number rule and the report files (XLSX, PDF).
 
-Imports: services, services.store, services.access, services.cases, services.patrol, geo
+Imports: services, services.store, services.access, services.cases, services.patrol, services.figures, geo
 """
