@@ -20,6 +20,9 @@ from services.errors import DomainError, InvalidArgumentError, StoreError
 from services.exchange.imports.problems import ImportFileError
 from services.exchange.imports.service import CRS_CHOICES, KINDS, import_file
 from services.figures.area_figures import compute_area_figures
+from services.figures.periods import parse_month, parse_week
+from services.figures.report_build import build_report, report_json
+from services.figures.statistics import compute_statistics
 from services.settings import Settings
 
 LOG_NAME = "cli.log"
@@ -76,6 +79,21 @@ def run_user_command(store: Store, args: argparse.Namespace, actor: Actor) -> No
     print(json.dumps({"user": args.username, "done": args.user_command}, ensure_ascii=False))
 
 
+def run_report_command(store: Store, args: argparse.Namespace, actor: Actor) -> None:
+    period = parse_month(args.period) if args.report_kind == "monthly" else parse_week(args.period)
+    stats = compute_statistics(
+        store.session_factory, actor=actor, area_code=args.area, period=period, now=args.at or _now()
+    )
+    report = build_report(stats, args.report_kind)
+    if args.json:
+        print(json.dumps(report_json(report), ensure_ascii=False))
+        return
+    from services.exchange.report_files import write_report  # the XLSX/PDF writers load fonts and openpyxl
+
+    written = write_report(report, args.out)
+    print(json.dumps({"report": report.title, "file": str(written)}, ensure_ascii=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.cli", description="民情地图 command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     kpi.add_argument("--at", type=parse_time, default=None, help="moment T (default: now)")
     kpi.add_argument("--days", type=int, default=30, help="length of the period P = (T − days, T]")
     kpi.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+
+    report = commands.add_parser("report", help="月报 / 周报 of one area: figures as JSON, or an XLSX/PDF file")
+    kinds = report.add_subparsers(dest="report_kind", required=True)
+    for kind, option, example in (("monthly", "--month", "YYYY-MM"), ("weekly", "--week", "YYYY-Www")):
+        one = kinds.add_parser(kind, help=f"the {kind} report of a calendar {option[2:]} ({example}, Asia/Shanghai)")
+        one.add_argument("--area", required=True, help="area code: county (6), township (9), village (12) or grid (15)")
+        one.add_argument(option, dest="period", required=True, help=example)
+        one.add_argument("--at", type=parse_time, default=None, help="data cut-off (default: now)")
+        output = one.add_mutually_exclusive_group(required=True)
+        output.add_argument("--json", action="store_true", help="print the report's figures as JSON")
+        output.add_argument("--out", type=Path, help="write FILE.xlsx or FILE.pdf")
 
     user = commands.add_parser("user", help="manage who may sign in (acts as the county admin, on the audit log)")
     user_commands = user.add_subparsers(dest="user_command", required=True)
@@ -176,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for key, value in figures.as_dict().items():
                     print(f"{key:24} {value}")
+        elif args.command == "report":
+            run_report_command(store, args, actor)
         elif args.command == "user":
             run_user_command(store, args, actor)
         elif args.command == "simulate":
