@@ -61,6 +61,9 @@ PERMISSION_ROLES: dict[str, frozenset[str]] = {
     "import_data": frozenset({"county_admin", "county_operator"}),
     "manage_users": frozenset({"county_admin"}),
     "read_audit": frozenset({"county_admin"}),
+    # Issuing a 月报 / 周报 is an official act of whoever answers for the area (within their own
+    # areas); a viewer reads and downloads reports but does not issue them.
+    "issue_report": frozenset({"county_admin", "county_operator", "township_leader", "grid_supervisor"}),
     **{f"workflow:{action}": roles for action, roles in ACTION_ROLES.items()},
 }
 PERMISSION_NAMES = {
@@ -69,6 +72,7 @@ PERMISSION_NAMES = {
     "import_data": "导入导出数据",
     "manage_users": "管理用户",
     "read_audit": "查阅审计日志",
+    "issue_report": "签发报表",
     **{f"workflow:{action}": name for action, name in ACTION_NAMES.items()},
 }
 

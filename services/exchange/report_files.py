@@ -24,9 +24,16 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from fpdf import FPDF, FontFace
+from fpdf.enums import WrapMode
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.access.actor import Actor
 from services.access.audit import Who, record, require_whole_area
@@ -76,7 +83,7 @@ def is_blank(value: object) -> bool:
     if value is None:
         return True
     try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 
@@ -152,8 +159,6 @@ def report_xlsx(report: Report) -> bytes:
     """The report as an XLSX workbook: a 概况 sheet with the headline figures, their definitions
     and their changes, then one sheet per section (named by its title), each frozen below its
     header, its columns sized to their text and printable on A4 landscape, one page wide."""
-    from openpyxl import Workbook
-
     book = Workbook()
     overview = book.active
     overview.title = OVERVIEW_SHEET
@@ -182,9 +187,7 @@ def sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-def _styles():  # type: ignore[no-untyped-def]
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
+def _styles() -> dict[str, Any]:
     return {
         "title": Font(bold=True, size=14),
         "header_font": Font(bold=True),
@@ -195,12 +198,12 @@ def _styles():  # type: ignore[no-untyped-def]
     }
 
 
-def _write_overview(sheet, report: Report) -> None:  # type: ignore[no-untyped-def]
+def _write_overview(sheet: Worksheet, report: Report) -> None:
     styles = _styles()
     sheet.append([_cell_value(report.title, "text")])
     sheet["A1"].font = styles["title"]
-    for label, value in _facts(report):
-        sheet.append([label, _cell_value(value, "text")])
+    for label, fact in _facts(report):
+        sheet.append([label, _cell_value(fact, "text")])
     sheet.append([])
     sheet.append(list(OVERVIEW_COLUMNS))
     header_row = sheet.max_row
@@ -208,7 +211,7 @@ def _write_overview(sheet, report: Report) -> None:  # type: ignore[no-untyped-d
     for figure in report.headline:
         month, month_kind = change_against(figure, figure.previous)
         year, year_kind = change_against(figure, figure.year_ago)
-        cells = [
+        cells: list[tuple[object, str]] = [
             (figure.label, "text"),
             (figure.value, figure.kind),
             (figure.previous, figure.kind),
@@ -236,7 +239,7 @@ def _facts(report: Report) -> list[tuple[str, str]]:
     ]
 
 
-def _write_section(sheet, report: Report, section: ReportSection) -> None:  # type: ignore[no-untyped-def]
+def _write_section(sheet: Worksheet, report: Report, section: ReportSection) -> None:
     styles = _styles()
     sheet.append([_cell_value(section.title, "text")])
     sheet["A1"].font = styles["title"]
@@ -257,9 +260,7 @@ def _write_section(sheet, report: Report, section: ReportSection) -> None:  # ty
     _finish_sheet(sheet, header_row, widths, styles)
 
 
-def _finish_sheet(sheet, header_row: int, widths: Sequence[int], styles) -> None:  # type: ignore[no-untyped-def]
-    from openpyxl.utils import get_column_letter
-
+def _finish_sheet(sheet: Worksheet, header_row: int, widths: Sequence[int], styles: dict[str, Any]) -> None:
     for cell in sheet[header_row]:
         cell.font = styles["header_font"]
         cell.fill = styles["header_fill"]
@@ -314,15 +315,13 @@ class _ReportPdf:
     MARGIN = 15.0
 
     def __init__(self, report: Report) -> None:
-        from fpdf import FPDF
-
         self.report = report
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         pdf.set_margins(self.MARGIN, self.MARGIN, self.MARGIN)
         pdf.set_auto_page_break(auto=True, margin=self.MARGIN + 5)
         pdf.add_font(FONT, fname=str(font_path()))
         pdf.set_font(FONT, size=10)
-        self.glyphs = set(pdf.current_font.cmap)
+        self.glyphs = set(getattr(pdf.current_font, "cmap", {}))
         pdf.set_title(self.clean(report.title))
         pdf.set_author("民情地图")
         pdf.set_lang("zh-CN")
@@ -356,12 +355,12 @@ class _ReportPdf:
         shown = re.sub(r"[\x00-\x1f\x7f]", " ", str(text))
         return "".join(c if ord(c) in self.glyphs or c == " " else "□" for c in shown)
 
-    def text_line(self, text: str, size: float, color=INK, height: float | None = None) -> None:  # type: ignore[no-untyped-def]
+    def text_line(self, text: str, size: float, color: tuple[int, int, int] = INK, height: float | None = None) -> None:
         pdf = self.pdf
         pdf.set_font(FONT, size=size)
         pdf.set_text_color(*color)
         pdf.set_x(self.MARGIN)
-        pdf.multi_cell(0, height or size * 0.5, self.clean(text), align="L", wrapmode="CHAR")
+        pdf.multi_cell(0, height or size * 0.5, self.clean(text), align="L", wrapmode=WrapMode.CHAR)
 
     def title_block(self) -> None:
         report, pdf = self.report, self.pdf
@@ -557,8 +556,6 @@ class _ReportPdf:
         return text + "…"
 
     def table(self, section: ReportSection) -> None:
-        from fpdf import FontFace
-
         pdf = self.pdf
         table = section.table
         if table.empty:
@@ -597,7 +594,7 @@ class _ReportPdf:
             cell_fill_mode="ROWS",
             headings_style=FontFace(emphasis="", fill_color=FILL),
             line_height=size * 0.55,
-            wrapmode="CHAR",
+            wrapmode=WrapMode.CHAR,
             padding=(0.8, 1.2),
         ) as grid:
             grid.row(header)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -377,3 +378,40 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index(None, "county_code", "at"), Index(None, "county_code", "username", "at"))
+
+
+class IssuedReport(Base):
+    """A 月报 / 周报 as it was issued (签发): its figures as JSON, with the data cut-off and the
+    figure definitions' version they were computed with, so re-opening it shows exactly what was
+    sent while a fresh run of the same period may differ (late reports, corrections).  Issuing the
+    same area, kind and period again adds the next version (a correction), never overwrites one."""
+
+    __tablename__ = "issued_reports"
+    county_code: Mapped[str] = _county()
+    report_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    area_code: Mapped[str] = mapped_column(String(15))
+    kind: Mapped[str] = mapped_column(String(8))  # monthly | weekly | range
+    period_start: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    period_end: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … per area, kind and period
+    title: Mapped[str] = mapped_column(Text)
+    period_label: Mapped[str] = mapped_column(Text)
+    cutoff: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    rule_version: Mapped[str] = mapped_column(String(32))
+    issued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    issued_by: Mapped[str] = mapped_column(String(32))  # username
+    issuer_name: Mapped[str] = mapped_column(String(32))
+    issuer_role: Mapped[str] = mapped_column(String(24))
+    content: Mapped[str] = mapped_column(Text)  # the Report as JSON (services.figures.issued_reports)
+    __table_args__ = (
+        # The key that makes two simultaneous issues of one period take different versions.
+        UniqueConstraint(
+            "county_code",
+            "area_code",
+            "kind",
+            "period_start",
+            "period_end",
+            "version",
+            name="uq_issued_reports_version",
+        ),
+    )
