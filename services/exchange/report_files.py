@@ -52,7 +52,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "share": "0.0%",
     "hours": "0.0",
     "change": "+0.0%;-0.0%",
-    "points": '+0.0"个百分点";-0.0"个百分点"',
+    "points": '+0.0" 个百分点";-0.0" 个百分点"',
     "text": "General",
 }
 OVERVIEW_SHEET = "概况"
@@ -122,7 +122,7 @@ def shown_value(value: object, kind: str) -> str:
     if kind == "change":
         return f"{number:+.1%}"
     if kind == "points":
-        return f"{number:+.1f}个百分点"
+        return f"{number:+.1f} 个百分点"
     return str(value)
 
 
@@ -287,6 +287,7 @@ INK = (33, 37, 41)
 RULE = (208, 215, 225)
 FILL = (232, 238, 245)
 STRIPE = (246, 248, 251)
+SERIES_COLORS = (ACCENT, (230, 126, 34), (39, 174, 96), (142, 68, 173))
 FONT = "noto-sans-sc"
 
 
@@ -366,8 +367,9 @@ class _ReportPdf:
         report, pdf = self.report, self.pdf
         self.text_line(report.title, 18, INK, 9)
         pdf.ln(1)
-        facts = "    ".join(f"{label}：{value}" for label, value in _facts(report))
-        self.text_line(facts, 9, MUTED, 5)
+        facts = [f"{label}：{value}" for label, value in _facts(report)]
+        for pair in (facts[:2], facts[2:]):  # area and period, then cut-off and rule version
+            self.text_line("    ".join(pair), 9, MUTED, 5)
         pdf.ln(2)
         pdf.set_draw_color(*ACCENT)
         pdf.set_line_width(0.6)
@@ -422,9 +424,13 @@ class _ReportPdf:
     def section(self, section: ReportSection) -> None:
         table = section.table
         charted = section.chart != "none" and len(table.columns) >= 2 and not table.empty
-        # A two-column table is all in its chart (every bar drawn, or the line of every point).
-        whole = section.chart == "line" or len(table) <= PDF_MAX_BARS
-        tabled = not (charted and len(table.columns) == 2 and whole)
+        # A table is all in its chart when every bar of its one value column is drawn, or when
+        # its every value column is a line.
+        if section.chart == "line":
+            whole = charted and len(_line_columns(section)) == len(table.columns) - 1
+        else:
+            whole = charted and len(table.columns) == 2 and len(table) <= PDF_MAX_BARS
+        tabled = not whole
         chart_height = 0.0
         if charted:
             chart_height = BAR_PITCH * min(len(table), PDF_MAX_BARS) + 9 if section.chart == "bar" else LINE_HEIGHT + 14
@@ -488,59 +494,78 @@ class _ReportPdf:
         pdf.set_y(y + 2)
 
     def line_chart(self, section: ReportSection) -> None:
+        """The first column along the bottom; each value column of the first one's kind a line
+        (up to four, with a legend), a blank breaking its line."""
         pdf = self.pdf
-        names, values, kind, caption = self._series(section)
-        height, axis = LINE_HEIGHT, 16.0
+        table, names = section.table, _line_columns(section)
+        kind = section.column_kinds.get(names[0], "count")
+        categories = [self.clean(shown_value(v, "text")) for v in table.iloc[:, 0]]
+        series = [[_number(v) for v in table[name]] for name in names]
+        height, axis, tail = LINE_HEIGHT, 16.0, (4.0 if len(names) == 1 else 12.0)
         if pdf.will_page_break(height + 16):
             pdf.add_page()
-        self._caption(caption)
+        self._caption(f"{'、'.join(map(str, names))}（按{table.columns[0]}）")
         top = pdf.get_y() + 2
-        left, right = self.MARGIN + axis, self.MARGIN + self.width - 4
-        known = [v for v in values if v is not None]
+        left, right = self.MARGIN + axis, self.MARGIN + self.width - tail
+        known = [v for values in series for v in values if v is not None]
         ceiling = _nice_ceiling(max(known, default=0.0), kind)
         pdf.set_font(FONT, size=7)
         pdf.set_line_width(0.2)
         for step in range(5):
-            level = ceiling * step / 4
             y = top + height - height * step / 4
             pdf.set_draw_color(*RULE)
             pdf.line(left, y, right, y)
             pdf.set_text_color(*MUTED)
             pdf.set_xy(self.MARGIN, y - 2)
-            pdf.cell(axis - 2, 4, shown_value(level, kind), align="R")
-        count = len(values)
+            pdf.cell(axis - 2, 4, shown_value(ceiling * step / 4, kind), align="R")
+        count = len(categories)
         xs = [left + (right - left) * (i / (count - 1) if count > 1 else 0.5) for i in range(count)]
 
         def y_of(value: float) -> float:
             return top + height - (height * value / ceiling if ceiling > 0 else 0.0)
 
-        pdf.set_draw_color(*ACCENT)
-        pdf.set_fill_color(*ACCENT)
-        pdf.set_line_width(0.6)
-        run: list[tuple[float, float]] = []
-        for x, value in [*zip(xs, values, strict=True), (0.0, None)]:
-            if value is None:  # a blank breaks the line
-                if len(run) > 1:
-                    pdf.polyline(run)
-                run = []
-                continue
-            run.append((x, y_of(value)))
-        for x, value in zip(xs, values, strict=True):
-            if value is not None:
-                pdf.circle(x, y_of(value), 0.7, style="F")
+        for number, (name, values) in enumerate(zip(names, series, strict=True)):
+            color = SERIES_COLORS[number]
+            pdf.set_draw_color(*color)
+            pdf.set_fill_color(*color)
+            pdf.set_line_width(0.6)
+            run: list[tuple[float, float]] = []
+            for x, value in [*zip(xs, values, strict=True), (0.0, None)]:
+                if value is None:  # a blank breaks the line
+                    if len(run) > 1:
+                        pdf.polyline(run)
+                    run = []
+                    continue
+                run.append((x, y_of(value)))
+            for x, value in zip(xs, values, strict=True):
+                if value is not None:
+                    pdf.circle(x, y_of(value), 0.7, style="F")
+            if len(names) > 1:  # the legend, top right, and each line's last value at its end
+                legend_x = right - 24 * (len(names) - number)
+                pdf.rect(legend_x, top - 5.2, 3, 1.6, style="F")
+                pdf.set_text_color(*MUTED)
+                pdf.set_xy(legend_x + 3.5, top - 6)
+                pdf.cell(20, 3.2, self._fit(self.clean(name), 20))
+                last = next((i for i in range(count - 1, -1, -1) if values[i] is not None), None)
+                if last is not None:
+                    pdf.set_text_color(*color)
+                    pdf.set_xy(xs[last] + 1.2, y_of(values[last]) - 2)  # type: ignore[arg-type]
+                    pdf.cell(tail - 1.2, 4, shown_value(values[last], kind))
         every = max(1, math.ceil(count / 10))
         pdf.set_text_color(*MUTED)
         for index in range(0, count, every):
             pdf.set_xy(xs[index] - 10, top + height + 1)
-            pdf.cell(20, 4, self._fit(names[index], 20), align="C")
-        # Every point's value on a short line (a week); on a long one the highest and the last.
-        marked = [i for i in range(count) if values[i] is not None]
-        if len(marked) > 12:
-            marked = sorted({max(marked, key=lambda i: values[i]), marked[-1]})  # type: ignore[arg-type, return-value]
-        pdf.set_text_color(*INK)
-        for index in marked:
-            pdf.set_xy(xs[index] - 10, y_of(values[index]) - 5)  # type: ignore[arg-type]
-            pdf.cell(20, 4, shown_value(values[index], kind), align="C")
+            pdf.cell(20, 4, self._fit(categories[index], 20), align="C")
+        if len(names) == 1:
+            # Every point's value on a short line (a week); on a long one the highest and the last.
+            values = series[0]
+            marked = [i for i in range(count) if values[i] is not None]
+            if len(marked) > 12:
+                marked = sorted({max(marked, key=lambda i: values[i] or 0.0), marked[-1]})
+            pdf.set_text_color(*INK)
+            for index in marked:
+                pdf.set_xy(xs[index] - 10, y_of(values[index]) - 5)  # type: ignore[arg-type]
+                pdf.cell(20, 4, shown_value(values[index], kind), align="C")
         pdf.set_y(top + height + 8)
 
     def _caption(self, text: str) -> None:
@@ -605,6 +630,15 @@ class _ReportPdf:
             self.text_line(
                 f"共 {len(table):,} 行，此处列出前 {PDF_MAX_TABLE_ROWS} 行，全部见 Excel 报表。", 8, MUTED, 4.5
             )
+
+
+def _line_columns(section: ReportSection) -> list[str]:
+    """The columns a line chart draws: the first value column (as the contract says, the second;
+    failing that the first numeric one) and the next ones of its kind, four at most."""
+    columns = [str(c) for c in section.table.columns[1:]]
+    kinds = [section.column_kinds.get(c, "text") for c in columns]
+    first = 0 if kinds[0] != "text" else next((i for i, k in enumerate(kinds) if k != "text"), 0)
+    return [c for c, k in zip(columns, kinds, strict=True) if k == kinds[first]][: len(SERIES_COLORS)]
 
 
 def _table_font_size(table: pd.DataFrame) -> float:

@@ -175,7 +175,7 @@ def test_values_are_shown_as_their_number_formats_show_them() -> None:
         "+8.1%",
     ]
     assert shown_value(None, "count") == "" and shown_value(float("nan"), "share") == ""
-    assert shown_value(-0.05, "change") == "-5.0%" and shown_value(2.2, "points") == "+2.2个百分点"
+    assert shown_value(-0.05, "change") == "-5.0%" and shown_value(2.2, "points") == "+2.2 个百分点"
 
 
 def test_changes_are_relative_for_counts_and_in_points_for_shares() -> None:
@@ -211,7 +211,7 @@ def test_the_pdf_text_holds_the_title_cut_off_and_headline_figures_as_the_xlsx_s
         assert figure.label in flat
         if figure.value is not None:
             assert shown_value(figure.value, figure.kind) in flat, figure.label
-    assert "环比 +8.2%" in flat and "同比 +25.9%" in flat and "环比 +2.2个百分点" in flat
+    assert "环比 +8.2%" in flat and "同比 +25.9%" in flat and "环比 +2.2 个百分点" in flat
 
 
 def test_the_pdf_has_each_section_with_its_summary_chart_and_table(pdf_file) -> None:
@@ -242,6 +242,17 @@ def test_characters_the_font_lacks_become_a_box_instead_of_vanishing(tmp_path) -
     path = tmp_path / "r.pdf"
     path.write_bytes(report_pdf(sample_report(area_name="平乡县😀\t东")))
     assert "平乡县□ 东" in run("pdftotext", path, "-")
+
+
+def test_a_line_chart_draws_every_value_column_of_its_kind_and_then_needs_no_table(tmp_path) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils missing: `make test` installs it")
+    days = pd.DataFrame({"日期": [f"11-{d:02d}" for d in range(1, 31)], "上报": range(30), "结案": range(30, 0, -1)})
+    trend = ReportSection("trend", "每日趋势", "", days, {"日期": "text", "上报": "count", "结案": "count"}, "line")
+    path = tmp_path / "r.pdf"
+    path.write_bytes(report_pdf(sample_report(sections=(trend,))))
+    flat = " ".join(run("pdftotext", "-layout", path, "-").split())
+    assert "上报、结案（按日期）" in flat and "共 30 行" not in flat  # both lines, so no table
 
 
 def test_the_same_report_gives_the_same_pdf() -> None:
