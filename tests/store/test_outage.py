@@ -23,6 +23,7 @@ from services.cli.bootstrap import create_demo, open_store
 from services.errors import StoreUnavailableError
 from services.settings import Settings
 from tests.factories import OPERATOR, T
+from tests.paths import ARTIFACTS, ROOT
 
 NOTICE = "数据库暂时无法连接"
 # What the raw error would have shown: the driver's text, the exception's name, where the code lives.
@@ -91,7 +92,7 @@ def signed_in_app(monkeypatch, url: str, script: str, user: str, **query: str) -
     """app.py on `url` with `user` signed in, on the page `script` (switched to after a first run
     when that run could choose pages)."""
     monkeypatch.setenv("DATABASE_URL", url)
-    app = AppTest.from_file("../app.py", default_timeout=60)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     for name, value in query.items():
         app.query_params[name] = value
     now = dt.datetime.now(dt.UTC)
@@ -212,7 +213,7 @@ def test_in_the_browser_a_page_whose_store_stops_says_so_and_comes_back_by_itsel
 
     from devtools.app_server import running_app
     from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-    from tests.test_browser import ARTIFACTS, sign_in
+    from tests.browser.test_browser import sign_in
 
     ARTIFACTS.mkdir(exist_ok=True)
     with running_app({"DATABASE_URL": cluster.url}) as (url, _), sync_playwright() as playwright:

@@ -23,9 +23,7 @@ from services.exchange.imports.service import import_file
 from services.mapping.areas import load_areas
 from services.settings import Settings
 from tests.factories import ADMIN, OPERATOR
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
+from tests.paths import ARTIFACTS
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
 PROJECT = ("services", "geo", "render", "pages", "web")
 RENDERING = ("streamlit_folium", "folium", "branca", "jinja2", "render")
 
@@ -54,7 +55,7 @@ def declared_rooms(root: Path = ROOT) -> dict[str, tuple[str, ...]]:
     """Each package with an "Imports:" line in its __init__ docstring: the rooms it may import."""
     rooms = {}
     for init in sorted(root.rglob("__init__.py")):
-        if ".venv" in init.parts or init.parent.name == "tests":
+        if ".venv" in init.parts or init.relative_to(root).parts[0] == "tests":
             continue
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         for line in doc.splitlines():

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 import pages.components
 import services.screen.wall_figures
-from pages.components import ACTOR_KEY, SIGNED_IN_KEY
+from pages.components import SIGNED_IN_KEY
 from services.access.sign_in import SessionPolicy, SignedIn, load_actor, sign_in
 from services.access.users import add_user, set_disabled
 from services.cases.queue import load_queue
@@ -21,6 +21,7 @@ from services.errors import StoreUnavailableError
 from services.figures.area_figures import compute_grid_figures
 from services.mapping.areas import load_areas
 from services.settings import Settings
+from tests.apptest import open_app
 from tests.factories import ADMIN, OPERATOR
 
 
@@ -31,25 +32,6 @@ def demo_database(tmp_path_factory) -> str:
     create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
     store.engine.dispose()
     return url
-
-
-def open_app(
-    monkeypatch, url: str, script: str = "../app.py", *, user: str | None = "operator", **query: str
-) -> AppTest:
-    """The app (or one page) on the database `url`, with a URL query string, not yet run, and
-    `user` of the demo county signed in (None: nobody)."""
-    monkeypatch.setenv("DATABASE_URL", url)
-    app = AppTest.from_file(script, default_timeout=60)
-    for name, value in query.items():
-        app.query_params[name] = value
-    if user is not None:
-        now = dt.datetime.now(dt.UTC)
-        app.session_state[SIGNED_IN_KEY] = SignedIn("130532", user, now, now)
-        store = open_store(Settings.from_env({"DATABASE_URL": url}))
-        with store.session_factory() as session:
-            app.session_state[ACTOR_KEY] = load_actor(session, "130532", user)  # for a page run on its own
-        store.engine.dispose()
-    return app
 
 
 def run_app(monkeypatch, url: str) -> AppTest:
@@ -74,7 +56,7 @@ def test_an_empty_database_tells_how_to_create_the_demo(monkeypatch, tmp_path) -
 
 
 def test_import_page_offers_every_kind_and_waits_for_a_file(monkeypatch, demo_database) -> None:
-    app = open_app(monkeypatch, demo_database, "../pages/exchange/import_page.py")
+    app = open_app(monkeypatch, demo_database, "pages/exchange/import_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "数据导入"
@@ -219,7 +201,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
     minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     # The page counts at its current minute: pinned, so that no case crosses a limit in between.
     monkeypatch.setattr(pages.components, "current_minute", lambda: minute)
-    app = open_app(monkeypatch, demo_database, "../pages/cases/queue_page.py")
+    app = open_app(monkeypatch, demo_database, "pages/cases/queue_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "案件队列"
@@ -237,7 +219,7 @@ def test_the_queue_counts_cases_by_need_and_filters_them(monkeypatch, demo_datab
 
 
 def test_the_compliance_page_lists_workers_against_the_targets_and_exports(monkeypatch, demo_database) -> None:
-    app = open_app(monkeypatch, demo_database, "../pages/patrol/compliance_page.py")
+    app = open_app(monkeypatch, demo_database, "pages/patrol/compliance_page.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "巡查考核"
@@ -338,7 +320,7 @@ def test_the_audit_page_lists_the_sign_ins(monkeypatch, demo_database) -> None:
         policy=SessionPolicy(),
     )
     store.engine.dispose()
-    app = open_app(monkeypatch, demo_database, "../pages/access/audit_page.py", user="admin")
+    app = open_app(monkeypatch, demo_database, "pages/access/audit_page.py", user="admin")
     app.run()
     assert not app.exception and app.title[0].value == "审计日志"
     assert int(app.metric[0].value.replace(",", "")) >= 1
@@ -370,7 +352,7 @@ def test_disabling_a_user_ends_their_wall_screen_at_its_next_refresh(monkeypatch
 
 
 def test_a_county_admin_adds_a_user_on_the_users_page(monkeypatch, demo_database) -> None:
-    app = open_app(monkeypatch, demo_database, "../pages/access/users_page.py", user="admin")
+    app = open_app(monkeypatch, demo_database, "pages/access/users_page.py", user="admin")
     app.run()
     assert not app.exception and "leader" in app.dataframe[0].value["用户名"].tolist()
     for key, value in (

@@ -21,10 +21,10 @@ from services.exchange.formats import FIELD_ALIASES, KIND_FIELDS, KIND_OPTIONAL
 from services.exchange.imports.readers import header_key
 from services.mapping.panels import load_grid_panel, load_worker_card
 from services.store.models import Area, Household, Incident, PatrolFix, Worker
+from tests.exchange.test_import import counts, grid_layer, refused, run
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, T
-from tests.test_import import counts, grid_layer, refused, run
+from tests.paths import README
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 TITLE = "平乡县平乡镇测试村住户信息登记表"
 NOTE = "填表说明：坐标为 WGS84 经纬度；标签用 | 分隔。填报单位：测试村委会"
 HOUSEHOLD_HEADER = ["序号", "户编号", "户主姓名", "地址", "人口数", "联系电话", "经度", "纬度", "标签"]

@@ -25,9 +25,9 @@ from services.mapping.map_data import load_area_shapes
 from services.screen.wall_figures import load_screen
 from services.settings import Settings
 from services.store.models import Area
+from tests.apptest import open_app
 from tests.coverages import METRIC, SPOILED, TOWNSHIP, grids_layer, jitter_vertices, square_cells, t_junctions
 from tests.factories import COUNTY, OPERATOR, T, run_import
-from tests.test_app import open_app
 
 
 def import_grids(store, layer: gpd.GeoDataFrame, path: Path, **options) -> dict[str, int]:  # type: ignore[no-untyped-def]

@@ -19,9 +19,9 @@ from services.cli.bootstrap import open_store
 from services.exchange.imports.problems import ImportFileError
 from services.settings import Settings
 from services.store.models import Area, Household, Incident, WorkerGrid
+from tests.apptest import open_app
 from tests.coverages import CELL_M, METRIC, _origin, grids_layer, square_cells
 from tests.factories import ADMIN, COUNTY, OPERATOR, T, incident, run_import
-from tests.test_app import open_app
 
 G = [f"130532101{201 + i // 4:03d}{1 + i % 4:03d}" for i in range(8)]  # 2 villages of 4 grids, in a row each
 
@@ -209,7 +209,7 @@ def test_a_revision_that_leaves_a_household_outside_every_grid_is_refused(county
 def test_the_import_page_offers_removing_missing_grids_only_for_grids(monkeypatch, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'page.db'}"
     open_store(Settings.from_env({"DATABASE_URL": url})).engine.dispose()
-    app = open_app(monkeypatch, url, "../pages/exchange/import_page.py", user=None)
+    app = open_app(monkeypatch, url, "pages/exchange/import_page.py", user=None)
     app.session_state[ACTOR_KEY] = OPERATOR
     app.run()
     assert not app.exception and app.checkbox(key="import.remove_missing").value is False

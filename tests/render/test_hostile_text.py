@@ -10,7 +10,6 @@ import io
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -47,6 +46,7 @@ from services.mapping.selection import Selection
 from services.screen.wall_figures import load_screen
 from services.settings import Settings
 from services.store.models import Department, HouseholdTag, PatrolFix, User, Worker, WorkerGrid
+from tests.apptest import open_app
 from tests.factories import (
     ADMIN,
     COUNTY,
@@ -62,10 +62,9 @@ from tests.factories import (
     seed_areas,
 )
 from tests.hostile import FORMULAS, PAYLOADS, make_hostile
-from tests.test_app import open_app
+from tests.paths import ROOT
 from web.headers import SecurityHeaders, content_security_policies, inline_script_hashes
 
-ROOT = Path(__file__).resolve().parent.parent
 H = dt.timedelta(hours=1)
 
 

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,8 @@ from services.domain import HOUSEHOLD_TAGS
 from services.figures.area_figures import compute_area_figures
 from services.store.models import Base
 from tests.factories import OPERATOR, SHANGHAI
-from tests.test_figures import reference_figures
+from tests.figures.test_figures import reference_figures
+from tests.paths import README
 
 NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
 
@@ -206,7 +206,7 @@ def test_the_demo_has_one_user_per_role_who_signs_in_with_the_readme_password(de
     areas_of = held.groupby("username")["area_code"].apply(sorted)
     assert areas_of["leader"] == ["130532101"] and len(areas_of["supervisor"]) == 2
     assert all(len(code) == 15 for code in areas_of["supervisor"])
-    assert DEMO_PASSWORD in (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert DEMO_PASSWORD in README.read_text()
 
 
 def test_demo_heads_have_well_formed_id_numbers_of_the_county(demo) -> None:

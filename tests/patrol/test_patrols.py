@@ -9,8 +9,8 @@ import pytest
 
 from services.patrol.supervision import compute_compliance, load_worker_day, patrol_days_of
 from services.store.models import PatrolLog
+from tests.exchange.test_import import household, run, worker, write_csv
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, T, incident, seed_areas
-from tests.test_import import household, run, worker, write_csv
 
 DAY = dt.date(2026, 11, 20)
 METRES_PER_DEG_LON = 88_800  # at 37°N

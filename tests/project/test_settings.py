@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from services.settings import DEFAULT_DATA_DIR, SETTINGS, Settings
-
-README = Path(__file__).resolve().parent.parent / "README.md"
+from tests.paths import README
 
 
 def readme_settings_table() -> dict[str, str]:

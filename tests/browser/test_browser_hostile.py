@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, sync_playwright
@@ -19,9 +18,8 @@ from services.cli.bootstrap import create_demo, open_store
 from services.cli.demo.people import DEMO_PASSWORD
 from services.settings import Settings
 from tests.hostile import make_hostile
+from tests.paths import ARTIFACTS
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 

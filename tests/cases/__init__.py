@@ -1,0 +1,1 @@
+"""Cases: the incident workflow, its limits and the incident frames (services/cases/)."""

@@ -1,0 +1,1 @@
+"""Figures: the KPI service against DESIGN.md's definitions (services/figures/)."""

@@ -1,0 +1,1 @@
+"""Patrols: a worker's day and the monthly compliance table (services/patrol/)."""
