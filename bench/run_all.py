@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import access, concurrency, coverage, foundation, imports, map_page, patrols, screen, workflow
+from bench import access, concurrency, coverage, foundation, imports, map_page, patrols, screen, statistics, workflow
 
 if __name__ == "__main__":
     import sys
@@ -17,3 +17,4 @@ if __name__ == "__main__":
     access.main()
     coverage.main()
     concurrency.main()
+    statistics.main()

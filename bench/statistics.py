@@ -1,0 +1,85 @@
+"""Benchmark of the statistics read model and the 月报 (issue 15) on the county demo, SQLite and
+PostGIS in one run: server time of `compute_statistics` for the county over a calendar month (the
+last whole month, and the running one) and a township's week, `build_report`, and the XLSX/PDF
+sizes.  `python -m bench.statistics`; results in bench/results/statistics-county.json."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from bench.foundation import NOW, RESULTS, timed
+from devtools.pgcluster import throwaway_postgis
+from services.access.actor import Actor
+from services.cli.bootstrap import Store, open_store
+from services.cli.demo import generate_demo
+from services.cli.demo.load import load_demo
+from services.figures.periods import parse_month, parse_week
+from services.figures.report_build import build_report
+from services.figures.statistics import compute_statistics
+from services.settings import Settings
+
+ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
+CASES = (("county_month", "130532", "2026-10"), ("county_running_month", "130532", "2026-11"))
+
+
+def measure(engine_name: str, store: Store) -> dict:
+    result: dict[str, object] = {"engine": engine_name}
+    factory = store.session_factory
+    for label, area, month in CASES:
+        period = parse_month(month)
+        seconds, stats = timed(
+            lambda area=area, period=period: compute_statistics(
+                factory, actor=ACTOR, area_code=area, period=period, now=NOW
+            ),
+            repeat=5,
+        )
+        result[f"{label}_s"] = round(seconds, 3)
+        result[f"{label}_reports"] = stats.figures["reports"]
+    township = "130532101"
+    seconds, _ = timed(
+        lambda: compute_statistics(factory, actor=ACTOR, area_code=township, period=parse_week("2026-W47"), now=NOW),
+        repeat=5,
+    )
+    result["township_week_s"] = round(seconds, 3)
+    build_s, report = timed(lambda: build_report(stats), repeat=5)
+    result["build_report_s"] = round(build_s, 3)
+    try:
+        from services.exchange.report_files import write_report
+    except ImportError:  # the writers not there yet
+        return result
+    with tempfile.TemporaryDirectory() as folder:
+        for suffix in ("xlsx", "pdf"):
+            path = Path(folder) / f"report.{suffix}"
+            seconds, _ = timed(lambda path=path: write_report(report, path))
+            result[f"{suffix}_s"] = round(seconds, 2)
+            result[f"{suffix}_bytes"] = path.stat().st_size
+    return result
+
+
+def main() -> None:
+    RESULTS.mkdir(exist_ok=True)
+    demo = generate_demo("county", seed=7, now=NOW)
+    results = []
+    sqlite_path = RESULTS / "statistics-county.db"
+    for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
+        stale.unlink()
+    sqlite_store = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{sqlite_path}"}))
+    load_demo(sqlite_store.engine, demo)
+    results.append(measure("sqlite", sqlite_store))
+    print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    sqlite_store.engine.dispose()
+    with throwaway_postgis() as url:
+        pg_store = open_store(Settings.from_env({"DATABASE_URL": url}))
+        load_demo(pg_store.engine, demo)
+        results.append(measure("postgis", pg_store))
+        print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+        pg_store.engine.dispose()
+    (RESULTS / "statistics-county.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
+        stale.unlink()
+
+
+if __name__ == "__main__":
+    main()
