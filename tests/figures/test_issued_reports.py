@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from services.errors import OutOfScopeError, PermissionDeniedError, UnknownItemError
+from services.exchange.report_files import report_pdf
 from services.figures.issued_reports import (
     issue_report,
     list_issued_reports,
@@ -99,6 +100,7 @@ def test_an_issued_report_reopens_exactly_as_issued(store) -> None:
     again, report = load_issued_report(store.session_factory, actor=OPERATOR, report_id=issued.report_id, now=LATER)
     assert again == issued
     assert_same_report(report, township_report())
+    assert report_pdf(report) == report_pdf(township_report())  # the very file that was sent
 
 
 def test_issuing_a_period_again_adds_the_next_version_and_keeps_the_first(store) -> None:
