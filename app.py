@@ -21,6 +21,7 @@ from services.errors import StoreError
 PAGES = (
     AppPage("", "pages/map/map_page.py", "民情地图", "map"),
     AppPage("", "pages/cases/queue_page.py", "案件队列", "queue"),
+    AppPage("", "pages/figures/statistics_page.py", "统计分析", "statistics"),
     AppPage("", "pages/patrol/compliance_page.py", "巡查考核", "compliance"),
     AppPage("", "pages/screen/screen_page.py", "指挥大屏", "screen"),
     AppPage("管理", "pages/exchange/import_page.py", "数据导入", "import", "import_data"),

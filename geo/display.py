@@ -93,6 +93,14 @@ class AreaShapes:
     def of_level(self, level: str) -> gpd.GeoDataFrame:
         return {"county": self.county, "township": self.townships, "village": self.villages, "grid": self.grids}[level]
 
+    def children_of(self, code: str) -> gpd.GeoDataFrame | None:
+        """The areas one level below `code` (a grid has none: None)."""
+        frames = (self.county, self.townships, self.villages, self.grids)
+        for parent, child in zip(frames, frames[1:], strict=False):
+            if (parent["code"] == code).any():
+                return child[child["code"].str.startswith(code)]
+        return None
+
     def names(self) -> dict[str, str]:
         """Name of every area by code."""
         return {

@@ -241,7 +241,10 @@ def show_panels(
             panels.show_item_card(actor, selection, now)
         if selection.item_kind == "worker":
             patrol_panel.show_patrol(selection.item_id, content.patrol_days, content.patrol)
-        st.subheader(panels.panel_heading(actor, selection, names))
+        heading, link = st.columns([4, 1], vertical_alignment="bottom")
+        heading.subheader(panels.panel_heading(actor, selection, names))
+        if link.button("统计 ›", key="map.to_statistics", type="tertiary", help="本区域的统计分析与月报/周报"):
+            st.switch_page("pages/figures/statistics_page.py", query_params={"area": selection.area_code})
         panels.show_figures(reads.area_figures(settings().database_url, actor, selection.area_code, now))
         if selection.level == "grid":
             panels.show_grid_panel(actor, selection.area_code, now, go_to)

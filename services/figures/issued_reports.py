@@ -206,6 +206,8 @@ def report_to_json(report: Report) -> str:
                 "title": section.title,
                 "summary": section.summary,
                 "chart": section.chart,
+                "chart_value": section.chart_value,
+                "chart_target": section.chart_target,
                 "column_kinds": [[name, kind] for name, kind in section.column_kinds.items()],
                 "table": _frame(section.table),
             }
@@ -240,6 +242,8 @@ def report_from_json(text: str) -> Report:
                 table=_unframe(section["table"]),
                 column_kinds={name: kind for name, kind in section["column_kinds"]},
                 chart=section["chart"],
+                chart_value=section.get("chart_value"),
+                chart_target=section.get("chart_target"),
             )
             for section in document["sections"]
         ),

@@ -35,6 +35,8 @@ class ReportSection:
     table: pd.DataFrame  # columns already in their Chinese labels, rows in reading order
     column_kinds: dict[str, ValueKind]  # per column of `table`
     chart: Literal["bar", "line", "none"] = "none"  # the first column as categories, the second as values
+    chart_value: str | None = None  # the column the chart draws, when not the first numeric one
+    chart_target: str | None = None  # a column of aims drawn as a tick on each bar (80/10/10)
 
 
 @dataclasses.dataclass(frozen=True)

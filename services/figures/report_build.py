@@ -4,6 +4,7 @@ generated summary sentence, and the figures as JSON (`kpi --json`'s keys where t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from typing import Literal
@@ -215,7 +216,8 @@ def _level_section(stats: AreaStatistics) -> ReportSection:
         if grid is not None
         else f"{stats.period.word}无以“已解决”结案的事件。"
     )
-    return _section("level", "处置层级", summary, table, kinds, chart="bar")
+    section = _section("level", "处置层级", summary, table, kinds, chart="bar")
+    return dataclasses.replace(section, chart_value="占比", chart_target="目标")
 
 
 def _ranking_section(stats: AreaStatistics) -> ReportSection:
