@@ -108,6 +108,23 @@ def _sections() -> tuple[ReportSection, ...]:
             pd.DataFrame({"事件编号": pd.Series([], dtype=object), "满意度": pd.Series([], dtype=object)}),
             {"事件编号": "text", "满意度": "text"},
         ),
+        ReportSection(
+            "level",
+            "处置层级",
+            "网格层级办结占 81.9%（目标 80%）。",
+            pd.DataFrame(
+                {
+                    "处置层级": ["网格", "村(社区)", "乡镇(街道)", "县级"],
+                    "办结": [140, 19, 7, 5],
+                    "占比": [0.819, 0.111, 0.041, 0.029],
+                    "目标": [0.8, 0.1, 0.1, 0.0],
+                }
+            ),
+            {"处置层级": "text", "办结": "count", "占比": "share", "目标": "share"},
+            "bar",
+            chart_value="占比",
+            chart_target="目标",
+        ),
     )
 
 

@@ -460,11 +460,14 @@ class _ReportPdf:
     def _series(
         self, section: ReportSection, limit: int | None = None
     ) -> tuple[list[str], list[float | None], str, str]:
-        """The chart's categories (the first column) and values (the second, as the contract
-        says; failing that the first numeric column), and the values' kind."""
+        """The chart's categories (the first column) and values (the section's `chart_value`,
+        else the second column as the contract says, failing that the first numeric one), and
+        the values' kind."""
         table = section.table if limit is None else section.table.head(limit)
         kinds = [section.column_kinds.get(column, "text") for column in table.columns]
         column = 1 if kinds[1] != "text" else next((i for i, k in enumerate(kinds) if i and k != "text"), 1)
+        if section.chart_value in table.columns:
+            column = list(table.columns).index(section.chart_value)
         names = [self.clean(shown_value(v, "text")) for v in table.iloc[:, 0]]
         values = [_number(v) for v in table.iloc[:, column]]
         caption = f"{table.columns[column]}（按{table.columns[0]}）"
@@ -477,23 +480,37 @@ class _ReportPdf:
         pdf.set_font(FONT, size=8)
         label_width = min(max(pdf.get_string_width(n) for n in names) + 2 * pdf.c_margin + 2, self.width * 0.35)
         value_width = 22.0
+        # An aim per bar (the 80/10/10 of the handling levels) is a dark tick across it.
+        aims: list[float | None] = [None] * len(values)
+        if section.chart_target in section.table.columns:
+            aims = [_number(v) for v in section.table[section.chart_target].head(len(values))]
+            caption = caption[:-1] + f"；竖线为{section.chart_target}）"
+            value_width = 40.0
         span = self.width - label_width - value_width
-        top_value = max((v for v in values if v is not None), default=0.0)
+        top_value = max((v for v in [*values, *aims] if v is not None), default=0.0)
         scale_to = max(top_value, 1.0) if kind == "share" else top_value
         if pdf.will_page_break(len(names) * (bar + gap) + 6):
             pdf.add_page()
         self._caption(caption)
         y = pdf.get_y()
-        for name, value in zip(names, values, strict=True):
+        left = self.MARGIN + label_width
+        for name, value, aim in zip(names, values, aims, strict=True):
             pdf.set_text_color(*INK)
             pdf.set_xy(self.MARGIN, y)
             pdf.cell(label_width - 2, bar, self._fit(name, label_width - 2), align="R")
             length = 0.0 if value is None or scale_to <= 0 else span * max(value, 0.0) / scale_to
             if length > 0:
                 pdf.set_fill_color(*ACCENT)
-                pdf.rect(self.MARGIN + label_width, y + 0.6, length, bar - 1.2, style="F")
-            pdf.set_xy(self.MARGIN + label_width + length + 1.5, y)
-            pdf.cell(value_width, bar, shown_value(value, kind) or "—")
+                pdf.rect(left, y + 0.6, length, bar - 1.2, style="F")
+            label = shown_value(value, kind) or "—"
+            if aim is not None and scale_to > 0:
+                at = left + span * max(aim, 0.0) / scale_to
+                pdf.set_draw_color(*INK)
+                pdf.set_line_width(0.5)
+                pdf.line(at, y, at, y + bar)
+                label += f"（{section.chart_target} {shown_value(aim, kind)}）"
+            pdf.set_xy(left + max(length, 0.0 if aim is None else span * max(aim, 0.0) / scale_to) + 1.5, y)
+            pdf.cell(value_width, bar, label)
             y += bar + gap
         pdf.set_y(y + 2)
 
@@ -637,12 +654,16 @@ class _ReportPdf:
 
 
 def _line_columns(section: ReportSection) -> list[str]:
-    """The columns a line chart draws: the first value column (as the contract says, the second;
-    failing that the first numeric one) and the next ones of its kind, four at most."""
+    """The columns a line chart draws: the first value column (the section's `chart_value`, else
+    the second as the contract says, failing that the first numeric one) and the next ones of its
+    kind, four at most."""
     columns = [str(c) for c in section.table.columns[1:]]
     kinds = [section.column_kinds.get(c, "text") for c in columns]
     first = 0 if kinds[0] != "text" else next((i for i, k in enumerate(kinds) if k != "text"), 0)
-    return [c for c, k in zip(columns, kinds, strict=True) if k == kinds[first]][: len(SERIES_COLORS)]
+    if section.chart_value in columns:
+        first = columns.index(section.chart_value)
+    drawn = [c for i, (c, k) in enumerate(zip(columns, kinds, strict=True)) if i >= first and k == kinds[first]]
+    return drawn[: len(SERIES_COLORS)]
 
 
 def _table_font_size(table: pd.DataFrame) -> float:

@@ -40,6 +40,7 @@ FORMAT_VERSION = 1  # of the stored JSON; a reader refuses a version it does not
 # Simultaneous issues of one period: each loser of the version key tries the next number.  16 at
 # once need at most 16 rounds; past this many something else is wrong.
 ISSUE_ATTEMPTS = 64
+FIGURE_FIELDS = frozenset(field.name for field in dataclasses.fields(Figure))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,19 +201,7 @@ def report_to_json(report: Report) -> str:
             {field.name: _value(getattr(figure, field.name)) for field in dataclasses.fields(Figure)}
             for figure in report.headline
         ],
-        "sections": [
-            {
-                "key": section.key,
-                "title": section.title,
-                "summary": section.summary,
-                "chart": section.chart,
-                "chart_value": section.chart_value,
-                "chart_target": section.chart_target,
-                "column_kinds": [[name, kind] for name, kind in section.column_kinds.items()],
-                "table": _frame(section.table),
-            }
-            for section in report.sections
-        ],
+        "sections": [_section(section) for section in report.sections],
     }
     return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -232,22 +221,35 @@ def report_from_json(text: str) -> Report:
         cutoff=dt.datetime.fromisoformat(document["cutoff"]),
         rule_version=document["rule_version"],
         headline=tuple(
-            Figure(**{name: _unvalue(value) for name, value in figure.items()}) for figure in document["headline"]
+            Figure(**{name: _unvalue(value) for name, value in figure.items() if name in FIGURE_FIELDS})
+            for figure in document["headline"]
         ),
-        sections=tuple(
-            ReportSection(
-                key=section["key"],
-                title=section["title"],
-                summary=section["summary"],
-                table=_unframe(section["table"]),
-                column_kinds={name: kind for name, kind in section["column_kinds"]},
-                chart=section["chart"],
-                chart_value=section.get("chart_value"),
-                chart_target=section.get("chart_target"),
-            )
-            for section in document["sections"]
-        ),
+        sections=tuple(_unsection(section) for section in document["sections"]),
     )
+
+
+def _section(section: ReportSection) -> dict[str, Any]:
+    """Every field of the section (those added later too), its table and its column kinds in
+    their order."""
+    stored: dict[str, Any] = {}
+    for field in dataclasses.fields(ReportSection):
+        value = getattr(section, field.name)
+        if field.name == "table":
+            stored["table"] = _frame(value)
+        elif field.name == "column_kinds":
+            stored["column_kinds"] = [[name, kind] for name, kind in value.items()]
+        else:
+            stored[field.name] = _value(value)
+    return stored
+
+
+def _unsection(stored: dict[str, Any]) -> ReportSection:
+    """A stored section back; a field added since it was issued takes its default."""
+    known = {field.name for field in dataclasses.fields(ReportSection)}
+    values = {name: _unvalue(value) for name, value in stored.items() if name in known - {"table", "column_kinds"}}
+    values["table"] = _unframe(stored["table"])
+    values["column_kinds"] = {name: kind for name, kind in stored["column_kinds"]}
+    return ReportSection(**values)
 
 
 def _value(value: Any) -> Any:

@@ -219,6 +219,7 @@ def test_the_pdf_has_each_section_with_its_summary_chart_and_table(pdf_file) -> 
     for section in sample_report().sections:
         assert section.title in flat and section.summary in flat
     assert "上报（按日期）" in flat and "上报（按乡镇）" in flat  # chart captions
+    assert "占比（按处置层级；竖线为目标）" in flat and "81.9%（目标 80.0%）" in flat  # chart_value, chart_target
     assert SCRIPT in flat and QUOTED in flat  # text from the data, as written
     ids = sample_report().sections[3].table["事件编号"]
     assert ids[19] in flat and ids[20] not in flat  # the first 20 of the 29 rows
