@@ -415,3 +415,53 @@ class IssuedReport(Base):
             name="uq_issued_reports_version",
         ),
     )
+
+
+class AssessmentRuleVersion(Base):
+    """One version of a county's 网格员月度考核 rules (issue 16): the points of every item, the
+    grades, the 应报清单 and the 问题回溯 window, as JSON (`services.patrol.assessment_rules`).  A
+    version applies from `from_month` until a later version starts; a month is scored with the
+    newest version started at or before it, so a change never rescores a month already past."""
+
+    __tablename__ = "assessment_rule_versions"
+    county_code: Mapped[str] = _county()
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, 3 … per county
+    from_month: Mapped[dt.date] = mapped_column(Date)  # the first day of the first month it scores
+    rules: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(32))  # username
+
+
+class AssessmentAward(Base):
+    """Points a supervisor awarded a worker for a month (加分), with the reason; capped per
+    worker-month by the rules."""
+
+    __tablename__ = "assessment_awards"
+    county_code: Mapped[str] = _county()
+    award_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(32))
+    month: Mapped[dt.date] = mapped_column(Date)
+    points: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    awarded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    awarded_by: Mapped[str] = mapped_column(String(32))  # username
+    awarder_name: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (Index(None, "county_code", "month", "worker_id"),)
+
+
+class MissDecision(Base):
+    """A supervisor's decision on one 问题回溯 candidate (a case that surfaced through another
+    channel where the grid's workers reported nothing): confirmed as 应报未报, or dismissed.  One
+    decision per case, hence the key: of two supervisors deciding at once, one wins."""
+
+    __tablename__ = "miss_decisions"
+    county_code: Mapped[str] = _county()
+    incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    month: Mapped[dt.date] = mapped_column(Date)  # the month the case was reported in
+    decision: Mapped[str] = mapped_column(String(12))  # confirmed | dismissed
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    decided_by: Mapped[str] = mapped_column(String(32))  # username
+    decider_name: Mapped[str] = mapped_column(String(32))
+    __table_args__ = (Index(None, "county_code", "month"),)
