@@ -64,6 +64,11 @@ PERMISSION_ROLES: dict[str, frozenset[str]] = {
     # Issuing a 月报 / 周报 is an official act of whoever answers for the area (within their own
     # areas); a viewer reads and downloads reports but does not issue them.
     "issue_report": frozenset({"county_admin", "county_operator", "township_leader", "grid_supervisor"}),
+    # 网格员月度考核 (issue 16): the county admin keeps the rule table; whoever supervises the grids
+    # awards points and decides 问题回溯 candidates there.
+    "edit_assessment_rules": frozenset({"county_admin"}),
+    "award_points": CASE_WORKERS,
+    "decide_misses": CASE_WORKERS,
     **{f"workflow:{action}": roles for action, roles in ACTION_ROLES.items()},
 }
 PERMISSION_NAMES = {
@@ -73,6 +78,9 @@ PERMISSION_NAMES = {
     "manage_users": "管理用户",
     "read_audit": "查阅审计日志",
     "issue_report": "签发报表",
+    "edit_assessment_rules": "修改考核规则",
+    "award_points": "考核加分",
+    "decide_misses": "认定应报未报",
     **{f"workflow:{action}": name for action, name in ACTION_NAMES.items()},
 }
 

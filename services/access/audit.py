@@ -35,6 +35,10 @@ AUDIT_ACTIONS = {
     "report_issue": "签发报表",
     "report_open": "查看已签发报表",
     "report_download": "下载报表",
+    "assessment_rules": "修改考核规则",
+    "assessment_award": "考核加分",
+    "miss_confirm": "确认应报未报",
+    "miss_dismiss": "排除应报未报",
 }
 MAX_SEARCH_TEXT = 64
 MAX_ROWS = 10_000

@@ -1,0 +1,390 @@
+"""网格员月度考核 (issue 16) on both stores: a hand-built October whose every point is known,
+rule versions, awards, 十佳 and the 问题回溯 matcher and decisions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pandas as pd
+import pytest
+
+from services.errors import InvalidArgumentError, MissingInputError, PermissionDeniedError
+from services.patrol.assessment import award_points, compute_assessment, default_month, top_workers
+from services.patrol.assessment_rules import AssessmentRules, change_rules, rules_for_month
+from services.patrol.misses import MissAlreadyDecidedError, decide_miss, find_miss_candidates, match_misses
+from services.store.models import (
+    AuditEntry,
+    Household,
+    IncidentEvent,
+    MissDecision,
+    PatrolDay,
+    PatrolLog,
+    PatrolVisit,
+    Worker,
+    WorkerGrid,
+)
+from tests.factories import (
+    ADMIN,
+    COUNTY,
+    GRID_A,
+    GRID_B,
+    OPERATOR,
+    SHANGHAI,
+    TOWNSHIP,
+    incident,
+    make_actor,
+    seed_areas,
+)
+from tests.hostile import PAYLOADS
+
+OCTOBER = dt.date(2026, 10, 1)
+NOVEMBER = dt.date(2026, 11, 1)
+NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)
+LEADER = make_actor("township_leader", TOWNSHIP, username="leader", name="乡镇领导")
+M_PER_DEG_LAT = 110_990  # at 37°N
+
+
+def at(day: int, hour: int = 10, minute: int = 0, month: int = 10) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def _event(incident_id: str, seq: int, action: str, when: dt.datetime) -> IncidentEvent:
+    return IncidentEvent(
+        county_code=COUNTY, incident_id=incident_id, seq=seq, at=when, actor="测试", action=action, to_state="x"
+    )
+
+
+def _visit(household_id: str, worker_id: str, grid: str, when: dt.datetime) -> PatrolVisit:
+    return PatrolVisit(
+        county_code=COUNTY,
+        household_id=household_id,
+        worker_id=worker_id,
+        grid_code=grid,
+        day=when.date(),
+        first_start=when,
+        first_end=when + dt.timedelta(minutes=1),
+        last_start=when,
+        last_end=when + dt.timedelta(minutes=1),
+    )
+
+
+@pytest.fixture
+def october(store):
+    """W1 (grid A) and W2 (grid B) in October 2026.
+
+    W1: 22 logs → 30; 8 valid + 2 invalid reports → 24 + 2 − 2 = 24; one case handled past its
+    72 h limit and one own report judged 30 h after it was made → 20 − 2 − 1 = 17; one reopening
+    and one 不满意 → 10 − 2 − 2 = 6; 3 of grid A's 4 households visited → 7.5; awarded 3 →
+    87.5, 合格.  One suspicious day (shown, not scored).
+    W2: 20 logs → 30; 6 valid → 24; 20; 10; both households of grid B visited → 10 = 94, but a
+    confirmed miss → 89 and one grade down: 基本合格."""
+    seed_areas(store)
+    rows: list[object] = [
+        Worker(county_code=COUNTY, worker_id=w, name=name, role="worker", on_duty=True)
+        for w, name in (("W1", "张网格"), ("W2", "李网格"))
+    ]
+    rows += [WorkerGrid(county_code=COUNTY, worker_id="W1", grid_code=GRID_A)]
+    rows += [WorkerGrid(county_code=COUNTY, worker_id="W2", grid_code=GRID_B)]
+    rows += [
+        Household(
+            county_code=COUNTY,
+            household_id=f"H{g}{i}",
+            grid_code=grid,
+            head_name="户主",
+            address="测试村",
+            members=2,
+            lon=115.005 if g == "A" else 115.015,
+            lat=37.005,
+        )
+        for g, grid, n in (("A", GRID_A, 4), ("B", GRID_B, 2))
+        for i in range(n)
+    ]
+    rows += [_visit(f"HA{i}", "W1", GRID_A, at(3 + i)) for i in range(3)]
+    rows += [_visit("HA3", "W1", GRID_A, at(30, month=9))]  # September: not October's coverage
+    rows += [_visit(f"HB{i}", "W2", GRID_B, at(5 + i)) for i in range(2)]
+    logs = [("W1", at(1 + d % 28, 9 + d // 28)) for d in range(22)] + [("W2", at(1 + d, 9)) for d in range(20)]
+    logs += [("W1", at(1, 9, month=11)), ("W2", at(30, 23, month=9))]  # outside October
+    rows += [PatrolLog(county_code=COUNTY, worker_id=w, logged_at=t, grid_code=GRID_A, text="巡查") for w, t in logs]
+    reports = [
+        incident(f"R1-{i}", channel="patrol", reporter="W1", reported_at=at(2 + i), validated_at=at(2 + i, 12))
+        for i in range(8)
+    ]
+    reports[0].validated_at = at(3, 16)  # judged 30 h after the report: past the 24 h mark
+    reports += [
+        incident(f"X1-{i}", channel="patrol", reporter="W1", reported_at=at(12 + i), rejected_at=at(12 + i, 11))
+        for i in range(2)
+    ]
+    reports += [
+        incident(f"R2-{i}", GRID_B, channel="patrol", reporter="W2", reported_at=at(2 + i), validated_at=at(2 + i, 11))
+        for i in range(6)
+    ]
+    reports += [incident("R1-nov", channel="patrol", reporter="W1", reported_at=at(2, month=11))]
+    late = incident(
+        "C-late", state="closed", channel="resident", reporter="居民", reported_at=at(9), validated_at=at(9, 11),
+        dispatched_at=at(10), assignee_worker_id="W1", handled_at=at(14), closed_at=at(14, 12), satisfaction="满意",
+    )  # fmt: skip
+    on_time = incident(
+        "C-ok", state="closed", channel="resident", reporter="居民", reported_at=at(15), validated_at=at(15, 11),
+        dispatched_at=at(16), assignee_worker_id="W1", handled_at=at(17), closed_at=at(18), satisfaction="不满意",
+    )  # fmt: skip
+    reopened = incident(
+        "C-reopen", state="in_progress", category="民生服务", channel="hotline", reporter="热线", reported_at=at(20),
+        validated_at=at(20, 11), dispatched_at=at(20, 12), assignee_worker_id="W1",
+    )  # fmt: skip
+    # W2's grid: a resident's 安全隐患 nobody of grid B reported (the miss), far from any report.
+    missed = incident(
+        "C-miss", GRID_B, category="安全隐患", channel="resident", reporter="居民", reported_at=at(25),
+        lon=115.015, lat=37.008,
+    )  # fmt: skip
+    rows += [*reports, late, on_time, reopened, missed]
+    rows += [
+        _event("C-late", 1, "handle", at(14)),  # deadline Oct 13 10:00
+        _event("C-ok", 1, "handle", at(17)),
+        _event("C-reopen", 1, "handle", at(21)),
+        _event("C-reopen", 2, "reopen", at(22)),
+    ]
+    rows += [
+        PatrolDay(
+            county_code=COUNTY, worker_id="W1", day=dt.date(2026, 10, 8), fixes=100, first_ts=at(8, 9),
+            last_ts=at(8, 12), distance_m=10.0, patrol_s=3600, stops=1, outside_share=0.0, visited=0, flags="still",
+        )
+    ]  # fmt: skip
+    with store.session_factory.begin() as session:
+        session.add_all(rows[:2])
+        session.flush()
+        session.add_all(rows[2:])
+    award_points(
+        store.session_factory, actor=OPERATOR, worker_id="W1", month=OCTOBER, points=3, reason="协助救火", now=NOW
+    )
+    candidates = find_miss_candidates(store.session_factory, actor=LEADER, area_code=TOWNSHIP, month=OCTOBER, now=NOW)
+    assert candidates["incident_id"].tolist() == ["C-miss"]
+    decide_miss(
+        store.session_factory, actor=LEADER, incident_id="C-miss", decision="confirmed", reason="隐患明显", now=NOW
+    )
+    return store
+
+
+def _row(scores: pd.DataFrame, worker_id: str) -> pd.Series:
+    return scores.set_index("worker_id").loc[worker_id]
+
+
+def test_a_hand_built_month_scores_every_item_exactly(october) -> None:
+    result = compute_assessment(october.session_factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    assert not result.running and result.quotas == (20, 6)
+    w1, w2 = _row(result.scores, "W1"), _row(result.scores, "W2")
+    counts = ["logs", "valid_reports", "invalid_reports", "late_cases", "late_validations", "reopened", "unsatisfied"]
+    assert [int(w1[c]) for c in counts] == [22, 8, 2, 1, 1, 1, 1]
+    assert [int(w2[c]) for c in counts] == [20, 6, 0, 0, 0, 0, 0]
+    items = ["logs_points", "reports_points", "timeliness_points", "quality_points", "coverage_points"]
+    assert [float(w1[i]) for i in items] == [30, 24, 17, 6, 7.5]
+    assert (float(w1["awards_points"]), float(w1["misses_points"])) == (3, 0)
+    assert (float(w1["total"]), w1["grade"]) == (87.5, "合格")
+    assert [float(w2[i]) for i in items] == [30, 24, 20, 10, 10]
+    assert (int(w2["misses"]), float(w2["total"]), w2["grade"]) == (1, 89.0, "基本合格")
+    assert w1["flags"] == "定位不动" and int(w1["flagged_days"]) == 1
+    assert w1["failed_items"] == ""  # 质量 6 of 10 holds the 60 % line
+    assert float(w1["on_time_share"]) == pytest.approx(2 / 3)
+
+
+def test_each_point_shows_the_cases_logs_and_days_behind_it(october) -> None:
+    result = compute_assessment(october.session_factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    evidence = result.evidence[result.evidence["worker_id"] == "W1"]
+    by_item = evidence.groupby("item")["ref"].apply(set)
+    assert by_item["timeliness"] == {"C-late", "R1-0"}
+    assert by_item["quality"] == {"C-reopen", "C-ok"}
+    assert {"X1-0", "X1-1"} <= by_item["reports"] and "R1-nov" not in by_item["reports"]
+    assert by_item["flags"] == {"2026-10-08"}
+    assert evidence[evidence["item"] == "logs"]["detail"].str.removesuffix(" 篇").astype(int).sum() == 22
+    misses = result.evidence[(result.evidence["worker_id"] == "W2") & (result.evidence["item"] == "misses")]
+    assert misses["ref"].tolist() == ["C-miss"]
+
+
+def test_top_workers_need_both_quotas_no_miss_and_no_failed_item(october) -> None:
+    result = compute_assessment(october.session_factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    # W2 has a confirmed miss.
+    assert top_workers(result)["worker_id"].tolist() == ["W1"]
+    assert top_workers(result, TOWNSHIP)["worker_id"].tolist() == ["W1"]
+    with october.session_factory.begin() as session:
+        session.add(WorkerGrid(county_code=COUNTY, worker_id="W1", grid_code=GRID_B))  # W1 now answers for the miss too
+    result = compute_assessment(october.session_factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    assert top_workers(result).empty and int(_row(result.scores, "W1")["misses"]) == 1
+
+
+def test_a_rule_change_from_a_month_on_leaves_earlier_months_as_scored(october) -> None:
+    factory = october.session_factory
+    before = compute_assessment(factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW).scores
+    with pytest.raises(InvalidArgumentError, match="已结束月份"):
+        change_rules(factory, actor=ADMIN, rules=AssessmentRules(late_case_penalty=5), from_month=OCTOBER, now=NOW)
+    with pytest.raises(PermissionDeniedError):
+        change_rules(factory, actor=OPERATOR, rules=AssessmentRules(), from_month=NOVEMBER, now=NOW)
+    version = change_rules(
+        factory, actor=ADMIN, rules=AssessmentRules(late_case_penalty=5, log_quota=25), from_month=NOVEMBER, now=NOW
+    )
+    assert version.version == 1
+    after = compute_assessment(factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    assert after.rule_version.version == 0
+    pd.testing.assert_frame_equal(after.scores, before)
+    november = compute_assessment(factory, actor=OPERATOR, area_code=COUNTY, month=NOVEMBER, now=NOW)
+    assert november.rule_version.version == 1 and november.rules.late_case_penalty == 5
+    assert november.running and november.quotas[0] == pytest.approx(25 * (19.5 / 30))
+    assert rules_for_month(factory, county_code=COUNTY, month=dt.date(2027, 3, 1)).version == 1
+    with factory() as session:
+        entry = session.query(AuditEntry).filter_by(action="assessment_rules").one()
+    assert "超时办结每件扣分 2 → 5" in entry.detail
+
+
+def test_awards_are_capped_need_a_reason_and_are_audited(october) -> None:
+    factory = october.session_factory
+    with pytest.raises(MissingInputError):
+        award_points(factory, actor=OPERATOR, worker_id="W1", month=OCTOBER, points=1, reason=" ", now=NOW)
+    with pytest.raises(InvalidArgumentError, match="最多还可加 7"):
+        award_points(factory, actor=OPERATOR, worker_id="W1", month=OCTOBER, points=8, reason="多", now=NOW)
+    assert (
+        award_points(factory, actor=OPERATOR, worker_id="W1", month=OCTOBER, points=7, reason=PAYLOADS[0], now=NOW)
+        == 10
+    )
+    with pytest.raises(PermissionDeniedError):
+        award_points(factory, actor=ADMIN, worker_id="W1", month=OCTOBER, points=1, reason="x", now=NOW)
+    result = compute_assessment(factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    assert float(_row(result.scores, "W1")["awards_points"]) == 10
+    awards = result.evidence[result.evidence["item"] == "awards"]
+    assert awards["detail"].str.contains(PAYLOADS[0], regex=False).any()  # kept literally
+    with factory() as session:
+        assert session.query(AuditEntry).filter_by(action="assessment_award").count() == 2
+
+
+def test_the_running_month_pro_rates_the_quotas_and_opens_on_the_last_month_early(october) -> None:
+    november = compute_assessment(october.session_factory, actor=OPERATOR, area_code=COUNTY, month=NOVEMBER, now=NOW)
+    share = (NOW - dt.datetime(2026, 11, 1, tzinfo=SHANGHAI)) / dt.timedelta(days=30)
+    assert november.elapsed_share == pytest.approx(share)
+    w1 = _row(november.scores, "W1")
+    assert int(w1["logs"]) == 1 and float(w1["logs_points"]) == round(30 * 1 / (20 * share), 2)
+    assert default_month(dt.datetime(2026, 11, 1, 8, tzinfo=SHANGHAI)) == OCTOBER
+    assert default_month(NOW) == NOVEMBER
+
+
+# 问题回溯: the matcher
+
+
+def _case(incident_id: str, *, channel: str = "resident", category: str = "安全隐患", grid: str = GRID_A) -> dict:
+    return dict(
+        incident_id=incident_id, grid_code=grid, category=category, channel=channel, lon=115.005, lat=37.005,
+        reported_at=pd.Timestamp("2026-10-15 12:00", tz="UTC"),
+    )  # fmt: skip
+
+
+def _report(worker: str, *, north_m: float = 0, hours: float = 0, category: str = "安全隐患") -> dict:
+    return dict(
+        reporter=worker, category=category, lon=115.005, lat=37.005 + north_m / M_PER_DEG_LAT,
+        reported_at=pd.Timestamp("2026-10-15 12:00", tz="UTC") + pd.Timedelta(hours=hours),
+    )  # fmt: skip
+
+
+def test_the_matcher_finds_exactly_the_planted_misses() -> None:
+    # Each case id has its own grid, so each is matched against one planted report only.
+    plans = {
+        "near-140m": _report("W-near-140m", north_m=140),  # reported: not a miss
+        "far-160m": _report("W-far-160m", north_m=160),  # just outside 150 m: a miss
+        "before-71h": _report("W-before-71h", hours=-71),
+        "before-73h": _report("W-before-73h", hours=-73),  # too early: a miss
+        "after-23h": _report("W-after-23h", hours=23),
+        "after-25h": _report("W-after-25h", hours=25),  # too late: a miss
+        "other-category": _report("W-other-category", category="环境卫生"),  # a miss
+        "other-grid": _report("W-somebody-else"),  # reported by another grid's worker: a miss
+    }
+    grids = {name: f"1305321012010{i:02d}" for i, name in enumerate(plans)}
+    cases = pd.DataFrame([_case(name, grid=grids[name]) for name in plans])
+    cases = pd.concat(
+        [
+            cases,
+            pd.DataFrame([_case("by-worker", channel="patrol", grid=grids["far-160m"])]),  # a worker's own report
+            pd.DataFrame([_case("not-listed", category="民生服务", grid=grids["far-160m"])]),  # not on the 应报清单
+            pd.DataFrame([_case("no-worker", grid="130532101201099")]),  # a grid without workers
+        ],
+        ignore_index=True,
+    )
+    reports = pd.DataFrame(list(plans.values()))
+    grid_workers = pd.DataFrame({"grid_code": list(grids.values()), "worker_id": [f"W-{name}" for name in plans]})
+    found = match_misses(cases, reports, grid_workers, AssessmentRules())
+    assert sorted(found["incident_id"]) == sorted(
+        ["far-160m", "before-73h", "after-25h", "other-category", "other-grid"]
+    )
+    wider = match_misses(cases, reports, grid_workers, AssessmentRules(miss_radius_m=200, miss_before_h=80))
+    assert sorted(wider["incident_id"]) == ["after-25h", "other-category", "other-grid"]
+
+
+# 问题回溯: decisions
+
+
+def test_a_candidate_is_decided_once_by_a_supervisor_of_its_township(october) -> None:
+    factory = october.session_factory
+    candidates = find_miss_candidates(factory, actor=LEADER, area_code=TOWNSHIP, month=OCTOBER, now=NOW)
+    assert candidates.set_index("incident_id").loc["C-miss", "status"] == "已确认应报未报"
+    with pytest.raises(MissAlreadyDecidedError):
+        decide_miss(factory, actor=OPERATOR, incident_id="C-miss", decision="dismissed", reason="重复", now=NOW)
+    other = make_actor("township_leader", "130532102", username="other", name="外乡领导")
+    with pytest.raises(Exception, match="不存在或不在您的管辖范围内"):
+        decide_miss(factory, actor=other, incident_id="C-miss", decision="dismissed", reason="x", now=NOW)
+    with pytest.raises(Exception, match="不存在或不在您的管辖范围内"):  # a worker's own report is no candidate
+        decide_miss(factory, actor=LEADER, incident_id="R1-0", decision="confirmed", reason="x", now=NOW)
+    with factory() as session:
+        assert session.query(AuditEntry).filter_by(action="miss_confirm").count() == 1
+
+
+def test_simultaneous_decisions_on_one_candidate_leave_one_winner(october) -> None:
+    factory = october.session_factory
+    with factory.begin() as session:
+        session.query(MissDecision).delete()
+    barrier = threading.Barrier(16)
+    outcomes: list[str] = []
+
+    def decide(n: int) -> None:
+        barrier.wait()
+        try:
+            decision = "confirmed" if n % 2 else "dismissed"
+            reason = f"{PAYLOADS[n % len(PAYLOADS)]} #{n}"
+            decide_miss(factory, actor=LEADER, incident_id="C-miss", decision=decision, reason=reason, now=NOW)
+            outcomes.append("won")
+        except MissAlreadyDecidedError:
+            outcomes.append("lost")
+        except Exception as error:  # noqa: BLE001 - anything else is the failure under test
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=decide, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["lost"] * 15 + ["won"]
+    with factory() as session:
+        decision = session.query(MissDecision).one()
+        entries = session.query(AuditEntry).filter(AuditEntry.action.in_(("miss_confirm", "miss_dismiss"))).count()
+    assert entries == 2  # the fixture's and the winner's
+    shown = find_miss_candidates(factory, actor=LEADER, area_code=TOWNSHIP, month=OCTOBER, now=NOW)
+    assert shown.loc[0, "reason"] == decision.reason and decision.reason.rsplit(" #", 1)[0] in PAYLOADS
+
+
+def test_the_matcher_on_the_store_ignores_a_report_within_the_window(store) -> None:
+    seed_areas(store)
+    with store.session_factory.begin() as session:
+        session.add(Worker(county_code=COUNTY, worker_id="W1", name="张网格", role="worker", on_duty=True))
+        session.flush()
+        session.add(WorkerGrid(county_code=COUNTY, worker_id="W1", grid_code=GRID_A))
+        session.add_all(
+            [
+                incident("C-seen", category="矛盾纠纷", channel="app", reported_at=at(10)),
+                incident(
+                    "R-seen",
+                    category="矛盾纠纷",
+                    channel="patrol",
+                    reporter="W1",
+                    reported_at=at(9, 12),
+                    lat=37.005 + 100 / M_PER_DEG_LAT,
+                ),  # fmt: skip
+                incident("C-unseen", category="矛盾纠纷", channel="hotline", reported_at=at(20)),
+            ]
+        )
+    found = find_miss_candidates(store.session_factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    assert found["incident_id"].tolist() == ["C-unseen"] and found.loc[0, "status"] == "待认定"
+    assert found.loc[0, "workers"] == "W1"
