@@ -13,6 +13,7 @@ from pathlib import Path
 
 from services.access.actor import USER_ROLES, Actor
 from services.access.users import add_user, list_users, set_disabled, set_password
+from services.cli.assess import add_assess_parser, run_assess_command
 from services.cli.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
 from services.cli.simulator import Simulator, run_simulator
 from services.domain import LOCAL_TZ
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         output.add_argument("--json", action="store_true", help="print the report's figures as JSON")
         output.add_argument("--out", type=Path, help="write FILE.xlsx or FILE.pdf")
 
+    add_assess_parser(commands)
+
     user = commands.add_parser("user", help="manage who may sign in (acts as the county admin, on the audit log)")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="add a user; the password is read from the terminal or stdin")
@@ -207,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"{key:24} {value}")
         elif args.command == "report":
             run_report_command(store, args, actor)
+        elif args.command == "assess":
+            run_assess_command(store, args, actor, _now())
         elif args.command == "user":
             run_user_command(store, args, actor)
         elif args.command == "simulate":

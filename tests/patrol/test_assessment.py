@@ -4,6 +4,7 @@ rule versions, awards, 十佳 and the 问题回溯 matcher and decisions."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 
 import pandas as pd
@@ -388,3 +389,18 @@ def test_the_matcher_on_the_store_ignores_a_report_within_the_window(store) -> N
     found = find_miss_candidates(store.session_factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
     assert found["incident_id"].tolist() == ["C-unseen"] and found.loc[0, "status"] == "待认定"
     assert found.loc[0, "workers"] == "W1"
+
+
+def test_the_command_line_prints_the_months_scores(october, monkeypatch, capsys) -> None:
+    from services.cli.commands import main
+
+    monkeypatch.setenv("DATABASE_URL", october.engine.url.render_as_string(hide_password=False))
+    argv = ["assess", "--area", COUNTY, "--month", "2026-10", "--at", "2026-11-20T12:00", "--json"]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    workers = {w["worker_id"]: w for w in printed["workers"]}
+    assert (workers["W1"]["total"], workers["W1"]["grade"], workers["W1"]["county_rank"]) == (87.5, "合格", 1)
+    assert workers["W1"]["items"]["timeliness"] == 17 and workers["W1"]["counts"]["late_cases"] == 1
+    assert (workers["W2"]["total"], workers["W2"]["grade"]) == (89.0, "基本合格")
+    assert printed["running"] is False and printed["quotas"] == {"logs": 20, "valid_reports": 6}
+    assert main(["assess", "--area", "999999", "--month", "2026-10"]) == 2
