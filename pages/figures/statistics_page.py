@@ -23,10 +23,11 @@ from render.charts import choropleth_chart, section_chart
 from render.markup import markdown_text
 from services.domain import LOCAL_TZ
 from services.errors import DomainError
-from services.exchange.report_files import REPORT_FORMATS, change_against, download_report, shown_value
+from services.exchange.report_files import REPORT_FORMATS, download_report
 from services.figures.issued_reports import issue_report, list_issued_reports
 from services.figures.periods import Period, month_period, range_period, week_period
 from services.figures.report import Figure, Report, ReportSection
+from services.figures.values import sentence_value, shown_change, shown_value
 
 PERIOD_KINDS = {"monthly": "月报", "weekly": "周报", "range": "自定义"}
 RECENT_PERIODS = 12
@@ -78,14 +79,10 @@ def show_tiles(figures: tuple[Figure, ...]) -> None:
     """A tile per figure with its change against the previous period (环比) and its definition."""
     for start in range(0, len(figures), TILES_PER_ROW):
         for column, figure in zip(st.columns(TILES_PER_ROW), figures[start : start + TILES_PER_ROW], strict=False):
-            change, unit = change_against(figure, figure.previous)
-            delta = None
-            if change is not None:
-                delta = f"{change:+.1f} 个百分点" if unit == "points" else f"{change:+.1%}"
             column.metric(
                 figure.label,
-                shown_value(figure.value, figure.kind) or "—",
-                delta=delta,
+                sentence_value(figure.value, figure.kind),
+                delta=shown_change(figure.kind, figure.value, figure.previous),
                 delta_color=DELTA_COLOURS.get(figure.key, "normal"),
                 help=figure.definition,
             )

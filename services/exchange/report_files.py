@@ -1,6 +1,6 @@
 """A 月报 / 周报 (`services.figures.report.Report`) as the files that are sent: an XLSX workbook for
 those who work on with the numbers, an A4 PDF for those who read it.  Both lay out the same
-figures in the same way of showing them (`shown_value`), so the PDF's 81.2% is the XLSX's 0.812
+figures in the same way of showing them (`services.figures.values.shown_value`), so the PDF's 81.2% is the XLSX's 0.812
 formatted `0.0%`.
 
 XLSX: openpyxl (already pinned for the imports; it writes every number format, freeze pane and
@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from fpdf import FPDF, FontFace
 from fpdf.enums import WrapMode
@@ -37,10 +36,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.access.actor import Actor
 from services.access.audit import Who, record, require_whole_area
-from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError
 from services.exchange.downloads import neutralise_formula
 from services.figures.report import Figure, Report, ReportSection
+from services.figures.values import change_against, is_blank, local_time, plain, shown_value
 from services.store.engine import SessionFactory
 
 REPORT_FORMATS = {".xlsx": "Excel 工作簿", ".pdf": "PDF 文档"}
@@ -68,66 +67,6 @@ PDF_MAX_TABLE_ROWS = 20  # a PDF table shows its first rows; the XLSX holds them
 PDF_MAX_BARS = 15
 BAR_HEIGHT, BAR_PITCH = 5.0, 6.6  # millimetres
 LINE_HEIGHT = 48.0  # of a line chart's plot, millimetres
-TIME_FORMAT = "%Y-%m-%d %H:%M"
-
-
-# --- values as shown -------------------------------------------------------------------------
-
-
-def plain(value: object) -> object:
-    """A numpy scalar as the Python value it holds (a table's int64 cell as an int)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def is_blank(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def change_against(figure: Figure, earlier: float | int | None) -> tuple[float | None, str]:
-    """The change of `figure` against an earlier value of it and how it is shown: counts and
-    hours as a share of the earlier value ("change"), shares as a difference in percentage points
-    ("points", in points); None where there is nothing to compare (no earlier value, an earlier 0,
-    a text or a change)."""
-    if figure.kind not in ("count", "hours", "share") or is_blank(figure.value) or is_blank(earlier):
-        return None, "change"
-    value, before = float(plain(figure.value)), float(plain(earlier))  # type: ignore[arg-type]
-    if figure.kind == "share":
-        return (value - before) * 100, "points"
-    if before == 0:
-        return None, "change"
-    return value / before - 1, "change"
-
-
-def shown_value(value: object, kind: str) -> str:
-    """`value` as its kind shows it, the same way the XLSX number formats do ("" when blank)."""
-    value = plain(value)
-    if is_blank(value):
-        return ""
-    if isinstance(value, dt.datetime):
-        return _local_time(value)
-    if kind == "text" or isinstance(value, str) or not isinstance(value, int | float):
-        return str(value)
-    number = float(value)
-    if kind == "count":
-        return f"{round(number):,}"
-    if kind == "share":
-        return f"{number:.1%}"
-    if kind == "hours":
-        return f"{number:.1f}"
-    if kind == "change":
-        return f"{number:+.1%}"
-    if kind == "points":
-        return f"{number:+.1f} 个百分点"
-    return str(value)
-
-
-def _local_time(moment: dt.datetime) -> str:
-    return (moment.astimezone(LOCAL_TZ) if moment.tzinfo else moment).strftime(TIME_FORMAT)
 
 
 def display_width(text: str) -> int:
@@ -142,7 +81,7 @@ def _cell_value(value: object, kind: str) -> object:
     if is_blank(value):
         return None
     if isinstance(value, dt.datetime | pd.Timestamp):
-        return _local_time(value)
+        return local_time(value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if kind != "text" and isinstance(value, int | float) and math.isfinite(float(value)):
@@ -209,8 +148,8 @@ def _write_overview(sheet: Worksheet, report: Report) -> None:
     header_row = sheet.max_row
     widths = [display_width(name) for name in OVERVIEW_COLUMNS]
     for figure in report.headline:
-        month, month_kind = change_against(figure, figure.previous)
-        year, year_kind = change_against(figure, figure.year_ago)
+        month, month_kind = change_against(figure.kind, figure.value, figure.previous)
+        year, year_kind = change_against(figure.kind, figure.value, figure.year_ago)
         cells: list[tuple[object, str]] = [
             (figure.label, "text"),
             (figure.value, figure.kind),
@@ -234,7 +173,7 @@ def _facts(report: Report) -> list[tuple[str, str]]:
     return [
         ("区域", f"{report.area_name}（{report.area_code}）"),
         ("统计周期", report.period_label),
-        ("数据截至", _local_time(report.cutoff)),
+        ("数据截至", local_time(report.cutoff)),
         ("口径版本", report.rule_version),
     ]
 
@@ -331,7 +270,7 @@ class _ReportPdf:
         pdf.set_author("民情地图")
         pdf.set_lang("zh-CN")
         pdf.set_creation_date(report.cutoff.astimezone(dt.UTC))  # the same report, the same bytes
-        footer_text = self.clean(f"{report.title} · 数据截至 {_local_time(report.cutoff)}")
+        footer_text = self.clean(f"{report.title} · 数据截至 {local_time(report.cutoff)}")
 
         def footer() -> None:
             pdf.set_y(-self.MARGIN)
@@ -409,7 +348,7 @@ class _ReportPdf:
                 pdf.set_font(FONT, size=7)
                 pdf.set_text_color(*MUTED)
                 for line, (name, earlier) in enumerate((("环比", figure.previous), ("同比", figure.year_ago))):
-                    change, kind = change_against(figure, earlier)
+                    change, kind = change_against(figure.kind, figure.value, earlier)
                     pdf.set_xy(left + 2, top + 15.5 + line * 3.6)
                     pdf.cell(tile - 4, 3.6, f"{name} {shown_value(change, kind) or '—'}")
             pdf.set_y(top + height + gap)
@@ -735,6 +674,6 @@ def download_report(
     Refuses, on the record, a report of an area not wholly inside the actor's areas."""
     require_whole_area(session_factory, actor, report.area_code, now)
     content = report_bytes(report, suffix)
-    detail = f"{report.title}（{report.period_label}，数据截至 {_local_time(report.cutoff)}）{suffix.lower()}"
+    detail = f"{report.title}（{report.period_label}，数据截至 {local_time(report.cutoff)}）{suffix.lower()}"
     record(session_factory, Who.of(actor), "report_download", now, report.area_code, detail)
     return content

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 from typing import Literal
 
 import pandas as pd
@@ -16,6 +15,7 @@ from services.figures.definitions import FIGURE_DEFINITIONS, FIGURE_RULES_VERSIO
 from services.figures.ranking import MIN_CASES_TO_RANK
 from services.figures.report import Figure, Report, ReportSection, ValueKind
 from services.figures.statistics import AreaStatistics
+from services.figures.values import sentence_value, shown_change
 
 ReportKind = Literal["monthly", "weekly", "range"]
 KIND_TITLES = {"monthly": "网格化管理月报", "weekly": "网格化管理周报", "range": "网格化管理统计报告"}
@@ -78,34 +78,22 @@ BREAKDOWN_KINDS: dict[str, ValueKind] = {
 
 
 def count_text(value: float | int | None) -> str:
-    return "—" if value is None else f"{int(value):,}"
+    return sentence_value(value, "count")
 
 
 def share_text(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value * 100:.1f}%"
+    return sentence_value(value, "share")
 
 
 def hours_text(value: float | None) -> str:
-    return "—" if value is None or math.isnan(value) else f"{value:.1f} 小时"
-
-
-def change_text(value: float | int | None, earlier: float | int | None, kind: ValueKind) -> str | None:
-    """「+8.1%」 for a count against an earlier one, 「+2.3 个百分点」 for a share; None when either is
-    blank (or the earlier count is 0)."""
-    if value is None or earlier is None:
-        return None
-    if kind == "share":
-        return f"{(value - earlier) * 100:+.1f} 个百分点"
-    if earlier == 0:
-        return None
-    return f"{(value - earlier) / earlier * 100:+.1f}%"
+    return sentence_value(value, "hours")
 
 
 def _with_changes(text: str, stats: AreaStatistics, key: str) -> str:
     kind = FIGURE_DEFINITIONS[key].kind
     parts = [text]
     for word, earlier in (("环比", stats.previous), ("同比", stats.year_ago)):
-        change = change_text(stats.figures.get(key), earlier.get(key), kind)
+        change = shown_change(kind, stats.figures.get(key), earlier.get(key))
         if change is not None:
             parts.append(f"{word} {change}")
     return "，".join(parts)

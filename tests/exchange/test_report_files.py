@@ -17,16 +17,15 @@ from sqlalchemy import select
 from services.errors import InvalidArgumentError, OutOfScopeError
 from services.exchange.report_files import (
     NUMBER_FORMATS,
-    change_against,
     display_width,
     download_report,
     report_pdf,
     report_xlsx,
     sheet_name,
-    shown_value,
     write_report,
 )
 from services.figures.report import ReportSection
+from services.figures.values import change_against, sentence_value, shown_change, shown_value
 from services.store.models import AuditEntry
 from tests.factories import GRID_A, OPERATOR, TOWNSHIP, T, make_actor
 from tests.paths import ARTIFACTS
@@ -180,9 +179,17 @@ def test_values_are_shown_as_their_number_formats_show_them() -> None:
 
 def test_changes_are_relative_for_counts_and_in_points_for_shares() -> None:
     reported, closure, overdue = HEADLINE[0], HEADLINE[1], HEADLINE[3]
-    assert change_against(reported, 1141) == (pytest.approx(1234 / 1141 - 1), "change")
-    assert change_against(closure, 0.79) == (pytest.approx(2.2), "points")
-    assert change_against(overdue, 0) == (None, "change") and change_against(reported, None) == (None, "change")
+    assert change_against(reported.kind, reported.value, 1141) == (pytest.approx(1234 / 1141 - 1), "change")
+    assert change_against(closure.kind, closure.value, 0.79) == (pytest.approx(2.2), "points")
+    assert change_against(overdue.kind, overdue.value, 0) == (None, "change")
+    assert change_against(reported.kind, reported.value, None) == (None, "change")
+    assert shown_change(closure.kind, closure.value, 0.79) == "+2.2 个百分点"
+    assert shown_change(reported.kind, reported.value, 1141) == "+8.2%"  # 1234 / 1141 = 1.0815
+
+
+def test_a_sentence_says_a_blank_figure_as_a_dash_and_hours_with_their_unit() -> None:
+    assert sentence_value(None, "share") == "—" and sentence_value(float("nan"), "count") == "—"
+    assert sentence_value(36.55, "hours") == "36.5 小时" and sentence_value(1234, "count") == "1,234"
 
 
 # --- PDF -------------------------------------------------------------------------------------

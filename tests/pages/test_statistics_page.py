@@ -10,10 +10,10 @@ import pytest
 from services.access.sign_in import load_actor
 from services.cli.bootstrap import create_demo, open_store
 from services.domain import LOCAL_TZ
-from services.exchange.report_files import shown_value
 from services.figures.periods import month_period
 from services.figures.report_build import build_report
 from services.figures.statistics import compute_statistics
+from services.figures.values import sentence_value
 from services.settings import Settings
 from tests.apptest import open_app
 
@@ -53,7 +53,7 @@ def test_the_page_shows_last_months_report_with_the_reports_own_figures(monkeypa
     tiles = {metric.label: metric.value for metric in app.metric}
     for figure in report.headline:
         if figure.label in tiles:
-            assert tiles[figure.label] == (shown_value(figure.value, figure.kind) or "—"), figure.key
+            assert tiles[figure.label] == sentence_value(figure.value, figure.kind), figure.key
     assert {"上报", "办结率", "按时办结率"} <= set(tiles)
     assert int(tiles["上报"].replace(",", "")) > 0
 
