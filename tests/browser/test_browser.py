@@ -17,7 +17,7 @@ from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from services.cases.queue import load_queue
 from services.cases.workflow import report_incident
-from services.cli.bootstrap import Store, create_demo, open_store
+from services.cli.bootstrap import Store, open_store
 from services.cli.demo.people import DEMO_PASSWORD
 from services.exchange.imports.service import import_file
 from services.mapping.areas import load_areas
@@ -27,13 +27,12 @@ from tests.paths import ARTIFACTS
 
 
 @pytest.fixture(scope="module")
-def e2e_database(tmp_path_factory) -> tuple[str, tuple[float, float], tuple[str, str]]:
+def e2e_database(copy_small_demo, tmp_path_factory) -> tuple[str, tuple[float, float], tuple[str, str]]:
     """The small demo county in a SQLite file, a point inside one of its grids, and that grid's
     code and name."""
     folder = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{folder / 'e2e.db'}"
+    url = copy_small_demo(folder / "e2e.db")
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
     grids = load_areas(store.session_factory, actor=OPERATOR, levels=("grid",))
     add_neighbour_township(store, grids.total_bounds, folder)
     store.engine.dispose()

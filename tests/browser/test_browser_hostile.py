@@ -6,7 +6,6 @@ text must show as written, and the policy must refuse nothing Streamlit itself n
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from playwright.sync_api import Frame, FrameLocator, Page, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from services.cli.bootstrap import create_demo, open_store
+from services.cli.bootstrap import open_store
 from services.cli.demo.people import DEMO_PASSWORD
 from services.settings import Settings
 from tests.hostile import make_hostile
@@ -24,11 +23,10 @@ MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 @pytest.fixture(scope="module")
-def hostile_county(tmp_path_factory) -> dict:
+def hostile_county(copy_small_demo, tmp_path_factory) -> dict:
     """The small demo county with a payload in every text, and the rows the test opens."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'hostile.db'}"
+    url = copy_small_demo(tmp_path_factory.mktemp("hostile") / "hostile.db")
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
     make_hostile(store.session_factory)
     with store.engine.connect() as connection:
         sql = connection.exec_driver_sql

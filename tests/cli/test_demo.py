@@ -16,36 +16,36 @@ from sqlalchemy import func, select
 
 from services.access.actor import USER_ROLES
 from services.access.passwords import verify_password
-from services.cli.demo import generate_demo
+from services.cli.demo import DemoCounty, generate_demo
 from services.cli.demo.load import load_demo
 from services.cli.demo.people import DEMO_PASSWORD
 from services.domain import HOUSEHOLD_TAGS
 from services.figures.area_figures import compute_area_figures
 from services.store.models import Base
-from tests.factories import OPERATOR, SHANGHAI
+from tests.demo import DEMO_SEED, SmallDemo
+from tests.factories import OPERATOR
 from tests.figures.test_figures import reference_figures
 from tests.paths import README
 
-NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
 
-
-@pytest.fixture(scope="module")
-def demo():
-    return generate_demo("small", seed=7, now=NOW)
+@pytest.fixture
+def demo(small_demo: SmallDemo) -> DemoCounty:
+    """The run's small demo (conftest.py), generated for `small_demo.now`."""
+    return small_demo.county
 
 
 def areas(demo) -> pd.DataFrame:
     return demo.tables["areas"]
 
 
-def test_the_same_seed_gives_the_same_county(demo) -> None:
-    again = generate_demo("small", seed=7, now=NOW)
+def test_the_same_seed_gives_the_same_county(demo, small_demo) -> None:
+    again = generate_demo("small", seed=DEMO_SEED, now=small_demo.now)
     for name in ("households", "incidents", "patrol_fixes"):
         pd.testing.assert_frame_equal(demo.tables[name], again.tables[name])
 
 
-def test_another_seed_gives_another_county(demo) -> None:
-    other = generate_demo("small", seed=8, now=NOW)
+def test_another_seed_gives_another_county(demo, small_demo) -> None:
+    other = generate_demo("small", seed=DEMO_SEED + 1, now=small_demo.now)
     assert not other.tables["households"]["lon"].equals(demo.tables["households"]["lon"])
 
 
@@ -117,14 +117,14 @@ def test_workers_cover_every_grid(demo) -> None:
     assert 55 <= len(demo.tables["workers"]) <= 75
 
 
-def test_incidents_follow_the_workflow_with_realistic_timings(demo) -> None:
+def test_incidents_follow_the_workflow_with_realistic_timings(demo, small_demo) -> None:
     inc = demo.tables["incidents"]
     assert 350 < len(inc) < 650  # DESIGN.md: 100,000 a year on 2,000 grids → ~490 in 90 days on 40
     stages = ["reported_at", "validated_at", "dispatched_at", "accepted_at", "handled_at", "closed_at"]
     fixed = inc[inc["close_reason"] == "fixed"]
     for earlier, later in zip(stages[:-1], stages[1:], strict=True):
         assert (fixed[earlier] <= fixed[later]).all(), (earlier, later)
-    assert (inc[stages].max(axis=1) <= NOW).all()
+    assert (inc[stages].max(axis=1) <= small_demo.now).all()
     closed = inc[inc["state"] == "closed"]
     assert closed["level"].value_counts(normalize=True)["grid"] == pytest.approx(0.8, abs=0.06)
     assert 0.02 < (inc["state"] == "invalid").mean() < 0.12
@@ -138,16 +138,16 @@ def test_event_log_replays_every_incident_state(demo) -> None:
     assert (last["to_state"].reindex(inc.index) == inc["state"]).all()
 
 
-def test_patrol_fixes_are_every_30_seconds_on_walking_routes(demo) -> None:
+def test_patrol_fixes_are_every_30_seconds_on_walking_routes(demo, small_demo) -> None:
     fixes = demo.tables["patrol_fixes"].sort_values(["worker_id", "ts"])
     gaps = fixes.groupby("worker_id")["ts"].diff().dt.total_seconds().dropna()
     assert gaps[gaps < 600].median() == pytest.approx(30, abs=2)
-    assert fixes["ts"].max() <= NOW
-    assert fixes["ts"].min() >= NOW - dt.timedelta(days=7)
+    assert fixes["ts"].max() <= small_demo.now
+    assert fixes["ts"].min() >= small_demo.now - dt.timedelta(days=7)
     assert 0.005 < (fixes["accuracy_m"] > 100).mean() < 0.02
 
 
-def test_demo_loads_into_the_store_and_kpi_equals_the_literal_definitions(demo, store) -> None:
+def test_demo_loads_into_the_store_and_kpi_equals_the_literal_definitions(demo, small_demo, store) -> None:
     written = load_demo(store.engine, demo)
     assert written == {name: len(frame) for name, frame in demo.tables.items() if name in written}
     with store.session_factory() as session:
@@ -155,8 +155,8 @@ def test_demo_loads_into_the_store_and_kpi_equals_the_literal_definitions(demo, 
             assert session.scalar(select(func.count()).select_from(Base.metadata.tables[name])) == written[name]
     rows = demo.tables["incidents"].astype(object).where(demo.tables["incidents"].notna(), None).to_dict("records")
     for area in ("130532", "130532101", areas(demo).query("level == 'grid'")["code"].iloc[3]):
-        got = compute_area_figures(store.session_factory, actor=OPERATOR, area_code=area, at=NOW, days=30)
-        expected = reference_figures(rows, area, NOW, 30)
+        got = compute_area_figures(store.session_factory, actor=OPERATOR, area_code=area, at=small_demo.now, days=30)
+        expected = reference_figures(rows, area, small_demo.now, 30)
         assert got.open == expected["open"] and got.overdue == expected["overdue"]
         assert got.at_risk == expected["at_risk"] and got.validation_overdue == expected["validation_overdue"]
         assert got.closure_rate == pytest.approx(expected["closure_rate"])

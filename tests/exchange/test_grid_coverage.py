@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from geo.coverage import SLIVER_WIDTH_M, needs_noding, node_coverage
 from geo.crs import WGS84
 from geo.display import dissolve_by_prefix, simplify_grids
-from services.cli.bootstrap import create_demo, open_store
+from services.cli.bootstrap import open_store
 from services.exchange.exports import export_grids
 from services.exchange.imports.problems import ImportFileError
 from services.figures.area_figures import compute_area_figures, compute_grid_figures
@@ -179,23 +179,17 @@ def test_t_junctions_across_villages_dissolve_into_township_and_county(store, tm
 # --- the demo county after a round trip through desktop GIS --------------------------------------
 
 
-@pytest.fixture(scope="module")
-def demo_store(module_store):
-    create_demo(module_store, scale="small", seed=7, now=T)
-    return module_store
-
-
-def figures_by_grid(store) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+def figures_by_grid(store, at: dt.datetime) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
     frame = compute_grid_figures(
-        store.session_factory, actor=OPERATOR, area_code=COUNTY, at=T, days=30, special_tags=("独居老人",)
+        store.session_factory, actor=OPERATOR, area_code=COUNTY, at=at, days=30, special_tags=("独居老人",)
     )
     return {code: (int(row.households), int(row.open)) for code, row in frame.iterrows()}
 
 
-def test_the_demo_reimports_its_own_grids_after_a_desktop_gis_round_trip(demo_store, tmp_path) -> None:
+def test_the_demo_reimports_its_own_grids_after_a_desktop_gis_round_trip(demo_store, small_demo, tmp_path) -> None:
     """Exported, digitised again with millimetre noise on every vertex, imported back: the grids
     are updated in place, every household and case stays in its grid, the figures do not move."""
-    before = figures_by_grid(demo_store)
+    before = figures_by_grid(demo_store, small_demo.now)
     exported = export_grids(demo_store.session_factory, actor=OPERATOR, now=T)
     spoiled = exported.set_geometry(jitter_vertices(exported.geometry.to_numpy(), crs=WGS84, seed=11, jitter_m=0.003))
     assert needs_noding(spoiled.geometry.to_numpy())
@@ -203,16 +197,15 @@ def test_the_demo_reimports_its_own_grids_after_a_desktop_gis_round_trip(demo_st
     assert written["grids_inserted"] == 0 and written["grids_updated"] + written["grids_unchanged"] == len(exported)
     assert (written["households_moved"], written["incidents_moved"]) == (0, 0)
     assert shapely.coverage_is_valid(stored_grid_geoms(demo_store).to_numpy())
-    assert figures_by_grid(demo_store) == before
+    assert figures_by_grid(demo_store, small_demo.now) == before
     again = import_grids(demo_store, spoiled, tmp_path / "round_trip.geojson")
     assert again["grids_unchanged"] == len(exported)
 
 
-def test_the_map_and_the_wall_screen_open_on_an_unnoded_store(monkeypatch, tmp_path) -> None:
+def test_the_map_and_the_wall_screen_open_on_an_unnoded_store(monkeypatch, tmp_path, copy_small_demo) -> None:
     """The county's grids edited in QGIS straight in the table (no import noded them)."""
-    url = f"sqlite:///{tmp_path / 'qgis.db'}"
+    url = copy_small_demo(tmp_path / "qgis.db")
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    create_demo(store, scale="small", seed=7, now=T)
     grids = stored_grid_geoms(store)
     spoiled = jitter_vertices(grids.to_numpy(), crs=WGS84, seed=13)
     with store.session_factory.begin() as session:

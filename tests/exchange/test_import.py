@@ -32,7 +32,7 @@ from services.store.models import (
     PatrolVisit,
     Worker,
 )
-from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, VILLAGE, T, seed_areas
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, VILLAGE, T, seed_areas
 
 TOWNSHIP_NAME = "平乡镇"
 
@@ -412,11 +412,9 @@ def test_cli_import_prints_a_json_summary_and_a_clear_error_without_traceback(tm
 
 
 @pytest.fixture(scope="module")
-def exported_demo(tmp_path_factory):
+def exported_demo(copy_small_demo, small_demo, tmp_path_factory):
     """The small demo county written out in the exchange formats, and its own figures."""
-    import datetime as dt
-
-    from services.cli.bootstrap import create_demo, open_store
+    from services.cli.bootstrap import open_store
     from services.exchange.exports import (
         export_fixes,
         export_grids,
@@ -428,9 +426,8 @@ def exported_demo(tmp_path_factory):
     from services.settings import Settings
 
     folder = tmp_path_factory.mktemp("exchange")
-    at = dt.datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
-    demo = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{folder / 'demo.db'}"}))
-    create_demo(demo, scale="small", seed=5, now=at)
+    at = small_demo.now
+    demo = open_store(Settings.from_env({"DATABASE_URL": copy_small_demo(folder / "demo.db")}))
     export_grids(demo.session_factory, actor=OPERATOR, now=T).to_file(folder / "grids.gpkg")
     export_households(demo.session_factory, actor=OPERATOR, now=T).to_csv(
         folder / "households.csv", index=False, encoding="gbk"

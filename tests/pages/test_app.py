@@ -15,7 +15,7 @@ from pages.components import SIGNED_IN_KEY
 from services.access.sign_in import SessionPolicy, SignedIn, load_actor, sign_in
 from services.access.users import add_user, set_disabled
 from services.cases.queue import load_queue
-from services.cli.bootstrap import create_demo, open_store
+from services.cli.bootstrap import open_store
 from services.cli.demo.people import DEMO_PASSWORD
 from services.errors import StoreUnavailableError
 from services.figures.area_figures import compute_grid_figures
@@ -26,12 +26,9 @@ from tests.factories import ADMIN, OPERATOR
 
 
 @pytest.fixture(scope="module")
-def demo_database(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}"
-    store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
-    store.engine.dispose()
-    return url
+def demo_database(copy_small_demo, tmp_path_factory) -> str:
+    """The small demo, shared by this module's tests: they add users and move cases as people do."""
+    return copy_small_demo(tmp_path_factory.mktemp("app") / "app.db")
 
 
 def run_app(monkeypatch, url: str) -> AppTest:

@@ -31,7 +31,7 @@ from render.map_layers import (
 from render.markup import html_column, html_text, markdown_text, script_json
 from services.access.users import add_user
 from services.basemaps import make_basemap, tile_origins
-from services.cli.bootstrap import create_demo, open_store
+from services.cli.bootstrap import open_store
 from services.exchange.downloads import neutralise_formulas, table_as_csv, table_as_xlsx
 from services.figures.area_figures import compute_grid_figures
 from services.mapping.choropleth import LegendEntry, MapLegend
@@ -388,10 +388,9 @@ def test_the_middleware_sets_the_policy_of_each_response() -> None:
     assert websocket == ["websocket"]
 
 
-def test_the_sidebar_shows_a_hostile_display_name_as_written(monkeypatch, tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'names.db'}"
+def test_the_sidebar_shows_a_hostile_display_name_as_written(monkeypatch, tmp_path, copy_small_demo) -> None:
+    url = copy_small_demo(tmp_path / "names.db")
     store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
     name = "**粗**<b>x</b>"
     add_user(
         store.session_factory,

@@ -19,7 +19,8 @@ from devtools.pgcluster import PG_BIN, ClusterUnavailableError, _as_owner, throw
 from pages.components import RETRY_ARMED_KEY, SIGNED_IN_KEY
 from services.access.sign_in import SignedIn
 from services.cases.queue import load_queue
-from services.cli.bootstrap import create_demo, open_store
+from services.cli.bootstrap import open_store
+from services.cli.demo.load import load_demo
 from services.errors import StoreUnavailableError
 from services.settings import Settings
 from tests.factories import OPERATOR, T
@@ -64,11 +65,12 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(small_demo) -> Iterator[Cluster]:
+    """A cluster of its own (the tests stop it) holding the small demo."""
     try:
         with throwaway_postgis("outage") as url:
             store = open_store(Settings.from_env({"DATABASE_URL": url}))
-            create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
+            load_demo(store.engine, small_demo.county)
             store.engine.dispose()
             yield Cluster(url)
     except ClusterUnavailableError as error:
@@ -175,11 +177,10 @@ def test_a_service_reports_a_stopped_postgres_in_chinese_and_works_again_once_it
     store.engine.dispose()
 
 
-def test_a_sqlite_file_that_cannot_be_opened_gives_the_notice_and_then_the_page(monkeypatch, tmp_path) -> None:
-    good = f"sqlite:///{tmp_path / 'app.db'}"
-    store = open_store(Settings.from_env({"DATABASE_URL": good}))
-    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
-    store.engine.dispose()
+def test_a_sqlite_file_that_cannot_be_opened_gives_the_notice_and_then_the_page(
+    monkeypatch, tmp_path, copy_small_demo
+) -> None:
+    copy_small_demo(tmp_path / "app.db")
     gone = tmp_path / "not-yet"
     url = f"sqlite:///{gone / 'app.db'}"
     app = signed_in_app(monkeypatch, url, "pages/map/map_page.py", "operator")
