@@ -675,3 +675,47 @@ def worker_month(
     scores = compute_assessment(session_factory, actor=actor, area_code=township, month=month, now=now).scores
     row = scores[scores["worker_id"] == worker_id]
     return None if row.empty else row.iloc[0]
+
+
+# Column labels of the scores and their evidence, as the page and the XLSX show them.
+SCORE_LABELS = {
+    "worker_id": "工号",
+    "name": "网格员",
+    "township_name": "乡镇(街道)",
+    "grids": "负责网格",
+    "total": "总分",
+    "grade": "等级",
+    "county_rank": "县十佳名次",
+    "township_rank": "乡镇十佳名次",
+    "logs_points": "巡查日志分",
+    "reports_points": "有效上报分",
+    "timeliness_points": "时效分",
+    "quality_points": "质量分",
+    "coverage_points": "巡查覆盖分",
+    "misses_points": "应报未报扣分",
+    "awards_points": "加分",
+    "logs": "巡查日志（篇）",
+    "valid_reports": "有效上报（件）",
+    "invalid_reports": "无效上报（件）",
+    "late_cases": "超时办结（件）",
+    "late_validations": "超时未判定（件）",
+    "reopened": "重新处置（次）",
+    "unsatisfied": "不满意（件）",
+    "coverage": "网格走访覆盖",
+    "misses": "应报未报（件）",
+    "failed_items": "不合格项",
+    "flags": "可疑巡查（不计分）",
+}
+EVIDENCE_LABELS = {"item_name": "考核项", "ref": "事件 / 日期 / 网格", "at": "时间", "points": "分值", "detail": "说明"}
+
+
+def score_sheet(scores: pd.DataFrame) -> pd.DataFrame:
+    """The scores in their Chinese labels, in reading order (for the page and the export)."""
+    return scores[list(SCORE_LABELS)].rename(columns=SCORE_LABELS)
+
+
+def evidence_of(assessment: Assessment, worker_id: str) -> pd.DataFrame:
+    """What earned or cost one worker's points, by item, in the Chinese labels."""
+    rows = assessment.evidence[assessment.evidence["worker_id"] == worker_id]
+    rows = rows.assign(item_name=rows["item"].map(ITEMS))
+    return rows[list(EVIDENCE_LABELS)].rename(columns=EVIDENCE_LABELS).reset_index(drop=True)
