@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from services.access.sign_in import load_actor
-from services.cli.bootstrap import create_demo, open_store
+from services.cli.bootstrap import open_store
 from services.domain import LOCAL_TZ
 from services.figures.periods import month_period
 from services.figures.report_build import build_report
@@ -22,12 +22,9 @@ TOWNSHIP = "130532101"
 
 
 @pytest.fixture(scope="module")
-def demo_database(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('stats') / 'stats.db'}"
-    store = open_store(Settings.from_env({"DATABASE_URL": url}))
-    create_demo(store, scale="small", seed=7, now=dt.datetime.now(dt.UTC))
-    store.engine.dispose()
-    return url
+def demo_database(copy_small_demo, tmp_path_factory) -> str:
+    """A copy of the run's small demo (conftest.py) for this module: issuing writes to it."""
+    return copy_small_demo(tmp_path_factory.mktemp("stats") / "stats.db")
 
 
 def expected_report(url: str, user: str, area_code: str):  # type: ignore[no-untyped-def]
