@@ -65,6 +65,7 @@ from services.store.models import (
     IncidentPhoto,
     Worker,
     WorkerGrid,
+    table_of,
 )
 
 
@@ -361,15 +362,17 @@ def _take_incident_id(session: Session, county: str, day: dt.date) -> str:
 def _next_number(session: Session, county: str, day: dt.date, *, at_least: int) -> int:
     """Counter + 1 (at least `at_least`) in one atomic statement: INSERT … ON CONFLICT DO UPDATE …
     RETURNING, which SQLite ≥ 3.35 and PostgreSQL both run; concurrent callers queue on the row."""
-    table = IncidentCounter.__table__
+    table = table_of(IncidentCounter)
+    row = {"county_code": county, "day": day, "last_number": at_least}
+    values: postgresql.Insert | sqlite.Insert
     if session.get_bind().dialect.name == "postgresql":
-        insert, greatest = postgresql.insert, func.greatest
+        values = postgresql.insert(table).values(row)
+        highest = func.greatest(table.c.last_number + 1, values.excluded.last_number)
     else:
-        insert, greatest = sqlite.insert, func.max  # SQLite's max() of two arguments is scalar
-    values = insert(table).values(county_code=county, day=day, last_number=at_least)
+        values = sqlite.insert(table).values(row)
+        highest = func.max(table.c.last_number + 1, values.excluded.last_number)  # SQLite's max() of two is scalar
     statement = values.on_conflict_do_update(
-        index_elements=[table.c.county_code, table.c.day],
-        set_={"last_number": greatest(table.c.last_number + 1, values.excluded.last_number)},
+        index_elements=[table.c.county_code, table.c.day], set_={"last_number": highest}
     ).returning(table.c.last_number)
     return int(session.execute(statement).scalar_one())
 

@@ -32,7 +32,7 @@ from services.domain import CATEGORIES, OPEN_STATES
 from services.errors import DomainError, PointOutsideGridsError, StoreError, StoreUnavailableError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Household, Incident, PatrolFix, Worker
+from services.store.models import Household, Incident, PatrolFix, Worker, table_of
 from services.store.positions import refresh_last_positions
 
 # The simulated people work county-wide, as the command centre's operators do.
@@ -210,7 +210,7 @@ class Simulator:
             }
         )
         with self.session_factory.begin() as session:
-            session.execute(PatrolFix.__table__.insert(), fixes.to_dict(orient="records"))
+            session.execute(table_of(PatrolFix).insert(), fixes.to_dict(orient="records"))
             refresh_last_positions(session.connection(), self.county_code)
         return len(fixes)
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -43,6 +44,16 @@ POINT_TABLES = ("households", "incidents", "patrol_fixes")
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's table, for Core statements and the bulk writers.  SQLAlchemy types
+    `Model.__table__` as any `FromClause` (a class may be mapped to a join or a subquery); every model
+    here is declared on a table."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 def _county() -> Mapped[str]:

@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Column, Connection, delete, func, select
 
 from geo.assign import NO_GRID, assign_grids
 from geo.coverage import needs_noding, node_coverage, same_shape, snap_to_lattice, union_coverage
@@ -33,7 +33,7 @@ from services.domain import OPEN_STATES
 from services.exchange.formats import GRID_FIELDS
 from services.exchange.imports.problems import MAX_LISTED, ImportFileError, Problem, ProblemList
 from services.exchange.imports.write import delete_keys, find_changes, update_rows, upsert_rows
-from services.store.models import Area, Household, Incident, UserArea, WorkerGrid
+from services.store.models import Area, Household, Incident, UserArea, WorkerGrid, table_of
 
 CODE_LENGTHS = {"grid_code": 15, "village_code": 12, "township_code": 9}
 AREA_KEY = ["county_code", "code"]
@@ -151,7 +151,7 @@ class _Holders:
         return "、".join(parts)
 
 
-def _count_by_grid(connection: Connection, column, county: str, codes: list[str]) -> pd.Series:  # type: ignore[no-untyped-def]
+def _count_by_grid(connection: Connection, column: Column[str], county: str, codes: list[str]) -> pd.Series:
     rows = connection.execute(
         select(column, func.count()).where(column.table.c.county_code == county, column.in_(codes)).group_by(column)
     ).all()
@@ -161,10 +161,10 @@ def _count_by_grid(connection: Connection, column, county: str, codes: list[str]
 def _holders(connection: Connection, county: str, codes: list[str]) -> _Holders:
     counts = pd.DataFrame(
         {
-            "households": _count_by_grid(connection, Household.__table__.c.grid_code, county, codes),
-            "workers": _count_by_grid(connection, WorkerGrid.__table__.c.grid_code, county, codes),
-            "incidents": _count_by_grid(connection, Incident.__table__.c.grid_code, county, codes),
-            "users": _count_by_grid(connection, UserArea.__table__.c.area_code, county, codes),
+            "households": _count_by_grid(connection, table_of(Household).c.grid_code, county, codes),
+            "workers": _count_by_grid(connection, table_of(WorkerGrid).c.grid_code, county, codes),
+            "incidents": _count_by_grid(connection, table_of(Incident).c.grid_code, county, codes),
+            "users": _count_by_grid(connection, table_of(UserArea).c.area_code, county, codes),
         },
         index=codes,
     )
@@ -357,7 +357,7 @@ def write_grids(connection: Connection, plan: GridPlan) -> dict[str, int]:
     touch rebuilt from all its grids."""
     grids = plan.grids
     county = grids["county_code"].iloc[0]
-    table = Area.__table__
+    table = table_of(Area)
     rows = pd.DataFrame(
         {
             "county_code": county,
@@ -381,9 +381,9 @@ def write_grids(connection: Connection, plan: GridPlan) -> dict[str, int]:
             AREA_KEY,
         )
     household_key, incident_key = ["county_code", "household_id"], ["county_code", "incident_id"]
-    update_rows(connection, Household.__table__, plan.moved_households.assign(county_code=county), household_key)
+    update_rows(connection, table_of(Household), plan.moved_households.assign(county_code=county), household_key)
     update_rows(
-        connection, Incident.__table__, plan.moved_incidents.assign(county_code=county), incident_key, bump="version"
+        connection, table_of(Incident), plan.moved_incidents.assign(county_code=county), incident_key, bump="version"
     )
     removed = pd.DataFrame({"county_code": county, "grid_code": list(plan.removed)})
     dropped_assignments = 0
@@ -442,7 +442,7 @@ def _rebuild_parents(
     wanted = all_grids[key.isin(codes)]
     unions = union_coverage(wanted.geometry.to_numpy(), key[key.isin(codes)].to_numpy())
     parent_length = {"village": 9, "township": 6}[level]
-    table = Area.__table__
+    table = table_of(Area)
     frame = pd.DataFrame(
         {
             "county_code": county,
@@ -478,5 +478,5 @@ def _create_county(connection: Connection, county: str, all_grids: gpd.GeoDataFr
             "synthetic": [False],
         }
     )
-    upsert_rows(connection, Area.__table__, find_changes(connection, Area.__table__, insert, AREA_KEY), AREA_KEY)
+    upsert_rows(connection, table_of(Area), find_changes(connection, table_of(Area), insert, AREA_KEY), AREA_KEY)
     return 1

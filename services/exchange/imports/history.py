@@ -39,6 +39,7 @@ from services.store.models import (
     PatrolVisit,
     Worker,
     WorkerGrid,
+    table_of,
 )
 from services.store.positions import refresh_last_positions
 
@@ -111,7 +112,7 @@ def check_incidents(
             # The exchange format has no acceptance time: taken as the dispatch time.
             "accepted_at": times["dispatched_at"],
             # A case closed without a handling time was closed without being handled.
-            "close_reason": np.where(
+            "close_reason": np.where(  # type: ignore[call-overload]  # numpy's stubs leave None out of ArrayLike; np.where takes it as an object
                 times["closed_at"].isna(), None, np.where(times["handled_at"].isna(), "no_action_needed", "fixed")
             ),
             "satisfaction": frame["satisfaction"].replace("", None),
@@ -125,14 +126,14 @@ def check_incidents(
 
 def write_incidents(connection: Connection, incidents: pd.DataFrame) -> dict[str, int]:
     key = ["county_code", "incident_id"]
-    changes = find_changes(connection, Incident.__table__, incidents, key, ignore=("version",))
-    delete_keys(connection, IncidentEvent.__table__, changes.updated[key])
-    replace_rows(connection, Incident.__table__, changes, key)
+    changes = find_changes(connection, table_of(Incident), incidents, key, ignore=("version",))
+    delete_keys(connection, table_of(IncidentEvent), changes.updated[key])
+    replace_rows(connection, table_of(Incident), changes, key)
     written = pd.concat([changes.inserted, changes.updated], ignore_index=True)
     # When a case climbed above the grid is not in the format: recorded at its acceptance.
     escalated_at = written["accepted_at"].where(written["level"] != "grid")
     events = events_from_stage_times(written, escalated_at) if len(written) else pd.DataFrame()
-    insert_frame(connection, IncidentEvent.__table__, events)
+    insert_frame(connection, table_of(IncidentEvent), events)
     return {
         **changes.counts("incidents"),
         "events": len(events),
@@ -179,8 +180,8 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
         PatrolFix.ts >= fixes["ts"].min().to_pydatetime(),
         PatrolFix.ts <= fixes["ts"].max().to_pydatetime(),
     )
-    changes = find_changes(connection, PatrolFix.__table__, fixes, key, near=near)
-    replace_rows(connection, PatrolFix.__table__, changes, key)
+    changes = find_changes(connection, table_of(PatrolFix), fixes, key, near=near)
+    replace_rows(connection, table_of(PatrolFix), changes, key)
     visits, days = refresh_patrol_results(connection, fixes)
     refresh_last_positions(connection, fixes["county_code"].iloc[0])
     return {
@@ -216,8 +217,8 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
         ),
     )
     keys = worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
-    delete_keys(connection, PatrolVisit.__table__, keys)
-    delete_keys(connection, PatrolDay.__table__, keys)
+    delete_keys(connection, table_of(PatrolVisit), keys)
+    delete_keys(connection, table_of(PatrolDay), keys)
     if households.empty or stored.empty:
         return 0, 0
     crs = metric_crs_for(float(households["lon"].mean()))
@@ -228,5 +229,5 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
         connection, select(WorkerGrid.worker_id, WorkerGrid.grid_code).where(WorkerGrid.county_code == county)
     )
     results = compute_patrol_results(stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids)
-    written = insert_frame(connection, PatrolVisit.__table__, results.visits.assign(county_code=county))
-    return written, insert_frame(connection, PatrolDay.__table__, results.days.assign(county_code=county))
+    written = insert_frame(connection, table_of(PatrolVisit), results.visits.assign(county_code=county))
+    return written, insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))

@@ -17,7 +17,7 @@ from services.exchange.imports.problems import ProblemList
 from services.exchange.imports.readers import header_key, require_columns
 from services.exchange.imports.write import delete_keys, find_changes, replace_rows
 from services.store.bulk import insert_frame
-from services.store.models import Household, HouseholdTag, Worker, WorkerGrid
+from services.store.models import Household, HouseholdTag, Worker, WorkerGrid, table_of
 
 
 def locate_in_grids(
@@ -105,14 +105,14 @@ def _check_id_numbers(
 
 def write_households(connection: Connection, households: pd.DataFrame, tags: pd.DataFrame) -> dict[str, int]:
     key = ["county_code", "household_id"]
-    changes = find_changes(connection, Household.__table__, households, key)
-    tag_changes = find_changes(connection, HouseholdTag.__table__, tags, [*key, "tag"])
+    changes = find_changes(connection, table_of(Household), households, key)
+    tag_changes = find_changes(connection, table_of(HouseholdTag), tags, [*key, "tag"])
     # Tags of a household whose tags changed are rewritten whole.
     retag = pd.concat([tag_changes.inserted[key], _tags_dropped(connection, households, tags)]).drop_duplicates()
-    replace_rows(connection, Household.__table__, changes, key)  # cascades the tags of replaced households
-    delete_keys(connection, HouseholdTag.__table__, retag)
+    replace_rows(connection, table_of(Household), changes, key)  # cascades the tags of replaced households
+    delete_keys(connection, table_of(HouseholdTag), retag)
     rewrite = tags.merge(pd.concat([retag, changes.updated[key]]).drop_duplicates(), on=key)
-    insert_frame(connection, HouseholdTag.__table__, rewrite)
+    insert_frame(connection, table_of(HouseholdTag), rewrite)
     return {
         **changes.counts("households"),
         "tags": len(tags),
@@ -182,10 +182,10 @@ def write_workers(connection: Connection, workers: pd.DataFrame, assignments: pd
     )
     # On-duty status is live state, not part of the register: keep what is stored.
     workers = workers.drop(columns="on_duty").merge(stored, on="worker_id", how="left").fillna({"on_duty": True})
-    changes = find_changes(connection, Worker.__table__, workers, key)
-    delete_keys(connection, WorkerGrid.__table__, workers[key])  # the file's assignments replace the stored ones
-    replace_rows(connection, Worker.__table__, changes, key)
-    insert_frame(connection, WorkerGrid.__table__, assignments)
+    changes = find_changes(connection, table_of(Worker), workers, key)
+    delete_keys(connection, table_of(WorkerGrid), workers[key])  # the file's assignments replace the stored ones
+    replace_rows(connection, table_of(Worker), changes, key)
+    insert_frame(connection, table_of(WorkerGrid), assignments)
     return {
         **changes.counts("workers"),
         "grid_assignments": len(assignments),
