@@ -18,9 +18,10 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; a missing hash (a single-sign-on-only user) never matches."""
     try:
-        return _HASHER.verify(password_hash or _DECOY_HASH, password) and password_hash is not None
+        _HASHER.verify(password_hash or _DECOY_HASH, password)  # raises unless it matches
     except (VerificationError, InvalidHashError):
         return False
+    return password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -85,11 +85,12 @@ def load_incident_detail(
         limit = find_limit(session, scope.county_code, incident.category, incident.severity, stage)
         if stage == "handling":  # the limit fixed when the case was reported (figures use the same)
             limit = Limit("handling", incident.limit_hours, from_table=limit.from_table)
-        assignee, position = "", None
+        assignee = ""
+        position: tuple[float, float] | None = None
         if incident.assignee_worker_id:
             worker = session.get(Worker, (scope.county_code, incident.assignee_worker_id))
             assignee = f"网格员 {worker.name}" if worker else incident.assignee_worker_id
-            if worker is not None and worker.last_lon is not None:
+            if worker is not None and worker.last_lon is not None and worker.last_lat is not None:
                 position = (worker.last_lon, worker.last_lat)
         elif incident.assignee_department_id:
             department = session.get(Department, (scope.county_code, incident.assignee_department_id))

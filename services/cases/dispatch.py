@@ -9,6 +9,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
 from services.access.actor import Actor
@@ -26,7 +27,7 @@ DUPLICATE_RADIUS_M = {"环境卫生": 200.0}
 DUPLICATE_WINDOW = dt.timedelta(days=7)
 
 
-def _incident(session, scope: Scope, incident_id: str) -> Incident:  # type: ignore[no-untyped-def]
+def _incident(session: Session, scope: Scope, incident_id: str) -> Incident:
     incident = session.get(Incident, (scope.county_code, incident_id))
     if incident is None or not scope.allows(incident.grid_code):
         raise UnknownItemError("事件", incident_id)

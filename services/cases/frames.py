@@ -15,7 +15,7 @@ from services.store.frames import query_frame
 from services.store.models import Incident
 
 
-def select_incidents(columns: Iterable[str]) -> Select:  # type: ignore[type-arg]
+def select_incidents(columns: Iterable[str]) -> Select:
     """SELECT of the named `Incident` columns, to be narrowed with `.where(…)`."""
     return select(*(getattr(Incident, column) for column in columns))
 
@@ -31,6 +31,6 @@ def typed_incidents(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def query_incidents(connection: Connection | Session, query: Select) -> pd.DataFrame:  # type: ignore[type-arg]
+def query_incidents(connection: Connection | Session, query: Select) -> pd.DataFrame:
     """The rows of `query` (a `select_incidents(…)` or any SELECT of incident columns) as a typed frame."""
     return typed_incidents(query_frame(connection, query))

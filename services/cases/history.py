@@ -61,7 +61,15 @@ def events_from_stage_times(incidents: pd.DataFrame, escalated_at: pd.Series) ->
     escalated = pd.to_datetime(pd.Series(np.asarray(escalated_at)), utc=True)
     frames = []
 
-    def add(at, action, from_state, to_state, actor, level=None, note=None):  # type: ignore[no-untyped-def]
+    def add(
+        at: pd.Series | np.ndarray,
+        action: str,
+        from_state: str | None,
+        to_state: str,
+        actor: str | np.ndarray,
+        level: str | None = None,
+        note: str | None = None,
+    ) -> None:
         at = pd.to_datetime(pd.Series(np.asarray(at)), utc=True)
         mask = at.notna().to_numpy()
         frames.append(

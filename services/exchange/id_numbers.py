@@ -3,7 +3,7 @@ MOD 11-2 check character.  The demo writes them and the import checks them by th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 
 import numpy as np
 
@@ -11,7 +11,7 @@ WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 CHECK_CHARACTERS = np.array(list("10X98765432"))
 
 
-def check_characters(bodies: Sequence[str]) -> np.ndarray:
+def check_characters(bodies: Collection[str]) -> np.ndarray:
     """The check character of each 17-digit body, in one matrix product."""
     digits = np.array([list(body) for body in bodies], dtype=int).reshape(len(bodies), 17)
     return CHECK_CHARACTERS[(digits @ WEIGHTS) % 11]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.access.scope import Scope
@@ -43,7 +43,7 @@ def count_households(session: Session, scope: Scope, area_code: str) -> int:
     return int(session.scalar(query) or 0)
 
 
-def visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int):  # type: ignore[no-untyped-def]
+def visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int) -> Subquery:
     """(household, grid) pairs visited in P.  A stored visit keeps the first and the last track
     segment near the household that day; P spans at least one whole day, and a day's track less
     than one, so some near segment lies in P exactly when the first or the last does."""

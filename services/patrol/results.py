@@ -55,7 +55,9 @@ def compute_patrol_results(
         if len(segments)
         else np.array([], int)
     )
-    segment_grid = np.where(hit == NO_GRID, "", grids["code"].to_numpy()[np.maximum(hit, 0)]) if len(segments) else []
+    segment_grid: np.ndarray | list[str] = (
+        np.where(hit == NO_GRID, "", grids["code"].to_numpy()[np.maximum(hit, 0)]) if len(segments) else []
+    )
     own = pd.MultiIndex.from_frame(worker_grids[["worker_id", "grid_code"]])
     inside = pd.MultiIndex.from_arrays([segments["worker_id"].to_numpy(), np.asarray(segment_grid, dtype=object)]).isin(
         own

@@ -9,7 +9,8 @@ import datetime as dt
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
 from geo.tracks import MAX_GAP, VISIT_RADIUS_M
@@ -352,6 +353,6 @@ def compute_compliance_between(
     )
 
 
-def _count_by_worker(session, query) -> pd.Series:  # type: ignore[no-untyped-def]
+def _count_by_worker(session: Session, query: Select[str | None, int]) -> pd.Series:
     rows = session.execute(query).all()
     return pd.Series({r[0]: int(r[1]) for r in rows}, dtype=int)

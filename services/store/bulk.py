@@ -41,7 +41,9 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
     columns = [_column_values(frame[name], table.columns[name].type, dialect) for name in names]
     rows = list(zip(*columns, strict=True))
     if dialect == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()
+        driver = connection.connection.driver_connection
+        assert driver is not None, "a connection in use always holds its driver's connection"
+        cursor = driver.cursor()
         with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)

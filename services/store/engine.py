@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Iterator
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from services.errors import StoreConflictError, StoreError, StoreUnavailableError
 
@@ -44,7 +46,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _tune_sqlite(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     # The driver's own transaction handling would BEGIN only before the first INSERT/UPDATE, so
     # a transaction's reads would run outside it; `_begin_sqlite` begins instead (SQLAlchemy's
     # documented pysqlite recipe), which also makes DDL transactional.
@@ -57,7 +59,7 @@ def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-
     cursor.close()
 
 
-def _begin_sqlite(connection) -> None:  # type: ignore[no-untyped-def]
+def _begin_sqlite(connection: Connection) -> None:
     reading = connection.get_execution_options().get(_READING, False)
     connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
@@ -86,7 +88,7 @@ class SessionFactory(sessionmaker[Session]):
         self.engine = engine
 
     @contextlib.contextmanager
-    def begin(self) -> Iterator[Session]:  # type: ignore[override]
+    def begin(self) -> Iterator[Session]:
         with self(bind=self.engine) as session, session.begin():
             yield session
 

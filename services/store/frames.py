@@ -7,7 +7,7 @@ from sqlalchemy import Connection, Select
 from sqlalchemy.orm import Session
 
 
-def query_frame(connection: Connection | Session, query: Select) -> pd.DataFrame:  # type: ignore[type-arg]
+def query_frame(connection: Connection | Session, query: Select) -> pd.DataFrame:
     result = connection.execute(query)
     names = list(result.keys())
     rows = result.all()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
-from sqlalchemy.orm import aliased
+from typing import TypeVar
+
+from sqlalchemy import Connection, ScalarSelect, select, update
+from sqlalchemy.orm import QueryableAttribute, aliased
 
 from services.store.models import PatrolFix, Worker
+
+T = TypeVar("T")
 
 
 def refresh_last_positions(connection: Connection, county_code: str) -> None:
@@ -13,7 +17,7 @@ def refresh_last_positions(connection: Connection, county_code: str) -> None:
     worker on the (county, worker, ts) key)."""
     latest = aliased(PatrolFix)
 
-    def newest(column):  # type: ignore[no-untyped-def]
+    def newest(column: QueryableAttribute[T]) -> ScalarSelect[T]:
         return (
             select(column)
             .where(latest.county_code == Worker.county_code, latest.worker_id == Worker.worker_id)

@@ -125,7 +125,7 @@ def make_incidents(
     ).astype("datetime64[s]")
     escalated = happened(escalated_at, goes_on & (rung > 0) & ~np.isnat(accepted_at))
     current_rung = np.where(np.isnat(escalated), 0, rung)
-    satisfaction = np.where(
+    satisfaction = np.where(  # type: ignore[call-overload]  # numpy's stubs leave None out of ArrayLike; np.where takes it as an object
         ~np.isnat(closed_at) & (close_reason == "fixed"),
         rng.choice(["满意", "基本满意", "不满意"], n, p=[0.82, 0.14, 0.04]),
         None,
@@ -163,7 +163,7 @@ def make_incidents(
             "level": levels[current_rung],
             "limit_hours": limit_hours,
             "assignee_worker_id": np.where(~np.isnat(dispatched_at), assignee, None),
-            "assignee_department_id": np.where(~np.isnat(escalated), department, None),
+            "assignee_department_id": np.where(~np.isnat(escalated), department, None),  # type: ignore[call-overload]  # numpy's stubs leave None out of ArrayLike; np.where takes it as an object
             "reported_at": reported,
             "validated_at": validated_at,
             "rejected_at": rejected_at,
@@ -171,7 +171,7 @@ def make_incidents(
             "accepted_at": accepted_at,
             "handled_at": handled_at,
             "closed_at": closed_at,
-            "close_reason": np.where(np.isnat(closed_at), None, close_reason),
+            "close_reason": np.where(np.isnat(closed_at), None, close_reason),  # type: ignore[call-overload]  # numpy's stubs leave None out of ArrayLike; np.where takes it as an object
             "satisfaction": satisfaction,
             "duplicate_of": None,
             "version": 1,

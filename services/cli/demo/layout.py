@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from geo.crs import WGS84, metric_crs_for
 from geo.partition import as_multipolygons, voronoi_cells
@@ -31,7 +32,7 @@ COORD_PRECISION_DEG = 1e-6  # ≈ 0.1 m
 class CountySource:
     code: str
     name: str
-    outline: shapely.Geometry  # WGS84
+    outline: BaseGeometry  # WGS84
     townships: pd.DataFrame  # township_code, township_name
 
 
@@ -54,7 +55,7 @@ class Layout:
     grid_seeds: pd.DataFrame  # grid_code, village_code, x, y
 
 
-def _hex_lattice(region: shapely.Geometry, count: int, rng: np.random.Generator) -> np.ndarray:
+def _hex_lattice(region: BaseGeometry, count: int, rng: np.random.Generator) -> np.ndarray:
     spacing = np.sqrt(region.area / count * 2 / np.sqrt(3))
     minx, miny, maxx, maxy = region.bounds
     rows = np.arange(miny, maxy + spacing, spacing * np.sqrt(3) / 2)

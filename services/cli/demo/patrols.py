@@ -76,7 +76,7 @@ def make_fixes(
                 start = dt.datetime.combine(day, dt.time(), LOCAL_TZ) + dt.timedelta(
                     hours=start_h + rng.normal(0, 0.25)
                 )
-                stops = homes[rng.choice(len(homes), min(len(homes), rng.integers(4, 11)), replace=False)]
+                stops = homes[rng.choice(len(homes), min(len(homes), int(rng.integers(4, 11))), replace=False)]
                 order = np.argsort(np.arctan2(stops[:, 1] - center[1], stops[:, 0] - center[0]))
                 route = stops[order] + rng.normal(0, 4, stops.shape)
                 dwell = np.where(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from typing import SupportsInt
 
 from services.errors import DomainError
 
@@ -47,7 +49,7 @@ class ProblemList:
     def add(self, row: int | None, field: str | None, message: str) -> None:
         self.items.append(Problem(row, field, message))
 
-    def add_rows(self, rows, field: str | None, message: str) -> None:  # type: ignore[no-untyped-def]
+    def add_rows(self, rows: Iterable[SupportsInt], field: str | None, message: str) -> None:
         for row in rows:
             self.add(int(row), field, message)
 

@@ -364,9 +364,8 @@ def _geojson_fixes(path: Path, name: str) -> pd.DataFrame:
                 }
             )
             continue
-        lines = {"LineString": [geometry.get("coordinates")], "MultiLineString": geometry.get("coordinates")}.get(
-            geometry.get("type")
-        )
+        coordinates = geometry.get("coordinates") or []
+        lines = {"LineString": [coordinates], "MultiLineString": coordinates}.get(str(geometry.get("type")))
         if lines is None:
             raise _fail(name, f"只支持 Point 和 LineString 要素，第 {number} 个要素是 {geometry.get('type')}")
         times = props.get("times") or props.get("coordTimes") or []

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection
@@ -29,7 +30,10 @@ KIND_NAMES = {
     "fixes": "GPS 定位点",
 }
 CRS_CHOICES = ("wgs84", "gcj02")
-Progress = Callable[[float, str], None]
+Progress = Callable[[float, str], object]  # what it returns is ignored
+# What `_prepare` checked, by kind, for `_write`: the grid plan, (households, tags), (workers,
+# assignments), the incidents or the fixes.
+Prepared = Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +65,7 @@ def _noop(_fraction: float, _message: str) -> None:
     return None
 
 
-def _read(kind: str, path: Path, filename: str, crs: str, county_code: str, progress: Progress):  # type: ignore[no-untyped-def]
+def _read(kind: str, path: Path, filename: str, crs: str, county_code: str, progress: Progress) -> pd.DataFrame:
     """The file read and checked on its own (no database needed): the grids layer checked, or
     the table.  Done before the write transaction, which on SQLite holds every other writer."""
     if kind == "grids":
@@ -87,12 +91,12 @@ def _read(kind: str, path: Path, filename: str, crs: str, county_code: str, prog
 def _prepare(
     connection: Connection,
     kind: str,
-    table,  # type: ignore[no-untyped-def]
+    table: pd.DataFrame,
     filename: str,
     crs: str,
     county_code: str,
     remove_missing: bool = False,
-):  # type: ignore[no-untyped-def]
+) -> tuple[int, Prepared, dict[str, int], pd.DataFrame]:
     """(rows read, prepared data, dropped counts, preview frame) of what `_read` gave, checked
     against the stored county."""
     if kind == "grids":
@@ -122,7 +126,7 @@ def _require_rows(frame: pd.DataFrame, kind: str, filename: str) -> None:
     raise ImportFileError(filename, [Problem(None, None, f"{where}没有{KIND_NAMES[kind]}数据行，未导入任何数据")])
 
 
-def _write(connection: Connection, kind: str, prepared) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _write(connection: Connection, kind: str, prepared: Prepared) -> dict[str, int]:
     if kind == "grids":
         return grid_import.write_grids(connection, prepared)
     if kind == "households":
