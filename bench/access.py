@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import uuid
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,13 +21,13 @@ from bench.foundation import NOW, RESULTS, timed
 from services.access.actor import Actor
 from services.access.passwords import hash_password, verify_password
 from services.access.sign_in import SessionPolicy, SignedIn, _wait_after_failures, resume_session, sign_in
-from services.cli.bootstrap import county_is_empty, create_demo, open_store
+from services.cli.bootstrap import Store, county_is_empty, create_demo, open_store
 from services.errors import SignInError
 from services.figures.area_figures import compute_area_figures, compute_grid_figures
 from services.mapping.map_data import load_household_points, load_open_incidents
 from services.settings import Settings
 from services.store.bulk import insert_frame
-from services.store.models import AuditEntry
+from services.store.models import AuditEntry, table_of
 
 COUNTY = "130532"
 AUDIT_ROWS = 500_000  # a year of a county: ~2,300 users signing in and looking things up
@@ -35,7 +36,7 @@ INDEX = "ix_audit_log_county_code_username_at"
 POLICY = SessionPolicy(free_failures=10**9)
 
 
-def fill_audit_log(store, rows: int) -> None:  # type: ignore[no-untyped-def]
+def fill_audit_log(store: Store, rows: int) -> None:
     rng = np.random.default_rng(3)
     users = np.array([f"user{i:04d}" for i in range(2_300)])
     start = pd.Timestamp(NOW) - pd.Timedelta(days=365)
@@ -52,17 +53,17 @@ def fill_audit_log(store, rows: int) -> None:  # type: ignore[no-untyped-def]
         }
     )
     with store.engine.begin() as connection:
-        insert_frame(connection, AuditEntry.__table__, entries)
+        insert_frame(connection, table_of(AuditEntry), entries)
 
 
-def failure_count_s(store) -> float:  # type: ignore[no-untyped-def]
+def failure_count_s(store: Store) -> float:
     """The query behind throttling: a busy user's failures since their last success."""
     return timed(
         lambda: _wait_after_failures(store.session_factory, COUNTY, "user0042", NOW, SessionPolicy()), repeat=21
     )[0]
 
 
-def failed_sign_in_s(store) -> float:  # type: ignore[no-untyped-def]
+def failed_sign_in_s(store: Store) -> float:
     """A whole failed sign-in: the failure count, the (decoy) password check, the audit entry."""
 
     def attempt() -> None:
@@ -94,7 +95,7 @@ def main() -> None:
     results |= {"argon2_hash_ms": hash_s * 1e3, "argon2_verify_ms": verify_s * 1e3, "resume_per_run_ms": resume_s * 1e3}
 
     with store.engine.begin() as connection:
-        connection.execute(delete(AuditEntry.__table__).where(AuditEntry.county_code == COUNTY))
+        connection.execute(delete(table_of(AuditEntry)).where(AuditEntry.county_code == COUNTY))
     fill_audit_log(store, AUDIT_ROWS)
     indexed = failure_count_s(store)
     whole = failed_sign_in_s(store)
@@ -103,7 +104,7 @@ def main() -> None:
     unindexed = failure_count_s(store)
     with store.engine.begin() as connection:
         connection.execute(text(f"CREATE INDEX {INDEX} ON audit_log (county_code, username, at)"))
-        connection.execute(delete(AuditEntry.__table__).where(AuditEntry.county_code == COUNTY))
+        connection.execute(delete(table_of(AuditEntry)).where(AuditEntry.county_code == COUNTY))
     results |= {
         "audit_rows": AUDIT_ROWS,
         "failure_count_ms_indexed": indexed * 1e3,
@@ -130,8 +131,8 @@ def main() -> None:
         # Interleaved, so that caches warm both sides alike.
         county_s, leader_s = [], []
         for _ in range(5):
-            county_s.append(timed(lambda read=read: read(operator))[0])
-            leader_s.append(timed(lambda read=read: read(leader))[0])
+            county_s.append(timed(partial(read, operator))[0])
+            leader_s.append(timed(partial(read, leader))[0])
         results[f"{name}_s_operator"] = float(np.median(county_s))
         results[f"{name}_s_leader"] = float(np.median(leader_s))
         results[f"{name}_leader_over_operator"] = float(np.median(leader_s) / np.median(county_s))

@@ -33,7 +33,7 @@ ID_SAMPLES = 200
 
 def homes(store: Store, count: int) -> list[tuple[float, float]]:
     with store.session_factory() as session:
-        return [tuple(r) for r in session.execute(select(Household.lon, Household.lat).limit(count))]
+        return [(lon, lat) for lon, lat in session.execute(select(Household.lon, Household.lat).limit(count))]
 
 
 def report(store: Store, now: dt.datetime, point: tuple[float, float]) -> str:

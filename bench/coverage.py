@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -30,10 +32,11 @@ from services.cli.demo.layout import build_layout, read_county_source
 from tests.coverages import jitter_vertices
 
 RESULTS = Path(__file__).resolve().parent / "results"
+T = TypeVar("T")
 
 
-def timed(run: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
+def timed(run: Callable[[], T], repeat: int = 3) -> tuple[float, T]:
+    best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
         result = run()
@@ -78,7 +81,7 @@ def main() -> None:
 
     for label, geoms in (("exact", exact), ("noded", noded.geometries), ("unnoded (fallback)", spoiled)):
         frame = gpd.GeoDataFrame({"code": grids["code"], "name": grids["name"]}, geometry=geoms, crs=WGS84)
-        record(f"simplify_grids {label}", timed(lambda frame=frame: simplify_grids(frame), repeat=2)[0])
+        record(f"simplify_grids {label}", timed(partial(simplify_grids, frame), repeat=2)[0])
 
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "coverage-county.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -10,13 +10,16 @@ import datetime as dt
 import json
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from devtools.pgcluster import throwaway_postgis
 from services.access.actor import Actor
-from services.cli.demo import generate_demo
+from services.cli.demo import DemoCounty, generate_demo
 from services.cli.demo.load import load_demo
 from services.domain import LOCAL_TZ
 from services.figures.area_figures import compute_area_figures
@@ -25,10 +28,11 @@ from services.store.migrate import upgrade_schema
 
 RESULTS = Path(__file__).resolve().parent / "results"
 NOW = dt.datetime(2026, 11, 23, 14, 0, tzinfo=LOCAL_TZ)
+T = TypeVar("T")
 
 
-def timed(function, repeat: int = 1) -> tuple[float, object]:
-    times, result = [], None
+def timed(function: Callable[[], T], repeat: int = 1) -> tuple[float, T]:
+    times = []
     for _ in range(repeat):
         start = time.perf_counter()
         result = function()
@@ -36,14 +40,14 @@ def timed(function, repeat: int = 1) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def database_bytes(engine, sqlite_path: Path | None) -> int:
+def database_bytes(engine: Engine, sqlite_path: Path | None) -> int:
     if sqlite_path is not None:
         return sum(p.stat().st_size for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
     with engine.connect() as connection:
-        return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar())
+        return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
 
 
-def measure(engine_name: str, url: str, demo, sqlite_path: Path | None) -> dict:
+def measure(engine_name: str, url: str, demo: DemoCounty, sqlite_path: Path | None) -> dict:
     engine = make_engine(url)
     upgrade_schema(engine)
     load_s, written = timed(lambda: load_demo(engine, demo))
@@ -57,9 +61,7 @@ def measure(engine_name: str, url: str, demo, sqlite_path: Path | None) -> dict:
     for label, area in (("county", demo.county_code), ("grid", grid)):
         for days in (7, 30):
             seconds, _ = timed(
-                lambda area=area, days=days: compute_area_figures(
-                    factory, actor=actor, area_code=area, at=NOW, days=days
-                ),
+                partial(compute_area_figures, factory, actor=actor, area_code=area, at=NOW, days=days),
                 repeat=3,
             )
             kpi[f"kpi_{label}_{days}d_s"] = round(seconds, 3)

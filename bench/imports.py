@@ -29,7 +29,7 @@ from devtools.pgcluster import throwaway_postgis
 from geo.assign import assign_grids
 from services.access.actor import Actor
 from services.cli.bootstrap import open_store
-from services.cli.demo import generate_demo
+from services.cli.demo import DemoCounty, generate_demo
 from services.cli.demo.load import load_demo
 from services.exchange.exports import export_fixes, export_grids, export_households, export_incidents, export_workers
 from services.settings import Settings
@@ -45,7 +45,7 @@ ORDER = (
 LOOP_SAMPLE = 2_000
 
 
-def export_county(folder: Path) -> tuple[Path, object]:
+def export_county(folder: Path) -> tuple[Path, DemoCounty]:
     demo = generate_demo("county", seed=7, now=NOW)
     store = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{folder / 'source.db'}"}))
     load_demo(store.engine, demo)
@@ -110,7 +110,7 @@ def peak_rss_mb() -> int:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def join_benchmark(demo) -> dict:
+def join_benchmark(demo: DemoCounty) -> dict:
     areas = demo.tables["areas"]
     grids = areas[areas["level"] == "grid"]
     households = demo.tables["households"]

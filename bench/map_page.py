@@ -13,16 +13,18 @@ import re
 from pathlib import Path
 
 import folium
+import pandas as pd
 import streamlit_folium
 from playwright.sync_api import sync_playwright
 
 from bench.foundation import NOW, RESULTS, timed
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from geo.display import AreaShapes
 from render.assets import install_assets
 from render.map_layers import build_base_map, build_overlays
 from services.access.actor import Actor
 from services.basemaps import make_basemap
-from services.cli.bootstrap import county_is_empty, create_demo, open_store
+from services.cli.bootstrap import Store, county_is_empty, create_demo, open_store
 from services.figures.area_figures import compute_area_figures, compute_grid_figures
 from services.mapping.map_data import (
     colour_grids,
@@ -91,7 +93,7 @@ def draw_seconds(html: str, name: str, timeout_s: float = 60) -> dict:
     return result
 
 
-def measure_view(name: str, selection: Selection, store, shapes, by_grid) -> dict:
+def measure_view(name: str, selection: Selection, store: Store, shapes: AreaShapes, by_grid: pd.DataFrame) -> dict:
     factory = store.session_factory
     actor = Actor("bench", "基准测试", "county_operator", selection.area_code[:6], (selection.area_code[:6],))
     area = selection.points_area_code
@@ -140,7 +142,7 @@ def measure_view(name: str, selection: Selection, store, shapes, by_grid) -> dic
     }
 
 
-def measure_naive(store, shapes, by_grid) -> dict:
+def measure_naive(store: Store, shapes: AreaShapes, by_grid: pd.DataFrame) -> dict:
     """One CircleMarker per household over the same base map: what the county view would ship
     if households were drawn as individual markers."""
     factory = store.session_factory

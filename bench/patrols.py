@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from bench.foundation import NOW, RESULTS, timed
 from devtools.pgcluster import throwaway_postgis
 from services.access.actor import Actor
 from services.cli.bootstrap import Store, open_store
-from services.cli.demo import generate_demo
+from services.cli.demo import DemoCounty, generate_demo
 from services.cli.demo.load import load_demo
 from services.domain import LOCAL_TZ
 from services.exchange.imports.service import import_file
@@ -26,7 +27,7 @@ from services.figures.area_figures import compute_area_figures
 from services.patrol.supervision import load_worker_day
 from services.settings import Settings
 from services.store.bulk import insert_frame
-from services.store.models import PatrolDay, PatrolFix
+from services.store.models import PatrolDay, PatrolFix, table_of
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 IMPORT_WORKERS = 300
@@ -60,17 +61,16 @@ def add_older_days(store: Store, fixes: pd.DataFrame, days: int) -> int:
         copies.append(fixes.assign(ts=fixes["ts"] - pd.Timedelta(days=7 * week)))
     older = pd.concat(copies, ignore_index=True)
     with store.engine.begin() as connection:
-        written = insert_frame(connection, PatrolFix.__table__, older)
+        written = insert_frame(connection, table_of(PatrolFix), older)
         connection.execute(text("ANALYZE patrol_fixes" if store.engine.dialect.name == "postgresql" else "ANALYZE"))
     return written
 
 
-def measure(engine_name: str, store: Store, demo) -> dict:
+def measure(engine_name: str, store: Store, demo: DemoCounty) -> dict:
     result: dict[str, object] = {"engine": engine_name}
     samples = worker_days(store, 15)
     day_s = [
-        timed(lambda w=w, d=d: load_worker_day(store.session_factory, actor=ACTOR, worker_id=w, day=d))[0]
-        for w, d in samples
+        timed(partial(load_worker_day, store.session_factory, actor=ACTOR, worker_id=w, day=d))[0] for w, d in samples
     ]
     result["worker_day_ms_median"] = round(pd.Series(day_s).median() * 1000)
     result["worker_day_ms_max"] = round(max(day_s) * 1000)

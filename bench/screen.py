@@ -47,7 +47,7 @@ def measure_cycle(url: str) -> dict:
     def cycle() -> dict[str, str]:
         figures = load_screen(factory, actor=ACTOR, at=NOW, fresh=dt.timedelta(seconds=30))
         values, _ = colour_grids(by_grid, "open")
-        base = build_base_map(shapes, grid_values={}, legend="", basemap=make_basemap("none"), dark=True)
+        base = build_base_map(shapes, grid_values={}, legend=None, basemap=make_basemap("none"), dark=True)
         points = figures.open_points
         live = points.assign(fresh=points["incident_id"].isin(figures.newest_ids))
         return component_payload(base, build_live_overlays(values, live))

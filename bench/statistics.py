@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from bench.foundation import NOW, RESULTS, timed
@@ -30,10 +31,7 @@ def measure(engine_name: str, store: Store) -> dict:
     for label, area, month in CASES:
         period = parse_month(month)
         seconds, stats = timed(
-            lambda area=area, period=period: compute_statistics(
-                factory, actor=ACTOR, area_code=area, period=period, now=NOW
-            ),
-            repeat=5,
+            partial(compute_statistics, factory, actor=ACTOR, area_code=area, period=period, now=NOW), repeat=5
         )
         result[f"{label}_s"] = round(seconds, 3)
         result[f"{label}_reports"] = stats.figures["reports"]
@@ -52,7 +50,7 @@ def measure(engine_name: str, store: Store) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         for suffix in ("xlsx", "pdf"):
             path = Path(folder) / f"report.{suffix}"
-            seconds, _ = timed(lambda path=path: write_report(report, path))
+            seconds, _ = timed(partial(write_report, report, path))
             result[f"{suffix}_s"] = round(seconds, 2)
             result[f"{suffix}_bytes"] = path.stat().st_size
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from functools import partial
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -25,7 +26,7 @@ from services.domain import INCIDENT_TIMES, OPEN_STATES
 from services.settings import Settings
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
-from services.store.models import Incident
+from services.store.models import Incident, table_of
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 OPEN_TARGET = 5_000
@@ -38,7 +39,7 @@ def top_up_open_cases(store: Store) -> int:
         open_count = session.scalar(select(func.count()).where(Incident.state.in_(OPEN_STATES))) or 0
         if open_count >= OPEN_TARGET:
             return open_count
-        rows = query_frame(session, select(Incident.__table__).where(Incident.state.in_(OPEN_STATES)))
+        rows = query_frame(session, select(table_of(Incident)).where(Incident.state.in_(OPEN_STATES)))
     copies = []
     for round_ in range((OPEN_TARGET - open_count) // len(rows) + 1):
         copy = rows.copy()
@@ -48,7 +49,7 @@ def top_up_open_cases(store: Store) -> int:
     for column in INCIDENT_TIMES:
         extra[column] = pd.to_datetime(extra[column], utc=True)
     with store.engine.begin() as connection:
-        insert_frame(connection, Incident.__table__, extra)
+        insert_frame(connection, table_of(Incident), extra)
     return OPEN_TARGET
 
 
@@ -75,16 +76,17 @@ def measure(engine_name: str, store: Store) -> dict:
     times = []
     for incident_id, version in validations:
         seconds, _ = timed(
-            lambda i=incident_id, v=version: validate_incident(store.session_factory, CaseAction(ACTOR, now, i, v))
+            partial(validate_incident, store.session_factory, CaseAction(ACTOR, now, incident_id, version))
         )
         times.append(seconds)
     dispatch_times = []
     worker = suggestions["worker_id"].iloc[0]
     for incident_id, version in validations:
         seconds, _ = timed(
-            lambda i=incident_id, v=version + 1: dispatch_incident(
+            partial(
+                dispatch_incident,
                 store.session_factory,
-                CaseAction(ACTOR, now, i, v),
+                CaseAction(ACTOR, now, incident_id, version + 1),
                 worker_id=worker,
             )
         )
