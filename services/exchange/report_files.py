@@ -265,7 +265,7 @@ class _ReportPdf:
         self.glyphs = set(getattr(font, "cmap", {}))
         # The subset keeps the whole font's bounding box (which holds every subset) instead of
         # recomputing it from each outline: that took most of a report's time (~4 s of 5).
-        font.ttfont.recalcBBoxes = False  # type: ignore[union-attr]
+        font.ttfont.recalcBBoxes = False  # type: ignore[union-attr]  # fpdf types current_font as any font; one added from a TTF file has its fontTools font
         pdf.set_title(self.clean(report.title))
         pdf.set_author("民情地图")
         pdf.set_lang("zh-CN")
@@ -280,7 +280,7 @@ class _ReportPdf:
             pdf.set_x(self.MARGIN)
             pdf.cell(0, 5, f"第 {pdf.page_no()} 页 / 共 {{nb}} 页", align="R")
 
-        pdf.footer = footer  # type: ignore[method-assign]
+        pdf.footer = footer  # type: ignore[method-assign]  # this document's footer, without subclassing FPDF
         self.pdf = pdf
 
     @property
@@ -509,7 +509,7 @@ class _ReportPdf:
                 last = next((i for i in range(count - 1, -1, -1) if values[i] is not None), None)
                 if last is not None:
                     pdf.set_text_color(*color)
-                    pdf.set_xy(xs[last] + 1.2, y_of(values[last]) - 2)  # type: ignore[arg-type]
+                    pdf.set_xy(xs[last] + 1.2, y_of(values[last]) - 2)  # type: ignore[arg-type]  # `last` indexes a value that is not None
                     pdf.cell(tail - 1.2, 4, shown_value(values[last], kind))
         every = max(1, math.ceil(count / 10))
         pdf.set_text_color(*MUTED)
@@ -524,7 +524,7 @@ class _ReportPdf:
                 marked = sorted({max(marked, key=lambda i: values[i] or 0.0), marked[-1]})
             pdf.set_text_color(*INK)
             for index in marked:
-                pdf.set_xy(xs[index] - 10, y_of(values[index]) - 5)  # type: ignore[arg-type]
+                pdf.set_xy(xs[index] - 10, y_of(values[index]) - 5)  # type: ignore[arg-type]  # `marked` holds only values that are not None
                 pdf.cell(20, 4, shown_value(values[index], kind), align="C")
         pdf.set_y(top + height + 8)
 
