@@ -1,6 +1,18 @@
 """`make bench`: every benchmark, one after the other (county scale; takes several minutes)."""
 
-from bench import access, concurrency, coverage, foundation, imports, map_page, patrols, screen, statistics, workflow
+from bench import (
+    access,
+    assessment,
+    concurrency,
+    coverage,
+    foundation,
+    imports,
+    map_page,
+    patrols,
+    screen,
+    statistics,
+    workflow,
+)
 
 if __name__ == "__main__":
     import sys
@@ -18,3 +30,4 @@ if __name__ == "__main__":
     coverage.main()
     concurrency.main()
     statistics.main()
+    assessment.main()

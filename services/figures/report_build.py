@@ -329,6 +329,37 @@ def _worker_section(stats: AreaStatistics) -> ReportSection:
     return _section("workers", "网格员考核", summary, table, kinds)
 
 
+def _assessment_section(stats: AreaStatistics) -> ReportSection | None:
+    """网格员月度考核 (issue 16): each worker's items, total, grade and 十佳 place."""
+    frame = stats.assessment
+    if frame is None:
+        return None
+    table = pd.DataFrame(
+        {
+            "网格员": frame["name"],
+            "乡镇(街道)": frame["township_name"],
+            "巡查日志": frame["logs_points"].astype(float),
+            "有效上报": frame["reports_points"].astype(float),
+            "时效": frame["timeliness_points"].astype(float),
+            "质量": frame["quality_points"].astype(float),
+            "巡查覆盖": frame["coverage_points"].astype(float),
+            "应报未报": frame["misses_points"].astype(float),
+            "加分": frame["awards_points"].astype(float),
+            "总分": frame["total"].astype(float),
+            "等级": frame["grade"],
+            "县十佳": frame["county_rank"].astype("Float64").astype(float),
+        }
+    )
+    kinds: dict[str, ValueKind] = {column: "count" for column in table.columns}
+    kinds.update({"网格员": "text", "乡镇(街道)": "text", "等级": "text"})
+    grades = frame["grade"].value_counts()
+    summary = (
+        f"考核网格员 {count_text(len(frame))} 人，优秀 {count_text(int(grades.get('优秀', 0)))} 人、"
+        f"不合格 {count_text(int(grades.get('不合格', 0)))} 人，县十佳 {count_text(int(frame['county_rank'].notna().sum()))} 人。"
+    )
+    return _section("assessment", "网格员月度考核", summary, table, kinds)
+
+
 def _speed_section(stats: AreaStatistics) -> ReportSection:
     frame = stats.speed
     table = pd.DataFrame(
@@ -443,6 +474,7 @@ def build_report(stats: AreaStatistics, kind: ReportKind | None = None) -> Repor
         _speed_section(stats),
         *_satisfaction_sections(stats),
         _worker_section(stats),
+        *(section for section in (_assessment_section(stats),) if section is not None),
         _patrol_section(stats),
         _trend_section(stats),
     )

@@ -40,6 +40,7 @@ from services.figures.area_figures import figures_from_counts, incident_flags
 from services.figures.definitions import SATISFIED, STAGES, TIMED_STAGES, UNSATISFIED
 from services.figures.periods import Period
 from services.figures.ranking import LEVEL_AIM, rank_areas
+from services.patrol.assessment import compute_assessment
 from services.patrol.coverage import check_period, visited_rows
 from services.patrol.supervision import FLAG_NAMES, LOG_TARGET, REPORT_TARGET, compute_compliance_between
 from services.store.engine import SessionFactory
@@ -99,6 +100,8 @@ class AreaStatistics:
     workers: pd.DataFrame  # the compliance table over the period (services.patrol.supervision)
     suspicious_days: pd.DataFrame  # day, worker_id, name, flags (Chinese)
     trend: pd.DataFrame  # day (local), reports, closed
+    # The 网格员月度考核 scores of a calendar month (services.patrol.assessment), None for other periods.
+    assessment: pd.DataFrame | None = None
 
 
 def compute_statistics(
@@ -222,6 +225,11 @@ def compute_statistics(
         workers=workers,
         suspicious_days=suspicious,
         trend=_trend(rows, period, at),
+        assessment=compute_assessment(
+            session_factory, actor=actor, area_code=area_code, month=period.first_day, now=now
+        ).scores
+        if period.kind == "monthly"
+        else None,
     )
 
 

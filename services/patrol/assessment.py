@@ -378,7 +378,12 @@ def _score(
     # 时效: handling past the deadline, judging past the 24 h mark
     assigned = rows[rows["assignee_worker_id"].isin(index) & rows["dispatched_at"].notna()]
     deadline = assigned["dispatched_at"] + pd.to_timedelta(assigned["limit_hours"], unit="h")
-    first = assigned["incident_id"].map(inputs.handles.set_index("incident_id")["first_handled"])
+    first = pd.Series(
+        pd.to_datetime(
+            assigned[["incident_id"]].merge(inputs.handles, on="incident_id", how="left")["first_handled"], utc=True
+        ).to_numpy(),
+        index=assigned.index,
+    )
     due = (deadline >= start) & (deadline < end) & (deadline < cutoff)
     late = due & ((first > deadline) | (first.isna()))
     due_cases, late_cases = assigned[due], assigned[late]
