@@ -15,6 +15,7 @@ each package's own "Imports:" line):
 - figures/: the DESIGN.md figures of an area.
 - mapping/: what the map shows: areas, selection, links, search, side panels, layer data.
 - screen/: the command-centre wall screen.
+- intake/: cases from other systems (Open311 requests, intake keys).
 - exchange/: files in and out: imports, exports, formats, downloads, ID numbers.
 - cli/: the entry points (command line, simulator, start-up, demo county).
 

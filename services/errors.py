@@ -72,3 +72,12 @@ class SignInError(DomainError):
 
 class SessionExpiredError(DomainError):
     """The signed-in session has run out (idle too long, or past its lifetime) or was ended."""
+
+
+class InvalidFieldError(InvalidArgumentError):
+    """One named field of a request or a file is missing or unusable (the Open311 edge answers 400
+    naming it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}：{message}")
+        self.field = field

@@ -64,6 +64,12 @@ SETTINGS: tuple[Setting, ...] = (
         "`1`: `make run` also starts the simulator (`python -m services.cli simulate`), so the demo stays alive.",
     ),
     Setting(
+        "INTAKE_GET_PER_MIN",
+        "120",
+        "Open311 GETs each client address may make per minute (a token bucket per server process); "
+        "more get 429.",
+    ),
+    Setting(
         "LOCAL_TILES_DIR",
         "",
         "Folder of `{z}/{x}/{y}.png` tiles for the `local` basemap; the app serves it at `/app/static/tiles/`.",
@@ -84,6 +90,7 @@ class Settings:
     simulate: bool
     session_idle_min: float
     session_hours: float
+    intake_get_per_min: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -111,4 +118,5 @@ class Settings:
             simulate=raw["SIMULATE"] == "1",
             session_idle_min=float(raw["SESSION_IDLE_MIN"]),
             session_hours=float(raw["SESSION_HOURS"]),
+            intake_get_per_min=float(raw["INTAKE_GET_PER_MIN"]),
         )

@@ -188,3 +188,5 @@ def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
             st.markdown(f"#### {md(card.role)} {md(card.name)}")
             st.markdown(f"**状态** {'在岗' if card.on_duty else '不在岗'}　**电话** {md(card.phone)}")
             st.caption(f"负责网格：{md('、'.join(card.grid_codes))} · 最后定位 {md(card.last_seen or '无')}")
+            if card.month_score:
+                st.caption(md(card.month_score))

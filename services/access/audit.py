@@ -39,6 +39,10 @@ AUDIT_ACTIONS = {
     "assessment_award": "考核加分",
     "miss_confirm": "确认应报未报",
     "miss_dismiss": "排除应报未报",
+    "intake_key_add": "新增接入密钥",
+    "intake_key_revoke": "吊销接入密钥",
+    "intake_post": "接入上报",
+    "intake_refused": "接入请求被拒绝",
 }
 MAX_SEARCH_TEXT = 64
 MAX_ROWS = 10_000

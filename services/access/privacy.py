@@ -46,6 +46,16 @@ def shown_phones(phones: pd.Series, clearance: Clearance) -> pd.Series:
     return phones.fillna("").astype(str) if clearance.personal_data else mask_phones(phones)
 
 
+def mask_emails(emails: pd.Series) -> pd.Series:
+    """zhangsan@example.com → z***@example.com: the domain stays (which system it came from)."""
+
+    def mask(email: str) -> str:
+        name, at, host = email.partition("@")
+        return f"{name[:1]}***@{host}" if at else ("***" if name else "")
+
+    return emails.fillna("").astype(str).map(mask).astype(str)
+
+
 def mask_id_numbers(numbers: pd.Series) -> pd.Series:
     """130532198003150012 → 130532********0012: the area part stays, the birth date goes."""
     text = numbers.fillna("").astype(str)

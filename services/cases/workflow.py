@@ -278,10 +278,13 @@ def report_incident(
     description: str,
     channel: str,
     reporter: str | None = None,
+    also: Callable[[Session, str], None] | None = None,
 ) -> TransitionResult:
     """A new case at (lon, lat); its grid is the grid inside the actor's scope that contains the point.
     Its id is SJ, the local day and the day's next number (SJyyyymmddNNNN), taken from the county's
-    counter of that day, so that simultaneous reports all land, each under its own id."""
+    counter of that day, so that simultaneous reports all land, each under its own id.
+    `also(session, incident_id)` runs inside the case's own transaction: what the caller keeps beside
+    the case (an intake record) lands with it or not at all, and an exception it raises undoes both."""
     require_permission(session_factory, actor, "workflow:report", now, "新建事件")
     scope = actor.scope
     if subcategory not in CATEGORIES.get(category, ()):
@@ -314,32 +317,47 @@ def report_incident(
         # (PostgreSQL): the counter's step was rolled back with the rest, and the next attempt
         # sees the import's row.
         with contextlib.suppress(StoreConflictError):
-            return _write_report(session_factory, fields, actor.label)
-    return _write_report(session_factory, fields, actor.label)
+            return _write_report(session_factory, fields, actor.label, also)
+    return _write_report(session_factory, fields, actor.label, also)
 
 
-def _write_report(session_factory: SessionFactory, fields: dict[str, Any], actor_label: str) -> TransitionResult:
+def _write_report(
+    session_factory: SessionFactory,
+    fields: dict[str, Any],
+    actor_label: str,
+    also: Callable[[Session, str], None] | None,
+) -> TransitionResult:
     """The new case and its first event under the next id of its day, in one short transaction."""
-    county, now = fields["county_code"], fields["reported_at"]
     with session_factory.begin() as session:
-        incident_id = _take_incident_id(session, county, now.astimezone(LOCAL_TZ).date())
-        session.add(Incident(incident_id=incident_id, **fields))
-        session.flush()
-        session.add(
-            IncidentEvent(
-                county_code=county,
-                incident_id=incident_id,
-                seq=1,
-                at=now,
-                actor=actor_label,
-                action="report",
-                from_state=None,
-                to_state="reported",
-                level="grid",
-                note=fields["description"],
-            )
-        )
+        incident_id = add_report(session, fields, actor_label)
+        if also is not None:
+            also(session, incident_id)
     return TransitionResult(incident_id, "reported", 1, grid_code=fields["grid_code"])
+
+
+def add_report(session: Session, fields: dict[str, Any], actor_label: str) -> str:
+    """Adds a new case in 待核实 and its report event to the caller's transaction, under the next id
+    of its local day; `fields` are the incident's columns (grid, limit and text already checked).
+    For a caller that writes many cases in one transaction (the 12345 work-order import)."""
+    county, now = fields["county_code"], fields["reported_at"]
+    incident_id = _take_incident_id(session, county, now.astimezone(LOCAL_TZ).date())
+    session.add(Incident(incident_id=incident_id, **fields))
+    session.flush()
+    session.add(
+        IncidentEvent(
+            county_code=county,
+            incident_id=incident_id,
+            seq=1,
+            at=now,
+            actor=actor_label,
+            action="report",
+            from_state=None,
+            to_state="reported",
+            level="grid",
+            note=fields["description"],
+        )
+    )
+    return incident_id
 
 
 def incident_id_of(day: dt.date, number: int) -> str:

@@ -28,6 +28,8 @@ from services.domain import (
 )
 from services.errors import UnknownItemError
 from services.mapping.map_data import load_visible_tags
+from services.patrol.assessment import worker_month
+from services.patrol.assessment_rules import current_month
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, PatrolVisit, Worker, WorkerGrid
@@ -235,6 +237,16 @@ class WorkerCard:
     phone: str
     grid_codes: tuple[str, ...]
     last_seen: str
+    month_score: str = ""  # the running month's 网格员月度考核, e.g. 「2026年11月（进行中）87.5 分 · 合格」
+
+
+def _month_score(session_factory: SessionFactory, actor: Actor, worker_id: str, at: dt.datetime) -> str:
+    month = current_month(at)
+    row = worker_month(session_factory, actor=actor, worker_id=worker_id, month=month, now=at)
+    if row is None:
+        return ""
+    misses = f" · 应报未报 {int(row['misses'])} 件" if row["misses"] else ""
+    return f"{month:%Y年%m月}（进行中）考核 {row['total']:g} 分 · {row['grade']}{misses}"
 
 
 def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id: str, at: dt.datetime) -> WorkerCard:
@@ -265,4 +277,5 @@ def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id
             phone=worker.phone or "",
             grid_codes=tuple(grids),
             last_seen="" if last is None else _local(pd.Series([last])).iloc[0],
+            month_score=_month_score(session_factory, actor, worker_id, at),
         )

@@ -93,6 +93,7 @@ class Household(Base):
         ForeignKeyConstraint(["county_code", "grid_code"], ["areas.county_code", "areas.code"]),
         Index(None, "county_code", "grid_code"),
         Index(None, "county_code", "lon"),  # households near a track: a longitude band, then latitude
+        Index(None, "county_code", "address"),  # an address-only request or work order finds its point
     )
 
 
@@ -476,3 +477,46 @@ class MissDecision(Base):
     decided_by: Mapped[str] = mapped_column(String(32))  # username
     decider_name: Mapped[str] = mapped_column(String(32))
     __table_args__ = (Index(None, "county_code", "month"),)
+
+
+class IntakeKey(Base):
+    """A key another system posts cases with (a residents' app, the 12345 hotline, a department's
+    system).  Only a SHA-256 of the key is kept: keys are 32 random bytes, so a fast hash cannot be
+    brute-forced and each request is checked in microseconds (argon2 is for guessable passwords)."""
+
+    __tablename__ = "intake_keys"
+    county_code: Mapped[str] = _county()
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # services.intake.keys.KEY_CHANNELS
+    key_hash: Mapped[str] = mapped_column(String(64))  # hex SHA-256
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("county_code", "key_hash", name="uq_intake_keys_key_hash"),)
+
+
+class IntakeRequest(Base):
+    """A case that came in from another system: which key (or work-order file) sent it, the
+    sender's own id of it, and what Open311 carries beside the case.  The unique key on
+    (county, source, external_id) makes the same request sent twice one case.  The sender's
+    name, phone and e-mail are personal data, masked on screen like households' and never in any
+    GET."""
+
+    __tablename__ = "intake_requests"
+    county_code: Mapped[str] = _county()
+    incident_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40))  # key:<name> | workorders
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    service_code: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    address: Mapped[str | None] = mapped_column(String(256))
+    media_url: Mapped[str | None] = mapped_column(String(512))
+    first_name: Mapped[str | None] = mapped_column(String(32))
+    last_name: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(128))
+    __table_args__ = (
+        ForeignKeyConstraint(["county_code", "incident_id"], ["incidents.county_code", "incidents.incident_id"]),
+        UniqueConstraint("county_code", "source", "external_id", name="uq_intake_requests_external_id"),
+        Index(None, "county_code", "received_at"),
+    )

@@ -404,3 +404,12 @@ def test_the_command_line_prints_the_months_scores(october, monkeypatch, capsys)
     assert (workers["W2"]["total"], workers["W2"]["grade"]) == (89.0, "基本合格")
     assert printed["running"] is False and printed["quotas"] == {"logs": 20, "valid_reports": 6}
     assert main(["assess", "--area", "999999", "--month", "2026-10"]) == 2
+
+
+def test_the_worker_card_shows_their_running_months_score(october) -> None:
+    from services.mapping.panels import load_worker_card
+
+    card = load_worker_card(october.session_factory, actor=LEADER, worker_id="W1", at=NOW)
+    november = compute_assessment(october.session_factory, actor=LEADER, area_code=TOWNSHIP, month=NOVEMBER, now=NOW)
+    w1 = _row(november.scores, "W1")
+    assert card.month_score == f"2026年11月（进行中）考核 {w1['total']:g} 分 · {w1['grade']}"
