@@ -19,14 +19,16 @@ from pages.components import (
 from services.errors import StoreError
 
 PAGES = (
-    AppPage("", "pages/map/map_page.py", "民情地图", "map"),
-    AppPage("", "pages/cases/queue_page.py", "案件队列", "queue"),
-    AppPage("", "pages/figures/statistics_page.py", "统计分析", "statistics"),
-    AppPage("", "pages/patrol/compliance_page.py", "巡查考核", "compliance"),
-    AppPage("", "pages/screen/screen_page.py", "指挥大屏", "screen"),
+    AppPage("", "pages/map/map_page.py", "民情地图", "map", "browse"),
+    AppPage("", "pages/cases/queue_page.py", "案件队列", "queue", "browse"),
+    AppPage("", "pages/figures/statistics_page.py", "统计分析", "statistics", "browse"),
+    AppPage("", "pages/patrol/compliance_page.py", "巡查考核", "compliance", "browse"),
+    AppPage("", "pages/screen/screen_page.py", "指挥大屏", "screen"),  # the one page of a wall screen's account
     AppPage("管理", "pages/exchange/import_page.py", "数据导入", "import", "import_data"),
     AppPage("管理", "pages/access/users_page.py", "用户管理", "users", "manage_users"),
     AppPage("管理", "pages/access/audit_page.py", "审计日志", "audit", "read_audit"),
+    AppPage("管理", "pages/intake/intake_page.py", "接入管理", "intake", "manage_intake"),
+    AppPage("账号", "pages/access/sessions_page.py", "登录会话", "sessions", "browse"),
 )
 
 st.set_page_config(page_title="民情地图", page_icon="🗺️", layout="wide")
@@ -42,11 +44,12 @@ def navigation() -> StreamlitPage:
     require_data()  # an empty database has nobody to sign in: say how to create the demo
     actor = require_signed_in()
     show_account(actor)
+    home = default if actor.may("browse") else "screen"
     sections: dict[str, list[StreamlitPage]] = {}
     for page in PAGES:
         if page.permission is None or actor.may(page.permission):
             sections.setdefault(page.section, []).append(
-                st.Page(page.script, title=page.title, url_path=page.url_path, default=page.url_path == default)
+                st.Page(page.script, title=page.title, url_path=page.url_path, default=page.url_path == home)
             )
     return st.navigation(sections)
 

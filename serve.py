@@ -11,6 +11,7 @@ from services.basemaps import tile_origins
 from services.settings import Settings
 from web.headers import SecurityHeaders, content_security_policies, streamlit_index_hashes
 from web.open311 import open311_routes
+from web.sessions import session_routes
 
 # Before Streamlit looks for static/ at start-up (a fresh clone has none yet).
 install_assets(STATIC_DIR)
@@ -22,7 +23,7 @@ page_policy, component_policy = content_security_policies(
 base_path = "/".join(part for part in st.get_option("server.baseUrlPath").split("/") if part)
 app = st.App(
     "app.py",
-    routes=open311_routes(base_path),
+    routes=[*open311_routes(base_path), *session_routes(base_path)],
     middleware=[
         Middleware(
             SecurityHeaders,

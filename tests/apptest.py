@@ -7,7 +7,7 @@ import datetime as dt
 from streamlit.testing.v1 import AppTest
 
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY
-from services.access.sign_in import SignedIn, load_actor
+from services.access.sign_in import SessionPolicy, SignedIn, load_actor, start_session
 from services.cli.bootstrap import open_store
 from services.settings import Settings
 from tests.paths import ROOT
@@ -22,9 +22,14 @@ def open_app(monkeypatch, url: str, script: str = "app.py", *, user: str | None 
         app.query_params[name] = value
     if user is not None:
         now = dt.datetime.now(dt.UTC)
-        app.session_state[SIGNED_IN_KEY] = SignedIn("130532", user, now, now)
         store = open_store(Settings.from_env({"DATABASE_URL": url}))
         with store.session_factory() as session:
-            app.session_state[ACTOR_KEY] = load_actor(session, "130532", user)  # for a page run on its own
+            actor = load_actor(session, "130532", user)
+        app.session_state[ACTOR_KEY] = actor  # for a page run on its own
+        app.session_state[SIGNED_IN_KEY] = (
+            start_session(store.session_factory, county_code="130532", username=user, now=now, policy=SessionPolicy())
+            if actor is not None
+            else SignedIn("130532", user, now, now)  # nobody to sign in (an empty database): a tab-only session
+        )
         store.engine.dispose()
     return app

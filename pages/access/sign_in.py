@@ -1,9 +1,16 @@
 """登录: the gate in front of every page.  app.py calls `require_signed_in` before navigation; it
-resumes this browser session's sign-in or shows the form and stops the run."""
+resumes this tab's session — or, in a tab opened later (a reload, a kiosk restart), the session
+the browser's HttpOnly cookie names — or shows the form and stops the run.
+
+A script cannot set a cookie: after a sign-in the page shows an invisible image from
+`/auth/session?token=…` (web/sessions.py), whose response sets it; after a sign-out one from
+`/auth/sign-out`, whose response clears it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -11,10 +18,20 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from pages.components import ACTOR_KEY, SIGNED_IN_KEY, session_policy, settings, store
 from render.markup import markdown_text
 from services.access.actor import Actor
-from services.access.sign_in import resume_session, sign_in, sign_in_single_sign_on, sign_out
+from services.access.sessions import COOKIE_NAME, end_session
+from services.access.sign_in import (
+    SignedIn,
+    resume_from_cookie,
+    resume_session,
+    sign_in,
+    sign_in_single_sign_on,
+    sign_out,
+)
 from services.errors import SessionExpiredError, SignInError, StoreError, StoreUnavailableError
 
 NOTICE_KEY = "auth.notice"
+SKIPPED_COOKIE_KEY = "auth.skipped_cookie"  # hash of a cookie this tab refused or signed out of
+CLEAR_COOKIE_KEY = "auth.clear_cookie"  # the form asks the browser to drop its cookie
 
 
 def require_signed_in() -> Actor:
@@ -24,7 +41,9 @@ def require_signed_in() -> Actor:
         return actor
     if _single_sign_on_configured() and st.user.is_logged_in and not st.session_state.get(NOTICE_KEY):
         try:
-            _remember(sign_in_single_sign_on(store().session_factory, **_provider_user(), now=now))
+            _remember(
+                sign_in_single_sign_on(store().session_factory, **_provider_user(), now=now, policy=session_policy())
+            )
             st.rerun()
         except SignInError as error:
             st.session_state[NOTICE_KEY] = str(error)
@@ -48,11 +67,25 @@ def keep_signed_in() -> Actor:
 
 def _resume(now: dt.datetime) -> Actor | None:
     signed_in = st.session_state.get(SIGNED_IN_KEY)
-    if signed_in is None:
-        return None
+    cookie = None if signed_in is not None else _cookie()
     try:
-        actor, touched = resume_session(store().session_factory, signed_in=signed_in, now=now, policy=session_policy())
+        if signed_in is not None:
+            actor, touched = resume_session(
+                store().session_factory, signed_in=signed_in, now=now, policy=session_policy()
+            )
+        elif cookie is not None:
+            actor, touched = resume_from_cookie(
+                store().session_factory,
+                county_code=settings().county_code,
+                cookie=cookie,
+                now=now,
+                policy=session_policy(),
+            )
+        else:
+            return None
     except SessionExpiredError as error:
+        if signed_in is None and cookie is not None:  # refused once (and on the record), then ignored
+            st.session_state[SKIPPED_COOKIE_KEY] = _digest(cookie)
         _forget(str(error))
         return None
     st.session_state[SIGNED_IN_KEY] = touched
@@ -60,8 +93,33 @@ def _resume(now: dt.datetime) -> Actor | None:
     return actor
 
 
+def _cookie() -> str | None:
+    """The session cookie the browser sent when this tab connected, unless this tab is done with it."""
+    cookie = st.context.cookies.get(COOKIE_NAME)
+    if not isinstance(cookie, str) or not cookie or _digest(cookie) == st.session_state.get(SKIPPED_COOKIE_KEY):
+        return None
+    return cookie
+
+
+def _digest(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+def _route(path: str) -> str:
+    base = "/".join(part for part in str(st.get_option("server.baseUrlPath")).split("/") if part)
+    return f"/{base}{path}" if base else path
+
+
+def _fetch(url: str) -> None:
+    """An invisible image: the browser fetches it, and the route's response sets or clears the cookie."""
+    st.html(f'<img src="{html.escape(url)}" alt="" width="1" height="1" style="position:absolute;opacity:0">')
+
+
 def show_account(actor: Actor) -> None:
+    signed_in = st.session_state.get(SIGNED_IN_KEY)
     with st.sidebar:
+        if signed_in is not None and signed_in.handover:  # until the browser has its cookie
+            _fetch(_route(f"/auth/session?token={signed_in.handover}"))
         st.caption(
             f"当前用户：{markdown_text(actor.display_name)}（{markdown_text(actor.username)}）· {actor.role_name}"
         )
@@ -76,6 +134,8 @@ def _show_form() -> None:
         notice = st.session_state.get(NOTICE_KEY)
         if notice:
             st.warning(notice)
+        if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+            _fetch(_route("/auth/sign-out"))
         with st.form("sign-in", border=True):
             st.text_input("用户名", key="auth.username", max_chars=32, autocomplete="username")
             st.text_input("密码", type="password", key="auth.password", max_chars=128, autocomplete="current-password")
@@ -104,7 +164,18 @@ def _submit() -> None:
         st.session_state[NOTICE_KEY] = str(error)
 
 
-def _remember(signed_in) -> None:  # type: ignore[no-untyped-def]
+def _remember(signed_in: SignedIn) -> None:
+    """A new sign-in in this tab: the browser's earlier session (if any) ends, a fresh id replaces it."""
+    cookie = _cookie()
+    if cookie is not None:
+        st.session_state[SKIPPED_COOKIE_KEY] = _digest(cookie)
+        end_session(
+            store().session_factory,
+            county_code=signed_in.county_code,
+            cookie=cookie,
+            reason="rotated",
+            now=signed_in.started_at,
+        )
     st.session_state[SIGNED_IN_KEY] = signed_in
     st.session_state.pop(NOTICE_KEY, None)
 
@@ -118,11 +189,15 @@ def _forget(notice: str | None) -> None:
 
 def _sign_out(actor: Actor) -> None:
     notice = "已退出登录"
+    signed_in = st.session_state.get(SIGNED_IN_KEY)
     try:
-        sign_out(store().session_factory, actor=actor, now=dt.datetime.now(dt.UTC))
+        sign_out(store().session_factory, actor=actor, now=dt.datetime.now(dt.UTC), signed_in=signed_in)
     except StoreError as error:  # signing out must work even then
         notice = f"已退出登录（{error}，本次退出未能记入审计日志）"
-    signed_in = st.session_state.get(SIGNED_IN_KEY)
+    cookie = _cookie()
+    if cookie is not None:
+        st.session_state[SKIPPED_COOKIE_KEY] = _digest(cookie)
+    st.session_state[CLEAR_COOKIE_KEY] = True
     _forget(notice)
     if signed_in is not None and signed_in.method == "sso":
         st.logout()

@@ -26,6 +26,10 @@ USER_ROLE_NAMES = {
     "viewer": "只读用户",
 }
 USER_ROLES = tuple(USER_ROLE_NAMES)
+# A wall screen signs in as an account of its own, with a long-lived screen session an admin
+# issues (services.access.sessions): it may only look at the 指挥大屏 of its area.
+SCREEN_ROLE = "wall_screen"
+ROLE_NAMES = {**USER_ROLE_NAMES, SCREEN_ROLE: "指挥大屏"}
 # The level of area each role is bound to (a grid supervisor holds one or more grids).
 USER_ROLE_AREA_LEVELS = {
     "county_admin": ("county",),
@@ -33,6 +37,7 @@ USER_ROLE_AREA_LEVELS = {
     "township_leader": ("township",),
     "grid_supervisor": ("grid", "village"),
     "viewer": ("county", "township", "village", "grid"),
+    SCREEN_ROLE: ("county", "township", "village", "grid"),
 }
 
 CASE_WORKERS = frozenset({"county_operator", "township_leader", "grid_supervisor"})
@@ -56,6 +61,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 PERMISSION_ROLES: dict[str, frozenset[str]] = {
+    "browse": frozenset(USER_ROLES),  # the map, lists, figures: every page but the wall screen
+    "manage_screens": frozenset({"county_admin"}),
     "unmask_personal_data": CASE_WORKERS,
     "see_key_persons": LEADERS,  # GB/T 31000 key-person tags: county command centre and township leaders
     "import_data": frozenset({"county_admin", "county_operator"}),
@@ -74,6 +81,8 @@ PERMISSION_ROLES: dict[str, frozenset[str]] = {
     **{f"workflow:{action}": roles for action, roles in ACTION_ROLES.items()},
 }
 PERMISSION_NAMES = {
+    "browse": "浏览地图与报表",
+    "manage_screens": "发放大屏会话",
     "unmask_personal_data": "查看完整个人信息",
     "see_key_persons": "查看重点人员标签",
     "import_data": "导入导出数据",
@@ -100,7 +109,7 @@ class Actor:
     area_codes: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.role not in USER_ROLE_NAMES:
+        if self.role not in ROLE_NAMES:
             raise ValueError(f"unknown role {self.role!r}")
         if not self.area_codes or not all(code.startswith(self.county_code) for code in self.area_codes):
             raise ValueError(f"{self.username}: areas {self.area_codes} are not inside county {self.county_code}")
@@ -111,7 +120,7 @@ class Actor:
 
     @property
     def role_name(self) -> str:
-        return USER_ROLE_NAMES[self.role]
+        return ROLE_NAMES[self.role]
 
     @property
     def scope(self) -> Scope:

@@ -2,9 +2,10 @@
 
 A sign-in checks the password (argon2id) and, after a run of failures on one username, makes the
 next attempt wait, doubling each time (the count comes from the audit log, so it works the same for
-names that do not exist and survives a restart).  A session is the username and two times; each
-page run resumes it, which re-reads the user (a disabled account is out at once) and ends it when
-idle too long or past its lifetime.
+names that do not exist and survives a restart).  It opens a server-side session
+(`services.access.sessions`): the row behind the browser's cookie, so that a reload keeps the user
+signed in.  Each page run resumes it, which re-reads the user (a disabled account is out at once)
+and ends it when idle too long or past its lifetime.
 """
 
 from __future__ import annotations
@@ -16,35 +17,38 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.access.actor import Actor
+from services.access.actor import SCREEN_ROLE, Actor
 from services.access.audit import Who, add_entry, record
 from services.access.passwords import hash_password, needs_rehash, verify_password
+from services.access.sessions import (
+    SessionPolicy,
+    add_session,
+    end_session,
+    load_actor,
+    resume_session_row,
+)
 from services.errors import SessionExpiredError, SignInError
 from services.store.engine import SessionFactory
-from services.store.models import AuditEntry, User, UserArea
+from services.store.models import AuditEntry, User
+
+__all__ = ["SessionPolicy", "SignedIn", "load_actor", "resume_session", "sign_in", "sign_in_single_sign_on", "sign_out"]
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 WRONG_NAME_OR_PASSWORD = "用户名或密码错误"
 
 
 @dataclasses.dataclass(frozen=True)
-class SessionPolicy:
-    idle: dt.timedelta = dt.timedelta(minutes=30)
-    lifetime: dt.timedelta = dt.timedelta(hours=12)
-    free_failures: int = 5  # failures in a row before attempts must wait
-    first_wait: dt.timedelta = dt.timedelta(seconds=30)
-    longest_wait: dt.timedelta = dt.timedelta(minutes=15)
-
-
-@dataclasses.dataclass(frozen=True)
 class SignedIn:
-    """What a browser session keeps between page runs (in Streamlit's server-side session state)."""
+    """What a tab keeps between page runs (in Streamlit's server-side session state): its session
+    row (`session_key`) and, until the browser has fetched its cookie, the one-time `handover`."""
 
     county_code: str
     username: str
     started_at: dt.datetime
     last_seen_at: dt.datetime
-    method: str = "password"  # password | sso
+    method: str = "password"  # password | sso | screen
+    session_key: str = ""
+    handover: str = ""
 
 
 def sign_in(
@@ -93,7 +97,7 @@ def sign_in(
             if needs_rehash(user.password_hash or ""):
                 user.password_hash = hash_password(password)
             add_entry(session, Who(county_code, name, user.role), "sign_in", now, detail="密码")
-            return SignedIn(county_code, name, now, now)
+            return _open(session, county_code, name, "password", now, policy)
     raise error
 
 
@@ -108,29 +112,69 @@ def _lock_username(session: Session, county_code: str, username: str) -> None:
         session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"{county_code}:{username}", 0))))
 
 
-def sign_in_single_sign_on(
-    session_factory: SessionFactory, *, county_code: str, username: str, now: dt.datetime
+def _open(
+    session: Session, county_code: str, username: str, method: str, now: dt.datetime, policy: SessionPolicy
 ) -> SignedIn:
-    """A user the identity provider vouches for (st.login); they must also be a user here."""
+    opened = add_session(
+        session, county_code=county_code, username=username, kind=method, now=now, expires_at=now + policy.lifetime
+    )
+    return SignedIn(county_code, username, now, now, method, opened.session_key, opened.handover)
+
+
+def start_session(
+    session_factory: SessionFactory, *, county_code: str, username: str, now: dt.datetime, policy: SessionPolicy
+) -> SignedIn:
+    """A session for a user whose sign-in happened elsewhere (tests and benchmarks sign in this
+    way without paying for argon2)."""
+    with session_factory.begin() as session:
+        return _open(session, county_code, username, "password", now, policy)
+
+
+def sign_in_single_sign_on(
+    session_factory: SessionFactory,
+    *,
+    county_code: str,
+    username: str,
+    now: dt.datetime,
+    policy: SessionPolicy | None = None,
+) -> SignedIn:
+    """A user the identity provider vouches for (st.login); they must also be a user here (a
+    person: a wall screen's account signs in only by its screen session)."""
     name = username.strip().lower()
     with session_factory.begin() as session:
         user = session.get(User, name) if USERNAME.match(name) else None
-        if user is None or user.county_code != county_code or user.disabled:
+        if user is None or user.county_code != county_code or user.disabled or user.role == SCREEN_ROLE:
             add_entry(
                 session, Who(county_code, name[:32]), "sign_in_failed", now, detail="统一身份认证：本系统无此可用账号"
             )
             error = SignInError(f"统一身份认证账号 {name[:32]} 未在本系统开通或已停用，请联系县级管理员")
         else:
             add_entry(session, Who(county_code, name, user.role), "sign_in", now, detail="统一身份认证")
-            return SignedIn(county_code, name, now, now, method="sso")
+            return _open(session, county_code, name, "sso", now, policy or SessionPolicy())
     raise error
 
 
 def resume_session(
     session_factory: SessionFactory, *, signed_in: SignedIn, now: dt.datetime, policy: SessionPolicy
 ) -> tuple[Actor, SignedIn]:
-    """The acting user of a session still in force, and the session touched at `now`.  Raises
-    SessionExpiredError when it has ended, StoreUnavailableError when the user cannot be read."""
+    """The acting user of a tab's session still in force, and the session touched at `now`.
+    Raises SessionExpiredError when it has ended, StoreUnavailableError when it cannot be read.
+    A session without a row (`session_key` empty) lives in this tab alone and is checked here."""
+    if signed_in.session_key:
+        resumed = resume_session_row(
+            session_factory,
+            county_code=signed_in.county_code,
+            session_key=signed_in.session_key,
+            now=now,
+            policy=policy,
+        )
+        return resumed.actor, dataclasses.replace(
+            signed_in,
+            started_at=resumed.created_at,
+            last_seen_at=resumed.last_seen_at,
+            method=resumed.kind,
+            handover=signed_in.handover if resumed.cookie_pending else "",
+        )
     who = Who(signed_in.county_code, signed_in.username)
     if now - signed_in.last_seen_at > policy.idle or now - signed_in.started_at > policy.lifetime:
         record(session_factory, who, "session_expired", now)
@@ -142,23 +186,39 @@ def resume_session(
     return actor, dataclasses.replace(signed_in, last_seen_at=now)
 
 
-def sign_out(session_factory: SessionFactory, *, actor: Actor, now: dt.datetime) -> None:
+def resume_from_cookie(
+    session_factory: SessionFactory, *, county_code: str, cookie: str, now: dt.datetime, policy: SessionPolicy
+) -> tuple[Actor, SignedIn]:
+    """The session a browser's cookie names, for a tab opened after the sign-in (a reload)."""
+    resumed = resume_session_row(session_factory, county_code=county_code, cookie=cookie, now=now, policy=policy)
+    signed_in = SignedIn(
+        county_code,
+        resumed.actor.username,
+        resumed.created_at,
+        resumed.last_seen_at,
+        resumed.kind,
+        resumed.session_key,
+    )
+    return resumed.actor, signed_in
+
+
+def sign_out(
+    session_factory: SessionFactory, *, actor: Actor, now: dt.datetime, signed_in: SignedIn | None = None
+) -> None:
+    """Ends the tab's session (every tab and reload of that browser with it); on the record."""
+    if signed_in is not None and signed_in.session_key:
+        ended = end_session(
+            session_factory,
+            county_code=actor.county_code,
+            session_key=signed_in.session_key,
+            reason="signed_out",
+            now=now,
+            who=Who.of(actor),
+            action="sign_out",
+        )
+        if ended:
+            return
     record(session_factory, Who.of(actor), "sign_out", now)
-
-
-def load_actor(session: Session, county_code: str, username: str) -> Actor | None:
-    """The enabled user `username` of the county as an Actor, or None."""
-    user = session.get(User, username)
-    if user is None or user.disabled or user.county_code != county_code:
-        return None
-    areas = session.scalars(
-        select(UserArea.area_code)
-        .where(UserArea.county_code == county_code, UserArea.username == username)
-        .order_by(UserArea.area_code)
-    ).all()
-    if not areas:
-        return None
-    return Actor(user.username, user.display_name, user.role, county_code, tuple(areas))
 
 
 def _wait_after_failures(

@@ -7,10 +7,12 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from services.access.actor import USER_ROLE_AREA_LEVELS, USER_ROLE_NAMES, Actor
+from services.access.actor import ROLE_NAMES, USER_ROLE_AREA_LEVELS, USER_ROLE_NAMES, Actor
 from services.access.audit import Who, add_entry, require_permission
 from services.access.passwords import MIN_PASSWORD_LENGTH, hash_password
+from services.access.sessions import end_user_sessions
 from services.access.sign_in import USERNAME
 from services.domain import CODE_LENGTHS
 from services.errors import InvalidArgumentError, StoreConflictError, UnknownItemError
@@ -93,13 +95,17 @@ def set_password(
 def set_disabled(
     session_factory: SessionFactory, *, actor: Actor, now: dt.datetime, username: str, disabled: bool
 ) -> None:
-    """Disabling ends the user's sessions at their next page run (each run re-reads the user)."""
+    """Disabling ends the user's sessions (a browser still open is out at its next page run)."""
     require_permission(session_factory, actor, "manage_users", now, username)
     if disabled and username.strip().lower() == actor.username:
         raise InvalidArgumentError("不能停用自己的账号")
     with session_factory.begin() as session:
         user = _user(session, actor, username)
         user.disabled = disabled
+        if disabled:  # out at once, and the list of sessions says so
+            end_user_sessions(
+                session, county_code=actor.county_code, username=user.username, reason="disabled", now=now
+            )
         add_entry(session, Who.of(actor), "user_disable" if disabled else "user_enable", now, user.username)
 
 
@@ -118,13 +124,13 @@ def list_users(session_factory: SessionFactory, *, actor: Actor, now: dt.datetim
         )
     held = areas.groupby("username")["area_code"].agg(lambda codes: "|".join(sorted(codes)))
     return users.assign(
-        role_name=[USER_ROLE_NAMES[r] for r in users["role"]],
+        role_name=[ROLE_NAMES[r] for r in users["role"]],
         areas=[held.get(u, "") for u in users["username"]],
         disabled=users["disabled"].astype(bool),
     )
 
 
-def _user(session, actor: Actor, username: str) -> User:  # type: ignore[no-untyped-def]
+def _user(session: Session, actor: Actor, username: str) -> User:
     user = session.get(User, username.strip().lower())
     if user is None or user.county_code != actor.county_code:
         raise UnknownItemError("用户", username)

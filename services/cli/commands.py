@@ -8,10 +8,12 @@ import getpass
 import json
 import logging
 import sys
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
 from services.access.actor import USER_ROLES, Actor
+from services.access.screens import SCREEN_DAYS, SCREEN_PATH, issue_screen_session, list_screens, revoke_screen_session
 from services.access.users import add_user, list_users, set_disabled, set_password
 from services.cli.assess import add_assess_parser, run_assess_command
 from services.cli.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
@@ -78,6 +80,32 @@ def run_user_command(store: Store, args: argparse.Namespace, actor: Actor) -> No
         print(list_users(factory, actor=actor, now=now).to_string(index=False))
         return
     print(json.dumps({"user": args.username, "done": args.user_command}, ensure_ascii=False))
+
+
+def run_screen_command(store: Store, args: argparse.Namespace, actor: Actor) -> None:
+    factory, now = store.session_factory, _now()
+    if args.screen_command == "add":
+        issued = issue_screen_session(
+            factory, actor=actor, name=args.name, area_code=args.area, days=args.days, now=now
+        )
+        page = SCREEN_PATH + ("&scale=2" if args.scale == 2 else "")
+        query = urllib.parse.urlencode({"token": issued.handover, "next": page})
+        print(
+            json.dumps(
+                {
+                    "screen": issued.name,
+                    "area": issued.area_code,
+                    "url": f"{args.url.rstrip('/')}/auth/session?{query}",
+                    "link_valid_until": issued.link_until.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
+                    "valid_until": issued.expires_at.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
+                }
+            )
+        )
+    elif args.screen_command == "revoke":
+        ended = revoke_screen_session(factory, actor=actor, name=args.name, now=now)
+        print(json.dumps({"screen": args.name, "sessions_ended": ended}))
+    else:
+        print(list_screens(factory, actor=actor, now=now).to_string(index=False))
 
 
 def run_report_command(store: Store, args: argparse.Namespace, actor: Actor) -> None:
@@ -149,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
         user_commands.add_parser(name, help=text).add_argument("username")
     user_commands.add_parser("list", help="list the county's users")
 
+    screen = commands.add_parser("screen-session", help="long-lived sessions of wall screens (as the county admin)")
+    screen_commands = screen.add_subparsers(dest="screen_command", required=True)
+    issue = screen_commands.add_parser("add", help="issue a screen session; prints its one-time URL (valid one day)")
+    issue.add_argument("name", help="the screen's name, e.g. wall-1 (its account: role wall_screen)")
+    issue.add_argument("--area", required=True, help="the area code whose wall screen it shows")
+    issue.add_argument("--days", type=int, default=SCREEN_DAYS, help="how long the session lasts")
+    issue.add_argument("--url", default="http://127.0.0.1:8501", help="the dashboard's address as the screen sees it")
+    issue.add_argument("--scale", type=int, choices=(1, 2), default=1, help="2 for a 3840×2160 wall")
+    screen_commands.add_parser("revoke", help="end a screen's sessions").add_argument("name")
+    screen_commands.add_parser("list", help="the county's screens and their sessions")
+
     simulate = commands.add_parser("simulate", help="keep the demo alive: new reports, cases moving, workers walking")
     simulate.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
     simulate.add_argument("--reports-per-hour", type=float, default=60.0, help="mean rate of new reports")
@@ -214,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_assess_command(store, args, actor, _now())
         elif args.command == "user":
             run_user_command(store, args, actor)
+        elif args.command == "screen-session":
+            run_screen_command(store, args, actor)
         elif args.command == "simulate":
             simulator = Simulator(
                 store.session_factory,

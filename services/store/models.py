@@ -392,6 +392,34 @@ class AuditEntry(Base):
     __table_args__ = (Index(None, "county_code", "at"), Index(None, "county_code", "username", "at"))
 
 
+class SignInSession(Base):
+    """A signed-in browser (or a wall screen): the row behind the HttpOnly cookie.  The cookie's
+    random value is stored only as its SHA-256 (`token_hash`, set when the browser exchanges the
+    one-time `handover_hash` for it), so a copy of the table signs nobody in.  `session_key` names
+    the row to its own tab and to the user's list of sessions; ended rows stay, for the record."""
+
+    __tablename__ = "sign_in_sessions"
+    county_code: Mapped[str] = _county()
+    session_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(8))  # password | sso | screen
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    handover_hash: Mapped[str | None] = mapped_column(String(64))
+    handover_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    user_agent: Mapped[str | None] = mapped_column(String(256))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+    __table_args__ = (
+        ForeignKeyConstraint(["username"], ["users.username"]),
+        UniqueConstraint("county_code", "token_hash", name="uq_sign_in_sessions_token_hash"),
+        UniqueConstraint("county_code", "handover_hash", name="uq_sign_in_sessions_handover_hash"),
+        Index(None, "county_code", "username"),
+    )
+
+
 class IssuedReport(Base):
     """A 月报 / 周报 as it was issued (签发): its figures as JSON, with the data cut-off and the
     figure definitions' version they were computed with, so re-opening it shows exactly what was

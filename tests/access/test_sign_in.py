@@ -128,7 +128,9 @@ def test_sessions_end_when_idle_or_too_old_and_say_so(people) -> None:
     signed_in = attempt(people)
     with pytest.raises(SessionExpiredError, match="登录已超时"):
         resume_session(people.session_factory, signed_in=signed_in, now=T + POLICY.idle + S, policy=POLICY)
-    busy = signed_in
+    with pytest.raises(SessionExpiredError, match="登录已失效"):  # ended for good, not just this once
+        resume_session(people.session_factory, signed_in=signed_in, now=T + S, policy=POLICY)
+    busy = attempt(people)
     at = T
     while at - T < POLICY.lifetime:
         at += POLICY.idle - S

@@ -71,6 +71,7 @@ def add_neighbour_township(store: Store, bounds, folder: Path) -> None:  # type:
 def sign_in(page: Page, url: str, user: str = "operator") -> None:
     """Opens `url` and signs in through the form, as a person does; the page then shows what the
     link asked for."""
+    page.context.clear_cookies()  # a session cookie would resume the last sign-in instead of showing the form
     page.goto(url)
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(DEMO_PASSWORD)

@@ -86,6 +86,7 @@ class Watch:
 
 
 def sign_in(page: Page, url: str, user: str = "operator") -> None:
+    page.context.clear_cookies()  # a session cookie would resume the last sign-in instead of showing the form
     page.goto(url)
     page.get_by_label("用户名").fill(user)
     page.get_by_label("密码").fill(DEMO_PASSWORD)
