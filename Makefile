@@ -37,9 +37,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed .system-deps
 	REQUIRE_POSTGIS=1 $(PY) -m pytest
 
+# Style and types; the type checker's settings are in pyproject.toml ([tool.mypy]).
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.dev-installed .system-deps
 	$(PY) -m bench.run_all
