@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from render.assets import install_assets, install_tiles
 from services.access.actor import Actor
@@ -141,7 +142,7 @@ def store_error_navigation(error: StoreError, pages: Sequence[AppPage], default:
 
 
 @contextlib.contextmanager
-def uploaded_file(upload) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+def uploaded_file(upload: UploadedFile) -> Iterator[Path]:
     """An uploaded file on disk under its own name (the readers go by the file's suffix)."""
     with tempfile.TemporaryDirectory(prefix="minqing-upload-") as folder:
         path = Path(folder) / Path(upload.name).name

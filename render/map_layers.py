@@ -14,13 +14,14 @@ short properties, and whose features carry `kind` and `id`: a click is read back
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 from markupsafe import Markup
 
@@ -160,7 +161,7 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
         name: str,
         style_js: str,
         tip_js: str = "function () { return null; }",
-        values: dict[str, object] | None = None,
+        values: Mapping[str, object] | None = None,
         interactive: bool = True,
         label_class: str | None = None,
         control: bool = True,
@@ -365,9 +366,11 @@ def build_base_map(
     fmap = folium.Map(tiles=None, height=height, control_scale=False, zoom_control=True, max_zoom=18)
     MapChrome().add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    fmap.get_root().header.add_child(Element(MAP_CSS))
+    page = fmap.get_root()
+    assert isinstance(page, Figure), "folium.Map places itself in a page (Figure) when created"
+    page.header.add_child(Element(MAP_CSS))
     if dark:  # the wall screen: grids glow on a dark ground, boundaries in light lines
-        fmap.get_root().header.add_child(Element(DARK_MAP_CSS))
+        page.header.add_child(Element(DARK_MAP_CSS))
     for spec in basemap.tiles:
         folium.TileLayer(
             tiles=spec.url,
@@ -489,7 +492,7 @@ def build_focus_layer(
     incident: tuple[float, float] | None,
     assignee: tuple[float, float] | None,
     draft: tuple[float, float] | None,
-    duplicates: list[tuple[float, float]] = (),  # type: ignore[assignment]
+    duplicates: Sequence[tuple[float, float]] = (),
 ) -> folium.FeatureGroup:
     """The selected case ringed, a dashed line to the worker it was sent to, its possible
     duplicates ringed in purple, and the point of a case being reported ((lon, lat) each, already

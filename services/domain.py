@@ -65,7 +65,13 @@ SATISFACTION = ("满意", "基本满意", "不满意")
 SEVERITIES = ("normal", "urgent")
 SEVERITY_NAMES = {"normal": "一般", "urgent": "紧急"}
 CHANNELS = ("patrol", "resident", "hotline", "app", "department")
-CHANNEL_NAMES = {"patrol": "网格员巡查", "resident": "群众上报", "hotline": "热线", "app": "APP", "department": "部门系统"}
+CHANNEL_NAMES = {
+    "patrol": "网格员巡查",
+    "resident": "群众上报",
+    "hotline": "热线",
+    "app": "APP",
+    "department": "部门系统",
+}
 CLOSE_REASON_NAMES = {
     "fixed": "已解决",
     "duplicate": "重复事件",

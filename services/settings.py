@@ -66,8 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "INTAKE_GET_PER_MIN",
         "120",
-        "Open311 GETs each client address may make per minute (a token bucket per server process); "
-        "more get 429.",
+        "Open311 GETs each client address may make per minute (a token bucket per server process); more get 429.",
     ),
     Setting(
         "LOCAL_TILES_DIR",

@@ -24,10 +24,10 @@ left, middle, right = st.columns([2, 1, 2])
 period = left.date_input("日期", (today - dt.timedelta(days=6), today), max_value=today, key="audit.period")
 username = middle.text_input("用户名", max_chars=32, key="audit.username")
 actions = right.multiselect(
-    "操作", list(AUDIT_ACTIONS), format_func=AUDIT_ACTIONS.get, placeholder="全部", key="audit.actions"
+    "操作", list(AUDIT_ACTIONS), format_func=AUDIT_ACTIONS.__getitem__, placeholder="全部", key="audit.actions"
 )
 text = st.text_input("对象或说明包含", max_chars=64, key="audit.text")
-if not isinstance(period, tuple) or len(period) != 2:
+if len(period) != 2:  # a range being picked has its start only
     st.info("请选择起止日期。")
     st.stop()
 query = AuditQuery(
@@ -48,19 +48,24 @@ shown = entries.assign(at=entries["at"].dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-
 shown = shown.rename(columns=AUDIT_LABELS)
 st.dataframe(shown, hide_index=True, width="stretch", height=520, key="audit.table")
 name = f"审计日志_{period[0]:%Y%m%d}-{period[1]:%Y%m%d}"
-exported = {"actor": actor, "query": query, "rows": len(entries)}
+
+
+def _record_export() -> None:
+    record_export(store().session_factory, actor=actor, query=query, rows=len(entries), at=dt.datetime.now(dt.UTC))
+
+
 left, right = st.columns(2)
 left.download_button(
     "导出 CSV",
     table_as_csv(shown),
     file_name=f"{name}.csv",
     mime="text/csv",
-    on_click=guarded(lambda: record_export(store().session_factory, **exported, at=dt.datetime.now(dt.UTC))),
+    on_click=guarded(_record_export),
 )
 right.download_button(
     "导出 Excel",
     table_as_xlsx(shown, "审计日志"),
     file_name=f"{name}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    on_click=guarded(lambda: record_export(store().session_factory, **exported, at=dt.datetime.now(dt.UTC))),
+    on_click=guarded(_record_export),
 )

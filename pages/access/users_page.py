@@ -4,6 +4,7 @@ services as `services.cli user …`; every change goes on the audit log)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -17,7 +18,7 @@ RESULT_KEY = "users.result"
 COLUMNS = ("username", "display_name", "role_name", "areas", "disabled")
 
 
-def _apply(change, **values) -> None:  # type: ignore[no-untyped-def]
+def _apply(change: Callable[..., object], **values: object) -> None:
     """Runs one change from a button's callback and keeps its outcome for the next run."""
     try:
         change(store().session_factory, actor=current_actor(), now=dt.datetime.now(dt.UTC), **values)
@@ -66,7 +67,7 @@ with left, st.form("users.add", border=True):
     st.markdown("**新增用户**")
     st.text_input("用户名（小写字母开头）", max_chars=32, key="users.username")
     st.text_input("姓名", max_chars=32, key="users.name")
-    st.selectbox("角色", list(USER_ROLE_NAMES), format_func=USER_ROLE_NAMES.get, key="users.role")
+    st.selectbox("角色", list(USER_ROLE_NAMES), format_func=USER_ROLE_NAMES.__getitem__, key="users.role")
     st.text_input("负责区域编码（多个用逗号分隔）", placeholder="如 130532101", key="users.areas")
     st.text_input("初始密码（至少 8 位）", type="password", max_chars=128, key="users.password")
     st.text_input("再输一次", type="password", max_chars=128, key="users.password2")

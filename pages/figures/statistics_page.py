@@ -5,6 +5,7 @@ The area comes from the map's selection (`?area=`) or the picker; a ranking row 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 import streamlit as st
 
@@ -57,7 +58,7 @@ def choose_area(actor_home: str, names: dict[str, str], codes: list[str]) -> str
 
 def choose_period(today: dt.date) -> Period:
     kind = st.segmented_control(
-        "周期", list(PERIOD_KINDS), format_func=PERIOD_KINDS.get, default="monthly", key="stats.kind"
+        "周期", list(PERIOD_KINDS), format_func=PERIOD_KINDS.__getitem__, default="monthly", key="stats.kind"
     )
     if kind == "weekly":
         weeks = [week_period(today - dt.timedelta(days=7 * n)) for n in range(RECENT_PERIODS)]
@@ -100,7 +101,7 @@ def show_headline(report: Report) -> None:
 FIRST_TILES = ("reports", "valid", "closed", "closure_rate", "on_time_rate", "overdue", "satisfaction_rate", "coverage")
 # How a change reads: more reports is more attention, not more trouble (neutral); more overdue or
 # open cases is worse (inverse: a rise shows red).
-DELTA_COLOURS = {
+DELTA_COLOURS: dict[str, Literal["normal", "inverse", "off"]] = {
     **dict.fromkeys(("reports", "reported", "valid", "rejected", "rated", "households", "visited", "workers"), "off"),
     **dict.fromkeys(
         (

@@ -19,6 +19,7 @@ from services.cases.workflow import (
     NOT_FIXED_REASONS,
     CaseAction,
     Photo,
+    TransitionResult,
     accept_incident,
     call_department,
     close_incident,
@@ -75,7 +76,7 @@ def _timeline_lines(detail: IncidentDetail) -> list[str]:
     ]
 
 
-def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, **kwargs: object) -> None:
+def _run(action: Callable[..., TransitionResult], detail: IncidentDetail, actor: Actor, **kwargs: object) -> None:
     """Apply one transition; the outcome is shown after the rerun (success, warnings or why not)."""
     values = {name: st.session_state.get(v) if isinstance(v, Widget) else v for name, v in kwargs.items()}
     try:
@@ -85,7 +86,7 @@ def _run(action: Callable[..., object], detail: IncidentDetail, actor: Actor, **
         st.session_state[RESULT_KEY] = ("error", str(error))
         return
     reads.forget_incidents()
-    warnings = getattr(result, "warnings", ())
+    warnings = result.warnings
     done = f"操作成功，当前状态：{STATE_NAMES[result.state]}"
     st.session_state[RESULT_KEY] = (
         ("warning", f"{done}。注意：{'；'.join(warnings)}") if warnings else ("success", done)
@@ -107,7 +108,7 @@ def show_incident_panel(detail: IncidentDetail, actor: Actor, duplicates: pd.Dat
             + (f" · 满意度 {md(detail.satisfaction)}" if detail.satisfaction else "")
             + (f" · 重复于 {md(detail.duplicate_of)}" if detail.duplicate_of else "")
         )
-        if detail.remaining is not None:
+        if detail.remaining is not None and detail.deadline is not None:
             st.markdown(
                 f"**时限** {detail.limit.describe()}，截止 {detail.deadline.astimezone(LOCAL_TZ):%m-%d %H:%M}，**{_time_left(detail)}**"
             )
@@ -123,7 +124,6 @@ def show_incident_panel(detail: IncidentDetail, actor: Actor, duplicates: pd.Dat
                 caption=[name for _, name in detail.photos],
                 width=160,
             )
-    return detail
 
 
 def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame | None) -> None:
@@ -174,7 +174,7 @@ def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame
             with st.popover("吹哨报到（派给部门）"):
                 names = dict(zip(departments["department_id"], departments["name"], strict=True))
                 chosen = Widget(f"{key}-dept")
-                st.selectbox("部门", list(names), format_func=names.get, key=chosen)
+                st.selectbox("部门", list(names), format_func=names.__getitem__, key=chosen)
                 note = Widget(f"{key}-dept-note")
                 st.text_input("说明", key=note)
                 st.button(
@@ -188,13 +188,13 @@ def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame
         st.button("受理", key=f"{key}-accept", type="primary", on_click=_run, args=(accept_incident, detail, actor))
     if "handle" in actions:
         with st.form(f"{key}-handle-form", clear_on_submit=True, border=True):
-            note = st.text_area("处置情况", height=70)
+            handling = st.text_area("处置情况", height=70)
             uploads = st.file_uploader(
                 "现场照片（至少一张）", type=["jpg", "jpeg", "png", "webp"], accept_multiple_files=True
             )
             if st.form_submit_button("处置完毕", type="primary"):
                 photos = [Photo(u.name, u.getvalue()) for u in uploads or []]
-                _run(handle_incident, detail, actor, note=note, photos=photos, photo_dir=photo_dir())
+                _run(handle_incident, detail, actor, note=handling, photos=photos, photo_dir=photo_dir())
                 st.rerun()
     run = (detail, actor)
     if "verify" in actions:
@@ -216,16 +216,18 @@ def _show_actions(detail: IncidentDetail, actor: Actor, duplicates: pd.DataFrame
         if "close" in actions:
             with right.popover("不予处置结案"):
                 reason, note = Widget(f"{key}-close-reason"), Widget(f"{key}-close-note")
-                st.selectbox("原因", NOT_FIXED_REASONS, format_func=CLOSE_REASON_NAMES.get, key=reason)
+                st.selectbox("原因", NOT_FIXED_REASONS, format_func=CLOSE_REASON_NAMES.__getitem__, key=reason)
                 st.text_input("说明", key=note)
                 _confirm("确认结案", f"{key}-close", close_incident, run, reason=reason, note=note)
 
 
-def _confirm(label: str, key: str, action: Callable[..., object], run: tuple, **kwargs: object) -> None:  # type: ignore[type-arg]
+def _confirm(
+    label: str, key: str, action: Callable[..., TransitionResult], run: tuple[object, ...], **kwargs: object
+) -> None:
     st.button(label, key=key, on_click=_run, args=(action, *run), kwargs=kwargs)
 
 
-def _with_reason(label: str, key: str, action: Callable[..., object], run: tuple) -> None:  # type: ignore[type-arg]
+def _with_reason(label: str, key: str, action: Callable[..., TransitionResult], run: tuple[object, ...]) -> None:
     """A reason field and the button that applies `action` with it."""
     reason = Widget(f"{key}-reason")
     st.text_input("理由", key=reason)
@@ -240,7 +242,11 @@ def show_report_form(actor: Actor, point: tuple[float, float], go_to: Callable[[
         st.selectbox("小类", CATEGORIES[category], key="report.subcategory")
         st.radio("紧急程度", SEVERITIES, format_func=SEVERITY_NAMES.get, horizontal=True, key="report.severity")
         st.selectbox(
-            "来源", CHANNELS, index=CHANNELS.index("hotline"), format_func=CHANNEL_NAMES.get, key="report.channel"
+            "来源",
+            CHANNELS,
+            index=CHANNELS.index("hotline"),
+            format_func=CHANNEL_NAMES.__getitem__,
+            key="report.channel",
         )
         st.text_input("反映人（可不填）", key="report.reporter")
         st.text_area("事件描述", height=80, key="report.description")

@@ -56,7 +56,7 @@ def current_selection() -> Selection:
 
 def go_to(selection: Selection) -> None:
     st.query_params.from_dict(selection.to_query())
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(TABLE_KEYS)]:
+    for key in [k for k in st.session_state if k.startswith(TABLE_KEYS)]:
         del st.session_state[key]
 
 
@@ -148,14 +148,14 @@ def read_content(actor: Actor, selection: Selection, crs: str, now: dt.datetime)
     url = settings().database_url
     points_area = selection.points_area_code
     detail = None
-    if selection.item_kind == "incident":
+    if selection.item_kind == "incident" and selection.item_id is not None:
         try:
             detail = load_incident_detail(store().session_factory, actor=actor, incident_id=selection.item_id, at=now)
         except DomainError as error:
             st.error(str(error))
     patrol_days: list[dt.date] = []
     patrol = None
-    if selection.item_kind == "worker":
+    if selection.item_kind == "worker" and selection.item_id is not None:
         patrol_days = patrol_days_of(store().session_factory, actor=actor, worker_id=selection.item_id)
         if patrol_days:
             day = st.session_state.get(f"patrol.day.{selection.item_id}", patrol_days[0])
@@ -232,14 +232,14 @@ def show_panels(
     """The side panel: a new report, the selected case or item, then the area's figures and its
     children (or, for a grid, its people and cases)."""
     try:
-        draft = st.session_state.get("map.draft")
+        draft: tuple[float, float] | None = st.session_state.get("map.draft")  # (lon, lat) over the tiles
         if draft is not None:
             incident_panel.show_report_form(actor, stored_point(*draft, crs), go_to)
         if content.detail is not None:
             incident_panel.show_incident_panel(content.detail, actor, content.duplicates)
         elif selection.item_kind:
             panels.show_item_card(actor, selection, now)
-        if selection.item_kind == "worker":
+        if selection.item_kind == "worker" and selection.item_id is not None:
             patrol_panel.show_patrol(selection.item_id, content.patrol_days, content.patrol)
         heading, link = st.columns([4, 1], vertical_alignment="bottom")
         heading.subheader(panels.panel_heading(actor, selection, names))

@@ -164,7 +164,7 @@ def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
     personal data shows masked; 显示完整信息 (roles allowed to) unmasks it for this card, on the record."""
     factory = store().session_factory
     with st.container(border=True, key="map-card"):
-        if selection.item_kind == "household":
+        if selection.item_kind == "household" and selection.item_id is not None:
             revealed = st.session_state.get(REVEALED_KEY)
             card = (
                 revealed
@@ -183,7 +183,7 @@ def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
             elif actor.may("unmask_personal_data"):
                 st.button("显示完整信息", key="map.unmask", on_click=_reveal, args=(actor, card.household_id))
                 st.caption("姓名、电话、身份证号默认脱敏；显示完整信息将记入审计日志。")
-        elif selection.item_kind == "worker":
+        elif selection.item_kind == "worker" and selection.item_id is not None:
             card = load_worker_card(factory, actor=actor, worker_id=selection.item_id, at=at)
             st.markdown(f"#### {md(card.role)} {md(card.name)}")
             st.markdown(f"**状态** {'在岗' if card.on_duty else '不在岗'}　**电话** {md(card.phone)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import streamlit as st
 
@@ -171,7 +172,7 @@ if actor.may("edit_assessment_rules"):
     st.subheader("考核规则")
     current = assessment.rules
     with st.form("rules.form"):
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # AssessmentRules fields, each of its own type
         numbers = [f.name for f in dataclasses.fields(AssessmentRules) if f.name != "miss_categories"]
         columns = st.columns(3)
         for i, field in enumerate(numbers):

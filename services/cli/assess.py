@@ -17,7 +17,7 @@ from services.patrol.assessment import ITEMS, SCORED_ITEMS, compute_assessment
 SHOWN = ("worker_id", "name", "township_name", "total", "grade", "county_rank", "township_rank")
 
 
-def add_assess_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_assess_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     assess = commands.add_parser("assess", help="网格员月度考核 of an area's workers for a calendar month")
     assess.add_argument("--area", required=True, help="area code: county (6), township (9), village (12) or grid (15)")
     assess.add_argument("--month", required=True, help="YYYY-MM (Asia/Shanghai)")
