@@ -161,10 +161,11 @@ def test_a_wall_screen_opens_its_one_time_link_and_comes_back_after_a_reload(ser
 def test_every_response_of_the_app_carries_the_security_headers(served, path) -> None:
     app_url, _ = served
     try:
-        response = urllib.request.urlopen(app_url + path, timeout=30)  # noqa: S310 — our own server on 127.0.0.1
+        with urllib.request.urlopen(app_url + path, timeout=30) as response:  # noqa: S310 — our own server
+            headers = response.headers
     except urllib.error.HTTPError as refused:  # a refused one-time token is still a response of the app
-        response = refused
-    headers = response.headers
+        with refused:
+            headers = refused.headers
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert headers["X-Frame-Options"] == "SAMEORIGIN"
