@@ -41,7 +41,7 @@ from services.figures.definitions import SATISFIED, STAGES, TIMED_STAGES, UNSATI
 from services.figures.periods import Period
 from services.figures.ranking import LEVEL_AIM, rank_areas
 from services.patrol.assessment import compute_assessment
-from services.patrol.coverage import check_period, visited_rows
+from services.patrol.coverage import area_grids, check_period, visited_per_grid
 from services.patrol.supervision import FLAG_NAMES, LOG_TARGET, REPORT_TARGET, compute_compliance_between
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -177,6 +177,7 @@ def compute_statistics(
         end_day=period.last_day + dt.timedelta(days=1),
         now=now,
         targets=quotas,
+        visited=per_grid["visited"],
     )
     suspicious = _suspicious_days(session_factory, scope, workers, period)
     figures.update(
@@ -226,7 +227,12 @@ def compute_statistics(
         suspicious_days=suspicious,
         trend=_trend(rows, period, at),
         assessment=compute_assessment(
-            session_factory, actor=actor, area_code=area_code, month=period.first_day, now=now
+            session_factory,
+            actor=actor,
+            area_code=area_code,
+            month=period.first_day,
+            now=now,
+            visited=per_grid["visited"],
         ).scores
         if period.kind == "monthly"
         else None,
@@ -276,19 +282,24 @@ def _area_names(session: Session, scope: Scope, area_code: str, child_level: str
 
 def _households_and_visits(session: Session, scope: Scope, area_code: str, period: Period) -> pd.DataFrame:
     """Per grid (index) of the area inside the scope: households, and those visited in P (the
-    same queries `kpi` counts with, grouped by grid)."""
+    same queries `kpi` counts with, grouped by grid: a period is whole local days)."""
     households = query_frame(
         session,
         select(Household.grid_code, func.count().label("n"))
         .where(Household.county_code == scope.county_code, scope.within(Household.grid_code, area_code))
         .group_by(Household.grid_code),
     )
-    pairs = visited_rows(scope, area_code, period.end, period.days)
-    visited = query_frame(session, select(pairs.c.grid_code, func.count().label("n")).group_by(pairs.c.grid_code))
+    visited = visited_per_grid(
+        session,
+        scope.county_code,
+        area_grids(scope, area_code),
+        period.first_day,
+        period.last_day + dt.timedelta(days=1),
+    )
     frame = pd.DataFrame(
         {
             "households": households.set_index("grid_code")["n"] if len(households) else pd.Series(dtype=int),
-            "visited": visited.set_index("grid_code")["n"] if len(visited) else pd.Series(dtype=int),
+            "visited": visited,
         }
     )
     return frame.fillna(0).astype(int)

@@ -37,6 +37,7 @@ from services.cases.frames import query_incidents, select_incidents
 from services.domain import LOCAL_TZ, VALIDATION_LIMIT_HOURS
 from services.errors import InvalidArgumentError, MissingInputError, UnknownItemError
 from services.patrol.assessment_rules import AssessmentRules, RuleVersion, current_month, rules_for_month
+from services.patrol.coverage import area_grids, visited_per_grid
 from services.patrol.misses import WORKER_CHANNEL, confirmed_misses, month_bounds
 from services.patrol.supervision import FLAG_NAMES
 from services.store.engine import SessionFactory
@@ -49,7 +50,6 @@ from services.store.models import (
     IncidentEvent,
     PatrolDay,
     PatrolLog,
-    PatrolVisit,
     Worker,
     WorkerGrid,
 )
@@ -108,11 +108,18 @@ def default_month(now: dt.datetime, *, first_days: int = 5) -> dt.date:
 
 
 def compute_assessment(
-    session_factory: SessionFactory, *, actor: Actor, area_code: str, month: dt.date, now: dt.datetime
+    session_factory: SessionFactory,
+    *,
+    actor: Actor,
+    area_code: str,
+    month: dt.date,
+    now: dt.datetime,
+    visited: pd.Series | None = None,
 ) -> Assessment:
     """The scores of the workers responsible for a grid of the area (the part in the actor's scope)
     for the local calendar month of `month` (its first day), read at `now`.  Raises OutOfScopeError
-    (audited), InvalidArgumentError (not a month's first day, a month not yet begun, a naive `now`)."""
+    (audited), InvalidArgumentError (not a month's first day, a month not yet begun, a naive `now`).
+    `visited`: households visited per grid in the month (`visited_per_grid`), when the caller has them."""
     if now.tzinfo is None:
         raise InvalidArgumentError("时间必须带时区")
     start, end = month_bounds(month)
@@ -124,7 +131,7 @@ def compute_assessment(
     share = (cutoff - start) / (end - start)
     version = rules_for_month(session_factory, county_code=actor.county_code, month=month)
     rules = version.rules
-    inputs = _load(session_factory, scope, area_code, month, start, end, cutoff)
+    inputs = _load(session_factory, scope, area_code, month, start, end, cutoff, visited)
     quotas = (rules.log_quota * share, rules.report_quota * share)
     scores, evidence = _score(inputs, rules, quotas, start, end, cutoff)
     return Assessment(
@@ -162,6 +169,7 @@ def _load(
     start: dt.datetime,
     end: dt.datetime,
     cutoff: dt.datetime,
+    visited: pd.Series | None,
 ) -> _Inputs:
     county = scope.county_code
     first_day, end_day = month, end.date()
@@ -230,21 +238,8 @@ def _load(
             .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
             .group_by(Household.grid_code),
         )
-        seen = (
-            select(PatrolVisit.grid_code, PatrolVisit.household_id)
-            .distinct()
-            .where(
-                PatrolVisit.county_code == county,
-                scope.within(PatrolVisit.grid_code, area_code),
-                PatrolVisit.day >= first_day,
-                PatrolVisit.day < end_day,
-            )
-        )
-        seen_rows = seen.subquery()
-        visited = query_frame(
-            session,
-            select(seen_rows.c.grid_code, func.count().label("visited")).group_by(seen_rows.c.grid_code),
-        )
+        if visited is None:
+            visited = visited_per_grid(session, county, area_grids(scope, area_code), first_day, end_day)
         days = query_frame(
             session,
             select(PatrolDay.worker_id, PatrolDay.day, PatrolDay.flags).where(
@@ -281,7 +276,7 @@ def _load(
         incidents=incidents[mine],
         handles=handles,
         reopens=reopens,
-        households=households.merge(visited, on="grid_code", how="left").fillna({"visited": 0}),
+        households=households.assign(visited=households["grid_code"].map(visited).fillna(0)),
         days=days[days["worker_id"].isin(ids)],
         awards=awards[awards["worker_id"].isin(ids)],
         misses=confirmed_misses(session_factory, scope=scope, area_code=area_code, month=month),

@@ -20,7 +20,7 @@ from services.access.privacy import SPECIAL_GROUP_TAGS, shown_names
 from services.access.scope import Scope
 from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError, UnknownItemError
-from services.patrol.coverage import count_coverage
+from services.patrol.coverage import area_grids, count_coverage, visited_between, visited_per_grid
 from services.patrol.results import compute_patrol_results
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
@@ -32,7 +32,6 @@ from services.store.models import (
     PatrolDay,
     PatrolFix,
     PatrolLog,
-    PatrolVisit,
     Worker,
     WorkerGrid,
 )
@@ -113,17 +112,10 @@ def load_worker_day(session_factory: SessionFactory, *, actor: Actor, worker_id:
                 HouseholdTag.tag.in_(SPECIAL_GROUP_TAGS),
             ),
         )
-        week_start = start - dt.timedelta(days=6)
-        seen = set(
-            session.scalars(
-                select(PatrolVisit.household_id).where(
-                    PatrolVisit.county_code == county,
-                    PatrolVisit.grid_code.in_(grid_codes),
-                    PatrolVisit.day >= week_start.date(),
-                    PatrolVisit.day <= day,
-                )
-            ).all()
+        week = visited_between(
+            county, lambda column: column.in_(grid_codes), day - dt.timedelta(days=6), day + dt.timedelta(days=1)
         )
+        seen = set(session.scalars(select(week.c.household_id)).all())
         fixes["ts"] = pd.to_datetime(fixes["ts"], utc=True)
         crs = metric_crs_for(float(fixes["lon"].mean()) if len(fixes) else float(worker.last_lon or 115.0))
         fx, fy = transform_xy(fixes["lon"], fixes["lat"], WGS84, crs)
@@ -228,8 +220,9 @@ def compute_compliance(
     session_factory: SessionFactory, *, actor: Actor, area_code: str, month: dt.date, now: dt.datetime
 ) -> pd.DataFrame:
     """Per worker responsible for a grid of the area, for the local calendar month of `month`:
-    worker_id, name, grids, logs, valid_reports, patrol_days, distance_km, coverage (share of the
-    households of their grids they reached in the month), flagged_days, flags, below_target."""
+    worker_id, name, grids, logs, valid_reports, patrol_days, distance_km, coverage (DESIGN.md's
+    coverage of their grids over the month: the share of their households visited, by anyone, as
+    the assessment's 巡查覆盖 counts it), flagged_days, flags, below_target."""
     if month.day != 1:
         raise InvalidArgumentError("月份请给出当月 1 日")
     next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -247,9 +240,11 @@ def compute_compliance_between(
     end_day: dt.date,
     now: dt.datetime,
     targets: tuple[float, float] = (LOG_TARGET, REPORT_TARGET),
+    visited: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The compliance table over the local days [first_day, end_day) (a week's report, say), each
-    worker below target when under either of `targets` (patrol logs, valid reports)."""
+    worker below target when under either of `targets` (patrol logs, valid reports).  `visited`:
+    households visited per grid over those days (`visited_per_grid`), when the caller has them."""
     scope = actor.scope
     require_area(session_factory, actor, area_code, now)
     county = scope.county_code
@@ -298,25 +293,8 @@ def compute_compliance_between(
                 PatrolDay.day < end_day,
             ),
         )
-        reached = _count_by_worker(
-            session,
-            select(PatrolVisit.worker_id, func.count(PatrolVisit.household_id.distinct()))
-            .join(
-                WorkerGrid,
-                and_(
-                    WorkerGrid.county_code == PatrolVisit.county_code,
-                    WorkerGrid.worker_id == PatrolVisit.worker_id,
-                    WorkerGrid.grid_code == PatrolVisit.grid_code,
-                ),
-            )
-            .where(
-                PatrolVisit.county_code == county,
-                scope.within(PatrolVisit.grid_code, area_code),
-                PatrolVisit.day >= first_day,
-                PatrolVisit.day < end_day,
-            )
-            .group_by(PatrolVisit.worker_id),
-        )
+        if visited is None:
+            visited = visited_per_grid(session, county, area_grids(scope, area_code), first_day, end_day)
         households = query_frame(
             session,
             select(Household.grid_code, func.count().label("n"))
@@ -324,8 +302,9 @@ def compute_compliance_between(
             .group_by(Household.grid_code),
         )
     per_grid = workers.merge(households, on="grid_code", how="left").fillna({"n": 0})
+    per_grid["visited"] = per_grid["grid_code"].map(visited).fillna(0)
     table = per_grid.groupby(["worker_id", "name"], as_index=False).agg(
-        grids=("grid_code", lambda g: "、".join(sorted(g))), households=("n", "sum")
+        grids=("grid_code", lambda g: "、".join(sorted(g))), households=("n", "sum"), reached=("visited", "sum")
     )
     flagged = days[days["flags"] != ""]
     flag_text = (
@@ -340,14 +319,12 @@ def compute_compliance_between(
     table["distance_km"] = (
         table["worker_id"].map(days.groupby("worker_id")["distance_m"].sum()).fillna(0) / 1000
     ).round(1)
-    table["coverage"] = (
-        table["worker_id"].map(reached).fillna(0) / table["households"].where(table["households"] > 0)
-    ).round(3)
+    table["coverage"] = (table["reached"] / table["households"].where(table["households"] > 0)).round(3)
     table["flagged_days"] = table["worker_id"].map(flagged.groupby("worker_id").size()).fillna(0).astype(int)
     table["flags"] = [flag_text.get(w, "") for w in table["worker_id"]]
     table["below_target"] = (table["logs"] < targets[0]) | (table["valid_reports"] < targets[1])
     return (
-        table.drop(columns="households")
+        table.drop(columns=["households", "reached"])
         .sort_values(["below_target", "logs"], ascending=[False, True])
         .reset_index(drop=True)
     )

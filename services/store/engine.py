@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from services.errors import StoreConflictError, StoreError, StoreUnavailableError
+from services.store import visit_months  # noqa: F401  (its flush hook keeps the visit rollup current)
 
 LOG = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 30

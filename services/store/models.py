@@ -331,6 +331,22 @@ class PatrolVisit(Base):
     )
 
 
+class PatrolVisitMonth(Base):
+    """The distinct (household, grid) pairs of patrol_visits per local calendar month (`month`: its
+    first day): a rollup kept by every writer of patrol_visits (`services.patrol.coverage`), so a
+    month's coverage reads one row per visited household instead of every worker-day's visit.
+
+    The grid is part of the key because patrol_visits keeps the household's grid of the visit:
+    a household moved to another grid within a month counts in both, as the raw rows do."""
+
+    __tablename__ = "patrol_visit_months"
+    county_code: Mapped[str] = _county()
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    household_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    __table_args__ = (Index(None, "county_code", "month", "grid_code"),)
+
+
 class PatrolDay(Base):
     """One worker's patrol on one local day, summarised from the day's track (see
     `geo.tracks.summarise_days`); `flags` lists still | outside | regular, '|'-separated."""

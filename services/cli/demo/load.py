@@ -8,6 +8,7 @@ from services.cli.demo import DemoCounty
 from services.store.bulk import insert_frame
 from services.store.models import Base
 from services.store.positions import refresh_last_positions
+from services.store.visit_months import refresh_visit_months
 
 TABLE_ORDER = (
     "areas",
@@ -38,6 +39,7 @@ def load_demo(engine: Engine, demo: DemoCounty) -> dict[str, int]:
             connection.execute(delete(table).where(table.c.county_code == demo.county_code))
         for name in TABLE_ORDER:
             written[name] = insert_frame(connection, Base.metadata.tables[name], demo.tables[name])
+        refresh_visit_months(connection, demo.county_code)
         refresh_last_positions(connection, demo.county_code)
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")  # fresh statistics, so the planners pick the area-code indexes

@@ -42,6 +42,7 @@ from services.store.models import (
     table_of,
 )
 from services.store.positions import refresh_last_positions
+from services.store.visit_months import refresh_visit_months
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
 # (later stage, the stage it must not precede)
@@ -217,9 +218,19 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
         ),
     )
     keys = worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
+    replaced = query_frame(
+        connection,
+        select(PatrolVisit.worker_id, PatrolVisit.day, PatrolVisit.grid_code).where(
+            PatrolVisit.county_code == county,
+            PatrolVisit.worker_id.in_(worker_days["worker_id"].unique().tolist()),
+            PatrolVisit.day >= worker_days["day"].min(),
+            PatrolVisit.day <= worker_days["day"].max(),
+        ),
+    ).merge(worker_days, on=["worker_id", "day"])
     delete_keys(connection, table_of(PatrolVisit), keys)
     delete_keys(connection, table_of(PatrolDay), keys)
     if households.empty or stored.empty:
+        refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
         return 0, 0
     crs = metric_crs_for(float(households["lon"].mean()))
     fx, fy = transform_xy(stored["lon"], stored["lat"], WGS84, crs)
@@ -230,4 +241,8 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     )
     results = compute_patrol_results(stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids)
     written = insert_frame(connection, table_of(PatrolVisit), results.visits.assign(county_code=county))
+    # The months × grids whose visits changed, removed ones included, read again from patrol_visits.
+    refresh_visit_months(
+        connection, county, days=worker_days["day"], grid_codes=[*replaced["grid_code"], *results.visits["grid_code"]]
+    )
     return written, insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))

@@ -1,0 +1,101 @@
+"""Keeping `patrol_visit_months` (the monthly rollup of patrol_visits) equal to the distinct
+(household, grid) pairs of each local calendar month's visits.
+
+Writers in bulk (the fixes import, the demo load) call `refresh_visit_months` in the transaction
+that changed the visits; visits written or deleted through the ORM refresh their months × grids
+at flush, so no writer can leave the rollup behind.  Readers: `services.patrol.coverage`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    and_,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.store.models import PatrolVisit, PatrolVisitMonth, table_of
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def month_of_day(dialect: str, day: ColumnElement[dt.date]) -> ColumnElement[dt.date]:
+    """The first day of `day`'s month, as the engine stores a DATE (SQLite: ISO text)."""
+    if dialect == "sqlite":
+        return func.date(day, literal("start of month"))
+    # date_trunc of a plain timestamp: no session time zone can shift the day.
+    return cast(func.date_trunc("month", cast(day, DateTime(timezone=False))), Date)
+
+
+def refresh_visit_months(
+    connection: Connection,
+    county_code: str,
+    *,
+    days: Iterable[dt.date] | None = None,
+    grid_codes: Iterable[str] | None = None,
+) -> None:
+    """Rebuild the rollup rows of the months holding `days` × `grid_codes` from patrol_visits, in the
+    caller's transaction (None: every month, every grid of the county)."""
+    rollup, visits = table_of(PatrolVisitMonth), table_of(PatrolVisit)
+    drop = delete(rollup).where(rollup.c.county_code == county_code)
+    source = (
+        select(
+            visits.c.county_code,
+            month_of_day(connection.dialect.name, visits.c.day),
+            visits.c.household_id,
+            visits.c.grid_code,
+        )
+        .distinct()
+        .where(visits.c.county_code == county_code)
+    )
+    if grid_codes is not None:
+        grids = sorted(set(grid_codes))
+        if not grids:
+            return
+        drop = drop.where(rollup.c.grid_code.in_(grids))
+        source = source.where(visits.c.grid_code.in_(grids))
+    if days is not None:
+        months = sorted({day.replace(day=1) for day in days})
+        if not months:
+            return
+        drop = drop.where(rollup.c.month.in_(months))
+        source = source.where(or_(*(and_(visits.c.day >= month, visits.c.day < next_month(month)) for month in months)))
+    connection.execute(drop)
+    connection.execute(insert(rollup).from_select(["county_code", "month", "household_id", "grid_code"], source))
+
+
+@event.listens_for(Session, "after_flush")
+def _refresh_after_flush(session: Session, _flush: UOWTransaction) -> None:
+    touched: dict[str, tuple[set[dt.date], set[str]]] = {}
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(instance, PatrolVisit):
+            continue
+        state = inspect(instance)
+        counties = {instance.county_code, *state.attrs["county_code"].history.deleted}
+        days = {instance.day, *state.attrs["day"].history.deleted}
+        grids = {instance.grid_code, *state.attrs["grid_code"].history.deleted}
+        for county in counties:
+            months, grid_set = touched.setdefault(county, (set(), set()))
+            months.update(days)
+            grid_set.update(grids)
+    connection = session.connection() if touched else None
+    for county, (days, grids) in touched.items():
+        assert connection is not None
+        refresh_visit_months(connection, county, days=days, grid_codes=grids)
