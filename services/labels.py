@@ -67,3 +67,20 @@ TAG_COUNT_LABELS = COLUMN_LABELS | {"households": "户数"}  # households per ta
 # A worker's coverage is of the households of their own grids over the month.
 COMPLIANCE_LABELS = COLUMN_LABELS | {"coverage": "网格走访覆盖"}
 AUDIT_LABELS = COLUMN_LABELS | {"username": "用户"}  # who acted, as the log names them
+# 接入管理: the intake keys and the requests that came in (services.intake).
+INTAKE_LABELS = COLUMN_LABELS | {
+    "name": "名称",
+    "channel_name": "渠道",
+    "active": "有效",
+    "created_at": "创建时间",
+    "created_by": "创建人",
+    "revoked_at": "吊销时间",
+    "requests": "接入件数",
+    "last_request_at": "最近接入",
+    "received_at": "接收时间",
+    "source": "来源",
+    "external_id": "对方编号",
+    "state_name": "状态",
+    "email": "邮箱",
+}
+INTAKE_SENDER_LABELS = INTAKE_LABELS | {"name": "诉求人"}

@@ -17,6 +17,7 @@ from services.access.screens import SCREEN_DAYS, SCREEN_PATH, issue_screen_sessi
 from services.access.users import add_user, list_users, set_disabled, set_password
 from services.cli.assess import add_assess_parser, run_assess_command
 from services.cli.bootstrap import Store, county_is_empty, create_demo, give_demo_users_passwords, open_store
+from services.cli.intake_keys import add_intake_key_parser, run_intake_key_command
 from services.cli.simulator import Simulator, run_simulator
 from services.domain import LOCAL_TZ
 from services.errors import DomainError, InvalidArgumentError, StoreError
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         output.add_argument("--out", type=Path, help="write FILE.xlsx or FILE.pdf")
 
     add_assess_parser(commands)
+    add_intake_key_parser(commands)
 
     user = commands.add_parser("user", help="manage who may sign in (acts as the county admin, on the audit log)")
     user_commands = user.add_subparsers(dest="user_command", required=True)
@@ -251,6 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_report_command(store, args, actor)
         elif args.command == "assess":
             run_assess_command(store, args, actor, _now())
+        elif args.command == "intake-key":
+            run_intake_key_command(store, args, actor, _now())
         elif args.command == "user":
             run_user_command(store, args, actor)
         elif args.command == "screen-session":

@@ -26,6 +26,9 @@ INCIDENT_FIELDS = (
     "satisfaction",
 )
 FIX_FIELDS = ("worker_id", "ts", "lon", "lat", "accuracy_m")
+# 12345 hotline work orders as the platforms export them (services.exchange.imports.workorders).
+WORKORDER_FIELDS = ("order_id", "content", "address", "accepted_at", "request_category")
+WORKORDER_OPTIONAL = ("lonlat", "lon", "lat", "caller_name", "caller_phone")
 
 KIND_FIELDS = {
     "grids": GRID_FIELDS,
@@ -33,8 +36,9 @@ KIND_FIELDS = {
     "workers": WORKER_FIELDS,
     "incidents": INCIDENT_FIELDS,
     "fixes": FIX_FIELDS,
+    "workorders": WORKORDER_FIELDS,
 }
-KIND_OPTIONAL = {"households": HOUSEHOLD_OPTIONAL}
+KIND_OPTIONAL = {"households": HOUSEHOLD_OPTIONAL, "workorders": WORKORDER_OPTIONAL}
 
 # Column names of county registers (Chinese headers) accepted for each exchange field.  A header
 # matches after normalisation (services.exchange.imports.readers.header_key: full-width forms folded,
@@ -94,6 +98,18 @@ FIELD_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "lat": ("纬度",),
         "accuracy_m": ("定位精度", "精度", "定位精度(米)", "精度(米)", "精度(m)"),
     },
+    "workorders": {
+        "order_id": ("工单编号", "工单号"),
+        "content": ("诉求内容", "来电内容", "工单内容", "诉求描述"),
+        "address": ("地址", "诉求地址", "事发地址", "事发地点"),
+        "accepted_at": ("受理时间", "来电时间", "登记时间"),
+        "request_category": ("诉求类别", "诉求分类", "工单类别", "问题类别"),
+        "lonlat": ("经纬度", "坐标"),
+        "lon": ("经度",),
+        "lat": ("纬度",),
+        "caller_name": ("来电人", "来电人姓名", "诉求人"),
+        "caller_phone": ("来电号码", "联系电话", "联系方式"),
+    },
 }
 
 # Identifiers and phone numbers: text even where they look like numbers, so a spreadsheet's
@@ -110,5 +126,7 @@ CODE_FIELDS = frozenset(
         "grid_codes",
         "incident_id",
         "assignee_worker_id",
+        "order_id",
+        "caller_phone",
     }
 )

@@ -78,3 +78,51 @@ class Service:
 
 
 SERVICES = tuple(Service(code, category) for code, category in SERVICE_CODES.items())
+
+# 12345 hotline work orders: the platform's 诉求类别 → (category, subcategory) of the taxonomy.
+# README's table is generated from this one (a test keeps them in step).  A category may also be
+# written as the taxonomy's own 大类/小类 (安全隐患/危房) or a subcategory alone (危房).
+HOTLINE_CATEGORIES: dict[str, tuple[str, str]] = {
+    "邻里纠纷": ("矛盾纠纷", "邻里纠纷"),
+    "婚姻家庭": ("矛盾纠纷", "婚姻家庭纠纷"),
+    "土地承包": ("矛盾纠纷", "土地承包纠纷"),
+    "土地纠纷": ("矛盾纠纷", "土地承包纠纷"),
+    "宅基地": ("矛盾纠纷", "宅基地纠纷"),
+    "劳动保障": ("矛盾纠纷", "劳资纠纷"),
+    "欠薪": ("矛盾纠纷", "劳资纠纷"),
+    "消防安全": ("安全隐患", "消防隐患"),
+    "用电安全": ("安全隐患", "用电安全"),
+    "燃气安全": ("安全隐患", "燃气安全"),
+    "房屋安全": ("安全隐患", "危房"),
+    "交通安全": ("安全隐患", "道路交通隐患"),
+    "防汛抗旱": ("安全隐患", "防汛隐患"),
+    "环境卫生": ("环境卫生", "垃圾堆放"),
+    "垃圾清运": ("环境卫生", "垃圾堆放"),
+    "水污染": ("环境卫生", "污水排放"),
+    "大气污染": ("环境卫生", "秸秆焚烧"),
+    "违法建设": ("环境卫生", "乱搭乱建"),
+    "畜禽养殖": ("环境卫生", "畜禽养殖污染"),
+    "社会救助": ("民生服务", "低保救助"),
+    "养老服务": ("民生服务", "养老服务"),
+    "医疗保障": ("民生服务", "医疗救助"),
+    "道路设施": ("民生服务", "道路破损"),
+    "路灯照明": ("民生服务", "路灯损坏"),
+    "供水": ("民生服务", "饮水问题"),
+    "社会治安": ("治安", "可疑人员"),
+    "电信诈骗": ("治安", "电信诈骗"),
+    "投诉举报": ("信访", "信访诉求"),
+    "政策咨询": ("信访", "政策咨询"),
+}
+
+
+def hotline_category(text: str) -> tuple[str, str] | None:
+    """(category, subcategory) of a work order's 诉求类别, or None when it names neither a
+    mapped category nor the taxonomy's own."""
+    name = "".join(text.split())
+    if name in HOTLINE_CATEGORIES:
+        return HOTLINE_CATEGORIES[name]
+    category, _, subcategory = name.partition("/")
+    if subcategory and subcategory in CATEGORIES.get(category, ()):
+        return category, subcategory
+    owners = [c for c, subs in CATEGORIES.items() if name in subs]
+    return (owners[0], name) if len(owners) == 1 else None

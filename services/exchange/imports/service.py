@@ -16,18 +16,19 @@ from services.access.actor import Actor
 from services.access.audit import Who, add_entry, refuse, require_permission
 from services.errors import InvalidArgumentError, OutOfScopeError
 from services.exchange.imports import grids as grid_import
-from services.exchange.imports import history, people
+from services.exchange.imports import history, people, workorders
 from services.exchange.imports.problems import ImportFileError, Problem
 from services.exchange.imports.readers import read_fixes, read_layer, read_table
 from services.store.engine import SessionFactory
 
-KINDS = ("grids", "households", "workers", "incidents", "fixes")
+KINDS = ("grids", "households", "workers", "incidents", "fixes", "workorders")
 KIND_NAMES = {
     "grids": "网格",
     "households": "住户",
     "workers": "网格员",
     "incidents": "历史事件",
     "fixes": "GPS 定位点",
+    "workorders": "12345 工单",
 }
 CRS_CHOICES = ("wgs84", "gcj02")
 Progress = Callable[[float, str], object]  # what it returns is ignored
@@ -111,6 +112,9 @@ def _prepare(
     if kind == "incidents":
         incidents = history.check_incidents(connection, table, filename, county_code=county_code, crs=crs)
         return len(table), incidents, {}, incidents
+    if kind == "workorders":
+        orders = workorders.check_workorders(connection, table, filename, county_code=county_code, crs=crs)
+        return len(table), orders, {}, orders
     fixes, dropped = history.check_fixes(connection, table, filename, county_code=county_code, crs=crs)
     return len(table), fixes, dropped, fixes
 
@@ -126,7 +130,7 @@ def _require_rows(frame: pd.DataFrame, kind: str, filename: str) -> None:
     raise ImportFileError(filename, [Problem(None, None, f"{where}没有{KIND_NAMES[kind]}数据行，未导入任何数据")])
 
 
-def _write(connection: Connection, kind: str, prepared: Prepared) -> dict[str, int]:
+def _write(connection: Connection, kind: str, prepared: Prepared, now: dt.datetime) -> dict[str, int]:
     if kind == "grids":
         return grid_import.write_grids(connection, prepared)
     if kind == "households":
@@ -135,6 +139,8 @@ def _write(connection: Connection, kind: str, prepared: Prepared) -> dict[str, i
         return people.write_workers(connection, *prepared)
     if kind == "incidents":
         return history.write_incidents(connection, prepared)
+    if kind == "workorders":
+        return workorders.write_workorders(connection, prepared, now=now)
     return history.write_fixes(connection, prepared)
 
 
@@ -198,7 +204,7 @@ def import_file(
         connection = session.connection()
         rows, prepared, dropped, _ = _prepare(connection, kind, table, filename, crs, scope.county_code, remove_missing)
         progress(0.5, "检查通过，正在写入")
-        written = _write(connection, kind, prepared)
+        written = _write(connection, kind, prepared, now)
         add_entry(
             session, Who.of(actor), "import", now, filename, json.dumps({"kind": kind, **written}, ensure_ascii=False)
         )
