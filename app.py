@@ -28,7 +28,6 @@ PAGES = (
     AppPage("管理", "pages/access/users_page.py", "用户管理", "users", "manage_users"),
     AppPage("管理", "pages/access/audit_page.py", "审计日志", "audit", "read_audit"),
     AppPage("管理", "pages/intake/intake_page.py", "接入管理", "intake", "manage_intake"),
-    AppPage("管理", "pages/intake/intake_page.py", "接入管理", "intake", "manage_intake"),
     AppPage("账号", "pages/access/sessions_page.py", "登录会话", "sessions", "browse"),
 )
 
