@@ -376,7 +376,7 @@ def get_request(
     return found
 
 
-def _request_rows(county_code: str) -> Select[Any]:  # many columns; rows are read by name
+def _request_rows(county_code: str) -> Select[*tuple[Any, ...]]:  # many columns; rows are read by name
     updated = (
         select(func.max(IncidentEvent.at))
         .where(IncidentEvent.county_code == Incident.county_code, IncidentEvent.incident_id == Incident.incident_id)
@@ -413,7 +413,9 @@ def _request_rows(county_code: str) -> Select[Any]:  # many columns; rows are re
 LEVEL_CODE_LENGTH = {"grid": 15, "village": 12, "township": 9, "county": 6}
 
 
-def _as_open311(session_factory: SessionFactory, county_code: str, statement: Select[Any]) -> list[dict[str, object]]:
+def _as_open311(
+    session_factory: SessionFactory, county_code: str, statement: Select[*tuple[Any, ...]]
+) -> list[dict[str, object]]:
     with session_factory() as session:
         rows = session.execute(statement).all()
         codes = {row.grid_code[: LEVEL_CODE_LENGTH[row.level]] for row in rows}
@@ -437,7 +439,7 @@ def _w3c(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(LOCAL_TZ).isoformat(timespec="seconds")
 
 
-def _open311_row(row: Row[Any], names: dict[str, str], departments: dict[str, str]) -> dict[str, object]:
+def _open311_row(row: Row[*tuple[Any, ...]], names: dict[str, str], departments: dict[str, str]) -> dict[str, object]:
     note = STATE_NAMES[row.state]
     if row.state == "closed" and row.close_reason:
         note += f"：{CLOSE_REASON_NAMES[row.close_reason]}"
