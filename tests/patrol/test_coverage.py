@@ -1,0 +1,225 @@
+"""Coverage over whole days and its monthly rollup, on both stores: patrol_visit_months equals the
+distinct visits of each month after the demo load, an import, a re-import that takes visits away
+and the migration's backfill; a day-aligned P read by days (and the rollup) equals DESIGN.md's
+instant rule; one statistics call reads the visits once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from alembic import command
+from sqlalchemy import event, insert, select
+
+from services.domain import LOCAL_TZ
+from services.figures.periods import parse_month
+from services.figures.statistics import compute_statistics
+from services.patrol.assessment import compute_assessment
+from services.patrol.coverage import area_grids, instant_visited_rows, visited_per_grid, visited_rows
+from services.store.migrate import alembic_config, upgrade_schema
+from services.store.models import Area, PatrolVisit, PatrolVisitMonth, table_of
+from services.store.visit_months import next_month
+from tests.exchange.test_import import household, run, worker, write_csv
+from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, seed_areas
+
+
+def raw_months(store) -> set[tuple]:
+    """What the rollup must hold: the distinct (county, month, household, grid) of patrol_visits."""
+    with store.session_factory() as session:
+        rows = session.execute(
+            select(PatrolVisit.county_code, PatrolVisit.day, PatrolVisit.household_id, PatrolVisit.grid_code)
+        ).all()
+    return {(county, day.replace(day=1), household_id, grid) for county, day, household_id, grid in rows}
+
+
+def rollup(store) -> set[tuple]:
+    with store.session_factory() as session:
+        rows = session.execute(
+            select(
+                PatrolVisitMonth.county_code,
+                PatrolVisitMonth.month,
+                PatrolVisitMonth.household_id,
+                PatrolVisitMonth.grid_code,
+            )
+        ).all()
+    assert len(rows) == len(set(rows))
+    return {tuple(row) for row in rows}
+
+
+def pairs(store, query) -> set[tuple[str, str]]:
+    with store.session_factory() as session:
+        return {tuple(row) for row in session.execute(select(query.c.household_id, query.c.grid_code)).all()}
+
+
+def test_the_demo_load_fills_the_rollup_with_each_months_distinct_visits(demo_store) -> None:
+    expected = raw_months(demo_store)
+    assert len(expected) > 100
+    assert rollup(demo_store) == expected
+
+
+def test_a_day_aligned_period_read_by_days_equals_the_instant_rule(demo_store, small_demo) -> None:
+    """Whole local days (and whole months, through the rollup) give exactly the households the
+    DESIGN.md instant rule gives, for every span the demo's visits fall in."""
+    with demo_store.session_factory() as session:
+        township = session.scalars(select(Area.code).where(Area.level == "township").order_by(Area.code)).first()
+    today = small_demo.now.astimezone(LOCAL_TZ).date()
+    month = today.replace(day=1)
+    checked = 0
+    for end_day, days in [
+        (today + dt.timedelta(days=1), 1),
+        (today, 1),
+        (today + dt.timedelta(days=1), 3),
+        (today, 7),
+        (today + dt.timedelta(days=1), 30),
+        (next_month(month), (next_month(month) - month).days),  # the running month: the rollup
+        (month, (month - (month - dt.timedelta(days=1)).replace(day=1)).days),  # the month before
+    ]:
+        at = dt.datetime.combine(end_day, dt.time(), LOCAL_TZ)
+        for area in (small_demo.county.county_code, township):
+            by_days = pairs(demo_store, visited_rows(OPERATOR.scope, area, at, days))
+            by_instants = pairs(demo_store, instant_visited_rows(OPERATOR.scope, area, at, days))
+            assert by_days == by_instants, (area, end_day, days)
+            checked += len(by_days)
+    assert checked > 0
+
+
+def test_several_whole_months_count_a_household_once(store) -> None:
+    """Two months of the rollup: a household visited in both counts once, as the raw visits do."""
+    seed_areas(store)
+    day = [dt.date(2026, 10, 30), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
+    with store.session_factory.begin() as session:
+        session.add_all(
+            PatrolVisit(
+                county_code=COUNTY,
+                household_id=household_id,
+                worker_id="W1",
+                day=when,
+                grid_code=grid,
+                first_start=dt.datetime.combine(when, dt.time(9), SHANGHAI),
+                first_end=dt.datetime.combine(when, dt.time(9, 1), SHANGHAI),
+                last_start=dt.datetime.combine(when, dt.time(9), SHANGHAI),
+                last_end=dt.datetime.combine(when, dt.time(9, 1), SHANGHAI),
+            )
+            for household_id, grid, when in [("H1", GRID_A, day[0]), ("H1", GRID_A, day[1]), ("H2", GRID_B, day[2])]
+        )
+    assert rollup(store) == raw_months(store)
+    grids = area_grids(OPERATOR.scope, COUNTY)
+    with store.session_factory() as session:
+        both = visited_per_grid(session, COUNTY, grids, dt.date(2026, 10, 1), dt.date(2026, 12, 1))
+        november = visited_per_grid(session, COUNTY, grids, dt.date(2026, 11, 1), dt.date(2026, 12, 1))
+        by_days = visited_per_grid(session, COUNTY, grids, dt.date(2026, 10, 2), dt.date(2026, 12, 1))
+    assert both.to_dict() == {GRID_A: 1, GRID_B: 1}
+    assert november.to_dict() == by_days.to_dict() == {GRID_A: 1, GRID_B: 1}
+
+
+def _walk(worker_id: str, day: str, lat: float) -> list[dict]:
+    """Twenty minutes walking east along `lat` from 115.001 (fixes every 30 s)."""
+    return [
+        dict(
+            worker_id=worker_id,
+            ts=f"{day} 09:{m // 2:02d}:{30 * (m % 2):02d}",
+            lon=115.0010 + m * 0.0004,
+            lat=lat,
+            accuracy_m=6,
+        )
+        for m in range(41)
+    ]
+
+
+def test_imports_and_a_reimport_that_takes_visits_away_keep_the_rollup_equal_to_the_visits(store, tmp_path) -> None:
+    seed_areas(store)
+    homes = [
+        household("H-a", 115.0040, 37.0052),  # grid A, by the southern route
+        household("H-b", 115.0150, 37.0050),  # grid B, by the southern route
+        household("H-north", 115.0045, 37.0090),  # grid A, by the northern route only
+    ]
+    run(store, "households", write_csv(tmp_path / "h.csv", homes))
+    run(store, "workers", write_csv(tmp_path / "w.csv", [worker("W1", GRID_A)]))
+    run(store, "fixes", write_csv(tmp_path / "october.csv", _walk("W1", "2026-10-15", 37.0050)))
+    run(store, "fixes", write_csv(tmp_path / "november.csv", _walk("W1", "2026-11-20", 37.0050)))
+    south = {
+        (COUNTY, m, h, g)
+        for m in (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+        for h, g in [("H-a", GRID_A), ("H-b", GRID_B)]
+    }
+    assert rollup(store) == raw_months(store) == south
+
+    # The same fixes, corrected to the northern street: November's visits of H-a and H-b go.
+    run(store, "fixes", write_csv(tmp_path / "fixed.csv", _walk("W1", "2026-11-20", 37.0090)))
+    november = dt.date(2026, 11, 1)
+    expected = {row for row in south if row[1] != november} | {(COUNTY, november, "H-north", GRID_A)}
+    assert rollup(store) == raw_months(store) == expected
+    with store.session_factory() as session:
+        counted = visited_per_grid(session, COUNTY, area_grids(OPERATOR.scope, COUNTY), november, next_month(november))
+    assert counted.to_dict() == {GRID_A: 1}
+
+
+def test_the_migration_fills_the_rollup_from_the_visits_already_stored(store) -> None:
+    seed_areas(store)
+    command.downgrade(alembic_config(store.engine), "0011")
+    when = [dt.datetime(2026, 10, 31, 23, 50, tzinfo=SHANGHAI), dt.datetime(2026, 11, 1, 0, 10, tzinfo=SHANGHAI)]
+    rows = [
+        dict(
+            county_code=COUNTY,
+            household_id=household_id,
+            worker_id=worker_id,
+            day=at.date(),
+            grid_code=grid,
+            first_start=at,
+            first_end=at + dt.timedelta(seconds=30),
+            last_start=at,
+            last_end=at + dt.timedelta(seconds=30),
+        )
+        for household_id, worker_id, grid, at in [
+            ("H1", "W1", GRID_A, when[0]),
+            ("H1", "W2", GRID_A, when[0]),  # the same household and month by two workers: one row
+            ("H1", "W1", GRID_A, when[1]),  # the next day is the next month
+            ("H2", "W2", GRID_B, when[1]),
+        ]
+    ]
+    with store.engine.begin() as connection:
+        connection.execute(insert(table_of(PatrolVisit)), rows)
+    upgrade_schema(store.engine)
+    assert (
+        rollup(store)
+        == raw_months(store)
+        == {
+            (COUNTY, dt.date(2026, 10, 1), "H1", GRID_A),
+            (COUNTY, dt.date(2026, 11, 1), "H1", GRID_A),
+            (COUNTY, dt.date(2026, 11, 1), "H2", GRID_B),
+        }
+    )
+
+
+def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_demo) -> None:
+    """The statistics, the assessment and the compliance table share one count per grid, from
+    the rollup, and the totals agree with the raw visits of the month."""
+    now = small_demo.now
+    month = parse_month(now.astimezone(LOCAL_TZ).strftime("%Y-%m"))
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(demo_store.engine, "before_cursor_execute", record)
+    try:
+        stats = compute_statistics(
+            demo_store.session_factory, actor=OPERATOR, area_code=small_demo.county.county_code, period=month, now=now
+        )
+    finally:
+        event.remove(demo_store.engine, "before_cursor_execute", record)
+    assert sum("patrol_visit_months" in s for s in statements) == 1
+    assert not any("FROM patrol_visits" in s for s in statements)
+    raw = pd.DataFrame(sorted(raw_months(demo_store)), columns=["county", "month", "household", "grid"])
+    in_month = raw[raw["month"] == month.first_day]
+    assert stats.figures["visited"] == len(in_month) > 0
+    alone = compute_assessment(
+        demo_store.session_factory,
+        actor=OPERATOR,
+        area_code=small_demo.county.county_code,
+        month=month.first_day,
+        now=now,
+    ).scores
+    assert stats.assessment is not None and alone["visited"].sum() > 0
+    columns = ["worker_id", "households", "visited", "coverage"]
+    pd.testing.assert_frame_equal(stats.assessment[columns], alone[columns])
