@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+import geopandas as gpd
 import streamlit as st
 
 from pages.components import (
@@ -134,7 +135,9 @@ def show_section(section: ReportSection, key: str) -> None:
     st.dataframe(shown, hide_index=True, width="stretch", key=key)
 
 
-def show_ranking(report: Report, section: ReportSection, shapes_of_children, metric_key: str) -> None:  # type: ignore[no-untyped-def]
+def show_ranking(
+    report: Report, section: ReportSection, shapes_of_children: gpd.GeoDataFrame | None, metric_key: str
+) -> None:
     """The child areas ranked, a click on a row opens that area; and their choropleth."""
     st.markdown(f"**{markdown_text(section.title)}**")
     st.caption(markdown_text(section.summary))

@@ -496,10 +496,13 @@ def build_report(stats: AreaStatistics, kind: ReportKind | None = None) -> Repor
 def _nested(figures: dict[str, float | int | None]) -> dict[str, object]:
     """`level_share.grid` → {"level_share": {"grid": …}}, as `kpi --json` nests it."""
     out: dict[str, object] = {}
+    groups: dict[str, dict[str, float | int | None]] = {}
     for key, value in figures.items():
         if "." in key:
             group, name = key.split(".", 1)
-            out.setdefault(group, {})[name] = value  # type: ignore[index]
+            if group not in groups:
+                out[group] = groups[group] = {}
+            groups[group][name] = value
         else:
             out[key] = value
     return out

@@ -37,7 +37,7 @@ def change_against(kind: str, current: object, earlier: object) -> tuple[float |
     earlier 0, a text or a change)."""
     if kind not in ("count", "hours", "share") or is_blank(current) or is_blank(earlier):
         return None, "change"
-    value, before = float(plain(current)), float(plain(earlier))  # type: ignore[arg-type]
+    value, before = float(plain(current)), float(plain(earlier))  # type: ignore[arg-type]  # a count, hours or share that is not blank is a number
     if kind == "share":
         return (value - before) * 100, "points"
     if before == 0:
