@@ -7,6 +7,7 @@ from bench import (
     coverage,
     foundation,
     imports,
+    intake,
     map_page,
     patrols,
     screen,
@@ -31,3 +32,4 @@ if __name__ == "__main__":
     concurrency.main()
     statistics.main()
     assessment.main()
+    intake.main()
