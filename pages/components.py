@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 from streamlit.runtime.uploaded_file_manager import UploadedFile
@@ -156,3 +157,11 @@ SYNTHETIC_NOTE = "演示数据：平乡县县界与乡镇代码为真实数据�
 def compact_metrics() -> None:
     """Smaller metric numbers, so that a side panel fits three figures in a row."""
     st.html("<style>[data-testid='stMetricValue'] { font-size: 1.55rem; }</style>")
+
+
+def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as shown: a missing value (a worker outside 十佳 has no place) as an empty cell,
+    not Streamlit's "None"."""
+    missing = frame.isna()
+    columns = [column for column in frame.columns if missing[column].any()]
+    return frame.astype({column: object for column in columns}).mask(missing, "") if columns else frame

@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from pages.components import SYNTHETIC_NOTE, current_actor, require_data, store
+from pages.components import SYNTHETIC_NOTE, blank_missing, current_actor, require_data, store
 from render.markup import markdown_text
 from services.domain import CATEGORIES, LOCAL_TZ
 from services.errors import DomainError
@@ -97,14 +97,14 @@ st.caption(
     f"平均分 {average}；考核规则第 {assessment.rule_version.version} 版（0 为默认规则）；可疑巡查天只列出，不自动扣分。"
 )
 sheet = score_sheet(shown_scores)
-st.dataframe(sheet, hide_index=True, width="stretch", height=420, key="assessment.table")
+st.dataframe(blank_missing(sheet), hide_index=True, width="stretch", height=420, key="assessment.table")
 
 st.subheader("十佳网格员")
 top = top_workers(assessment, township)
 if top.empty:
     st.write("本月没有符合条件的网格员（须两项定额均达标、无应报未报、无不合格项）。")
 else:
-    st.dataframe(score_sheet(top), hide_index=True, width="stretch", key="assessment.top")
+    st.dataframe(blank_missing(score_sheet(top)), hide_index=True, width="stretch", key="assessment.top")
 
 st.subheader("得分明细")
 if len(shown_scores):
