@@ -6,6 +6,7 @@ stdout and in bench/results/foundation-<scale>.json."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import statistics
@@ -19,10 +20,12 @@ from sqlalchemy import Engine, text
 
 from devtools.pgcluster import throwaway_postgis
 from services.access.actor import Actor
+from services.cli.bootstrap import Store, open_store
 from services.cli.demo import DemoCounty, generate_demo
 from services.cli.demo.load import load_demo
 from services.domain import LOCAL_TZ
 from services.figures.area_figures import compute_area_figures
+from services.settings import Settings
 from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
 
@@ -45,6 +48,34 @@ def database_bytes(engine: Engine, sqlite_path: Path | None) -> int:
         return sum(p.stat().st_size for p in sqlite_path.parent.glob(sqlite_path.name + "*"))
     with engine.connect() as connection:
         return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+
+
+def run_on_county_demo(name: str, measure_store: Callable[[str, Store], dict]) -> list[dict]:
+    """`measure_store` on the county demo in a SQLite file and in a throwaway PostGIS, side by side
+    in one run (the same generated rows in both, statistics analysed); each engine's result is
+    printed as it comes and all are kept in bench/results/<name>.json."""
+    RESULTS.mkdir(exist_ok=True)
+    demo = generate_demo("county", seed=7, now=NOW)
+    sqlite_path = RESULTS / f"{name}.db"
+    results = []
+    try:
+        for engine_name, url in (("sqlite", f"sqlite:///{sqlite_path}"), ("postgis", None)):
+            for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
+                stale.unlink()
+            with contextlib.ExitStack() as stack:
+                url = url or stack.enter_context(throwaway_postgis())
+                store = open_store(Settings.from_env({"DATABASE_URL": url}))
+                stack.callback(store.engine.dispose)
+                load_demo(store.engine, demo)
+                with store.engine.begin() as connection:
+                    connection.execute(text("ANALYZE"))
+                results.append(measure_store(engine_name, store))
+                print(json.dumps(results[-1], ensure_ascii=False), flush=True)
+    finally:
+        for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
+            stale.unlink()
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    return results
 
 
 def measure(engine_name: str, url: str, demo: DemoCounty, sqlite_path: Path | None) -> dict:

@@ -5,21 +5,16 @@ sizes.  `python -m bench.statistics`; results in bench/results/statistics-county
 
 from __future__ import annotations
 
-import json
 import tempfile
 from functools import partial
 from pathlib import Path
 
-from bench.foundation import NOW, RESULTS, timed
-from devtools.pgcluster import throwaway_postgis
+from bench.foundation import NOW, run_on_county_demo, timed
 from services.access.actor import Actor
-from services.cli.bootstrap import Store, open_store
-from services.cli.demo import generate_demo
-from services.cli.demo.load import load_demo
+from services.cli.bootstrap import Store
 from services.figures.periods import parse_month, parse_week
 from services.figures.report_build import build_report
 from services.figures.statistics import compute_statistics
-from services.settings import Settings
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
 CASES = (("county_month", "130532", "2026-10"), ("county_running_month", "130532", "2026-11"))
@@ -57,26 +52,7 @@ def measure(engine_name: str, store: Store) -> dict:
 
 
 def main() -> None:
-    RESULTS.mkdir(exist_ok=True)
-    demo = generate_demo("county", seed=7, now=NOW)
-    results = []
-    sqlite_path = RESULTS / "statistics-county.db"
-    for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
-        stale.unlink()
-    sqlite_store = open_store(Settings.from_env({"DATABASE_URL": f"sqlite:///{sqlite_path}"}))
-    load_demo(sqlite_store.engine, demo)
-    results.append(measure("sqlite", sqlite_store))
-    print(json.dumps(results[-1], ensure_ascii=False), flush=True)
-    sqlite_store.engine.dispose()
-    with throwaway_postgis() as url:
-        pg_store = open_store(Settings.from_env({"DATABASE_URL": url}))
-        load_demo(pg_store.engine, demo)
-        results.append(measure("postgis", pg_store))
-        print(json.dumps(results[-1], ensure_ascii=False), flush=True)
-        pg_store.engine.dispose()
-    (RESULTS / "statistics-county.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
-    for stale in sqlite_path.parent.glob(sqlite_path.name + "*"):
-        stale.unlink()
+    run_on_county_demo("statistics-county", measure)
 
 
 if __name__ == "__main__":
