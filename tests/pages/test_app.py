@@ -57,7 +57,14 @@ def test_import_page_offers_every_kind_and_waits_for_a_file(monkeypatch, demo_da
     app.run()
     assert not app.exception
     assert app.title[0].value == "数据导入"
-    assert app.selectbox(key="import.kind").options == ["网格", "住户", "网格员", "历史事件", "GPS 定位点", "12345 工单"]
+    assert app.selectbox(key="import.kind").options == [
+        "网格",
+        "住户",
+        "网格员",
+        "历史事件",
+        "GPS 定位点",
+        "12345 工单",
+    ]
     assert app.radio(key="import.crs").value == "wgs84"
 
 
