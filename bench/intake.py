@@ -1,12 +1,14 @@
 """Benchmark of the Open311 intake API (issue 17) through HTTP, as `make run` serves it
 (`streamlit run serve.py` on a free port), on the small demo county (one township, ~8,000
-households; the county demo takes long to generate), SQLite and PostGIS in one run:
+households) or with `--scale county` on the county demo (slow to generate), SQLite and PostGIS in
+one run:
 POST requests/s (each a new case) and GET requests/s (requests.json, a page of 100; one request
 by id), for one client and for 8 clients at once.  The GET rate limit is raised for the run.
-`python -m bench.intake`; results in bench/results/intake.json."""
+`python -m bench.intake [--scale county]`; results in bench/results/intake[-county].json."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import tempfile
@@ -102,20 +104,24 @@ def measure(store: Store, url: str) -> dict[str, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", choices=("small", "county"), default="small")
+    scale = parser.parse_args().scale
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         store = open_store(Settings.from_env({"DATABASE_URL": url}))
-        create_demo(store, scale="small", seed=7, now=NOW)
+        create_demo(store, scale=scale, seed=7, now=NOW)
         results["sqlite"] = measure(store, url)
         store.engine.dispose()
     with throwaway_postgis() as url:
         store = open_store(Settings.from_env({"DATABASE_URL": url}))
-        create_demo(store, scale="small", seed=7, now=NOW)
+        create_demo(store, scale=scale, seed=7, now=NOW)
         results["postgis"] = measure(store, url)
         store.engine.dispose()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "intake.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    name = "intake.json" if scale == "small" else f"intake-{scale}.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(json.dumps(results, indent=2))
 
 
