@@ -30,16 +30,13 @@ from sqlalchemy import func, select
 
 from services.access.actor import Actor
 from services.access.audit import Who, add_entry, record, refuse_item, require_permission, require_whole_area
-from services.errors import InvalidArgumentError, StoreConflictError
+from services.errors import InvalidArgumentError
 from services.figures.report import Figure, Report, ReportSection
-from services.store.engine import SessionFactory
+from services.store.engine import SessionFactory, write_next_number
 from services.store.models import IssuedReport as IssuedReportRow
 
 REPORT_KIND_NAMES = {"monthly": "月报", "weekly": "周报", "range": "专项统计"}
 FORMAT_VERSION = 1  # of the stored JSON; a reader refuses a version it does not know
-# Simultaneous issues of one period: each loser of the version key tries the next number.  16 at
-# once need at most 16 rounds; past this many something else is wrong.
-ISSUE_ATTEMPTS = 64
 FIGURE_FIELDS = frozenset(field.name for field in dataclasses.fields(Figure))
 
 
@@ -77,12 +74,10 @@ def issue_report(session_factory: SessionFactory, *, actor: Actor, report: Repor
     if report.kind not in REPORT_KIND_NAMES:
         raise InvalidArgumentError(f"未知的报表类型：{report.kind}")
     content = report_to_json(report)
-    for _ in range(ISSUE_ATTEMPTS):
-        try:
-            return _store_next_version(session_factory, actor, report, content, now)
-        except StoreConflictError:
-            continue  # someone issued the same period at the same moment: take the next version
-    raise StoreConflictError("同一报表正被多人同时签发，本次签发未生效，请稍后重试")
+    return write_next_number(
+        lambda: _store_next_version(session_factory, actor, report, content, now),
+        "同一报表正被多人同时签发，本次签发未生效，请稍后重试",
+    )
 
 
 def _store_next_version(

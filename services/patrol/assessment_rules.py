@@ -23,7 +23,7 @@ from services.access.audit import Who, add_entry, require_permission
 from services.domain import CATEGORIES, LOCAL_TZ
 from services.errors import InvalidArgumentError
 from services.patrol.supervision import LOG_TARGET, REPORT_TARGET
-from services.store.engine import SessionFactory
+from services.store.engine import SessionFactory, write_next_number
 from services.store.models import AssessmentRuleVersion
 
 GRADES = ("优秀", "合格", "基本合格", "不合格")  # best first: one grade down is one step right
@@ -213,27 +213,32 @@ def change_rules(
         for f in dataclasses.fields(AssessmentRules)
         if getattr(before, f.name) != getattr(rules, f.name)
     ]
-    with session_factory.begin() as session:
-        version = (
-            session.scalar(
-                select(func.max(AssessmentRuleVersion.version)).where(
-                    AssessmentRuleVersion.county_code == actor.county_code
+
+    def store_next_version() -> int:
+        with session_factory.begin() as session:
+            version = (
+                session.scalar(
+                    select(func.max(AssessmentRuleVersion.version)).where(
+                        AssessmentRuleVersion.county_code == actor.county_code
+                    )
+                )
+                or 0
+            ) + 1
+            session.add(
+                AssessmentRuleVersion(
+                    county_code=actor.county_code,
+                    version=version,
+                    from_month=from_month,
+                    rules=rules.to_json(),
+                    created_at=now,
+                    created_by=actor.username[:32],
                 )
             )
-            or 0
-        ) + 1
-        session.add(
-            AssessmentRuleVersion(
-                county_code=actor.county_code,
-                version=version,
-                from_month=from_month,
-                rules=rules.to_json(),
-                created_at=now,
-                created_by=actor.username[:32],
-            )
-        )
-        detail = f"第 {version} 版，自 {from_month:%Y年%m月} 起：" + ("；".join(changed) or "与上一版相同")
-        add_entry(session, Who.of(actor), "assessment_rules", now, f"考核规则 第 {version} 版", detail)
+            detail = f"第 {version} 版，自 {from_month:%Y年%m月} 起：" + ("；".join(changed) or "与上一版相同")
+            add_entry(session, Who.of(actor), "assessment_rules", now, f"考核规则 第 {version} 版", detail)
+        return version
+
+    version = write_next_number(store_next_version, "考核规则正被多人同时修改，本次修改未生效，请稍后重试")
     return RuleVersion(version, from_month, rules, now, actor.username)
 
 

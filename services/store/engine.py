@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import ExceptionContext
@@ -33,6 +34,10 @@ from services.store import visit_months  # noqa: F401  (its flush hook keeps the
 
 LOG = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 30
+# Writers that number their rows (max + 1) race for the next number: each loser of the key tries
+# the following one.  16 at once need at most 16 rounds; past this many something else is wrong.
+NEXT_NUMBER_ATTEMPTS = 64
+T = TypeVar("T")
 _READING = "minqing_reading"  # execution option marking the connections of read sessions
 
 
@@ -96,3 +101,14 @@ class SessionFactory(sessionmaker[Session]):
 
 def make_session_factory(engine: Engine) -> SessionFactory:
     return SessionFactory(engine)
+
+
+def write_next_number(write: Callable[[], T], busy_message: str) -> T:
+    """`write()` (one transaction that reads max + 1 and inserts under that key), again while a
+    simultaneous writer took the same number; StoreConflictError(`busy_message`) when it never got one."""
+    for _ in range(NEXT_NUMBER_ATTEMPTS):
+        try:
+            return write()
+        except StoreConflictError:
+            continue
+    raise StoreConflictError(busy_message)

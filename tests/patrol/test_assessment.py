@@ -9,12 +9,14 @@ import threading
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
-from services.errors import InvalidArgumentError, MissingInputError, PermissionDeniedError
+from services.errors import InvalidArgumentError, MissingInputError, PermissionDeniedError, StoreConflictError
 from services.patrol.assessment import award_points, compute_assessment, default_month, top_workers
 from services.patrol.assessment_rules import AssessmentRules, change_rules, rules_for_month
 from services.patrol.misses import MissAlreadyDecidedError, decide_miss, find_miss_candidates, match_misses
 from services.store.models import (
+    AssessmentRuleVersion,
     AuditEntry,
     Household,
     IncidentEvent,
@@ -413,3 +415,55 @@ def test_the_worker_card_shows_their_running_months_score(october) -> None:
     november = compute_assessment(october.session_factory, actor=LEADER, area_code=TOWNSHIP, month=NOVEMBER, now=NOW)
     w1 = _row(november.scores, "W1")
     assert card.month_score == f"2026年11月（进行中）考核 {w1['total']:g} 分 · {w1['grade']}"
+
+
+def _at_once(count: int, work) -> list[str]:  # type: ignore[no-untyped-def]
+    """`work(n)` in `count` threads released together; each outcome as "ok", the error's class
+    name for a domain error, or its repr for anything else."""
+    barrier = threading.Barrier(count)
+    outcomes: list[str] = []
+
+    def run(n: int) -> None:
+        barrier.wait()
+        try:
+            work(n)
+            outcomes.append("ok")
+        except (InvalidArgumentError, StoreConflictError) as error:
+            outcomes.append(type(error).__name__)
+        except Exception as error:  # noqa: BLE001 - anything else is the failure under test
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_simultaneous_awards_stay_within_the_cap(october) -> None:
+    factory = october.session_factory  # W1 has 3 of the 10 points already
+    outcomes = _at_once(
+        16,
+        lambda n: award_points(
+            factory, actor=OPERATOR, worker_id="W1", month=OCTOBER, points=1, reason=f"第{n}次", now=NOW
+        ),
+    )
+    assert sorted(outcomes) == ["InvalidArgumentError"] * 9 + ["ok"] * 7
+    result = compute_assessment(factory, actor=OPERATOR, area_code=COUNTY, month=OCTOBER, now=NOW)
+    assert float(_row(result.scores, "W1")["awards_points"]) == 10
+
+
+def test_simultaneous_rule_changes_each_land_as_their_own_version(october) -> None:
+    factory = october.session_factory
+    outcomes = _at_once(
+        16,
+        lambda n: change_rules(
+            factory, actor=ADMIN, rules=AssessmentRules(late_case_penalty=n + 1), from_month=NOVEMBER, now=NOW
+        ),
+    )
+    assert outcomes == ["ok"] * 16
+    with factory() as session:
+        versions = session.scalars(select(AssessmentRuleVersion.version).order_by(AssessmentRuleVersion.version)).all()
+        entries = session.query(AuditEntry).filter_by(action="assessment_rules").count()
+    assert list(versions) == list(range(1, 17)) and entries == 16
