@@ -36,6 +36,7 @@ from tests.factories import (
     household,
     incident,
     make_actor,
+    run_import,
     seed_areas,
     visit,
 )
@@ -433,3 +434,41 @@ def test_the_command_line_prints_the_report_with_kpis_keys(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and "周次" in bad.stderr
+
+
+def test_a_spoiled_coverage_with_hostile_names_gives_a_full_report(store, tmp_path) -> None:
+    """Grids as a desktop GIS exports them (winding shared edges simplified per polygon, six
+    decimals), named with markup and formulas: the statistics, the report and both files still
+    come out, the names kept literally and the grids' counts adding up to the county's."""
+    from services.exchange.report_files import report_pdf, report_xlsx
+    from tests.coverages import rounded_voronoi
+    from tests.hostile import PAYLOADS
+
+    layer = rounded_voronoi()
+    layer["village_name"] = [PAYLOADS[int(code[9:12]) % len(PAYLOADS)] for code in layer["village_code"]]
+    layer["township_name"] = PAYLOADS[0]
+    path = tmp_path / "grids.geojson"
+    layer.to_file(path)
+    run_import(store, "grids", path)
+    codes = layer["grid_code"].tolist()
+    with store.session_factory.begin() as session:
+        for n, code in enumerate(codes):
+            centre = layer.geometry.iloc[n].representative_point()
+            session.add(
+                incident(
+                    f"S{n:03d}",
+                    code,
+                    lon=centre.x,
+                    lat=centre.y,
+                    reported_at=dt.datetime(2026, 10, 10, 9, tzinfo=SHANGHAI),
+                    validated_at=dt.datetime(2026, 10, 10, 12, tzinfo=SHANGHAI),
+                    state="validated",
+                )
+            )
+    township = codes[0][:9]
+    stats = compute_statistics(store.session_factory, actor=OPERATOR, area_code=township, period=OCTOBER, now=NOW)
+    assert stats.figures["reports"] == len(codes) == int(stats.by_child_area["reports"].sum())
+    assert set(stats.by_child_area["name"]) <= set(PAYLOADS)
+    report = build_report(stats)
+    assert report.area_name == PAYLOADS[0] and report.title.startswith(PAYLOADS[0])
+    assert report_xlsx(report)[:2] == b"PK" and report_pdf(report)[:5] == b"%PDF-"
