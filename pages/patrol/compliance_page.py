@@ -10,7 +10,16 @@ from typing import Any
 
 import streamlit as st
 
-from pages.components import SYNTHETIC_NOTE, blank_missing, current_actor, require_data, store
+from pages.components import (
+    SYNTHETIC_NOTE,
+    blank_missing,
+    current_actor,
+    current_minute,
+    require_data,
+    settings,
+    store,
+)
+from pages.patrol import reads
 from render.markup import markdown_text
 from services.domain import CATEGORIES, LOCAL_TZ
 from services.errors import DomainError
@@ -18,15 +27,14 @@ from services.exchange.downloads import table_as_csv, table_as_xlsx
 from services.labels import COMPLIANCE_LABELS
 from services.patrol.assessment import (
     award_points,
-    compute_assessment,
     default_month,
     evidence_of,
     score_sheet,
     top_workers,
 )
 from services.patrol.assessment_rules import RULE_LABELS, AssessmentRules, change_rules
-from services.patrol.misses import DECISIONS, PENDING, decide_miss, find_miss_candidates
-from services.patrol.supervision import LOG_TARGET, REPORT_TARGET, compute_compliance
+from services.patrol.misses import DECISIONS, PENDING, decide_miss
+from services.patrol.supervision import LOG_TARGET, REPORT_TARGET
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ALL = "全部乡镇"
@@ -50,7 +58,8 @@ month = st.selectbox(
     format_func=lambda m: f"{m:%Y年%m月}" + ("（进行中）" if m == running else ""),
     key="compliance.month",
 )
-assessment = compute_assessment(factory, actor=actor, area_code=actor.home_area, month=month, now=now)
+minute = current_minute()
+assessment = reads.assessment(settings().database_url, actor, month, minute)
 scores = assessment.scores
 townships = sorted(set(zip(scores["township_code"], scores["township_name"], strict=True)))
 township = st.selectbox(
@@ -62,7 +71,7 @@ township = st.selectbox(
 township = None if township == ALL else township
 shown_scores = scores if township is None else scores[scores["township_code"] == township]
 
-compliance = compute_compliance(factory, actor=actor, area_code=actor.home_area, month=month, now=now)
+compliance = reads.compliance(settings().database_url, actor, month, minute)
 if township is not None:
     compliance = compliance[compliance["worker_id"].isin(shown_scores["worker_id"])]
 left, middle, right = st.columns(3)
@@ -118,7 +127,7 @@ left.download_button("导出考核 Excel", table_as_xlsx(sheet, "月度考核"),
 right.download_button("导出考核 CSV", table_as_csv(sheet), file_name=f"{name}.csv", mime="text/csv")
 
 st.subheader("问题回溯（应报未报）")
-candidates = find_miss_candidates(factory, actor=actor, area_code=actor.home_area, month=month, now=now)
+candidates = reads.miss_candidates(settings().database_url, actor, month, minute)
 if township is not None:
     candidates = candidates[candidates["grid_code"].str.startswith(township)]
 st.dataframe(
@@ -146,6 +155,7 @@ if actor.may("decide_misses") and pending:
         if st.form_submit_button("提交认定"):
             try:
                 decide_miss(factory, actor=actor, incident_id=case, decision=decision, reason=reason, now=now)
+                reads.forget()
                 st.success(f"事件 {markdown_text(case)}：{DECISIONS[decision]}")
             except DomainError as error:
                 st.error(markdown_text(error))
@@ -164,6 +174,7 @@ if actor.may("award_points") and len(shown_scores):
                 total = award_points(
                     factory, actor=actor, worker_id=worker, month=month, points=points, reason=reason, now=now
                 )
+                reads.forget()
                 st.success(f"已加分，{markdown_text(names[worker])}本月加分合计 {total:g} 分")
             except DomainError as error:
                 st.error(markdown_text(error))
@@ -197,6 +208,7 @@ if actor.may("edit_assessment_rules"):
                 version = change_rules(
                     factory, actor=actor, rules=AssessmentRules(**values), from_month=from_month, now=now
                 )
+                reads.forget()
                 st.success(f"已保存考核规则第 {version.version} 版，自 {from_month:%Y年%m月} 起生效")
             except DomainError as error:
                 st.error(markdown_text(error))
