@@ -214,7 +214,11 @@ with download_column:
         )
         if st.button(f"生成 {name}", key=f"stats.make{suffix}"):
             st.session_state[file_key] = download_report(
-                store().session_factory, actor=actor, report=report, suffix=suffix, now=dt.datetime.now(dt.UTC)
+                store().session_factory,
+                actor=actor,
+                report=reads.file_report(settings().database_url, actor, area_code, period, now),
+                suffix=suffix,
+                now=dt.datetime.now(dt.UTC),
             )
         content = st.session_state.get(file_key)
         if content is not None:
@@ -229,7 +233,12 @@ with issue_column:
     if actor.may("issue_report") and report.kind in ("monthly", "weekly"):
         st.markdown("**签发**")
         if st.button("签发本期报表", key="stats.issue", help="保存本期数字，日后打开即为当时签发的内容"):
-            issued = issue_report(store().session_factory, actor=actor, report=report, now=dt.datetime.now(dt.UTC))
+            issued = issue_report(
+                store().session_factory,
+                actor=actor,
+                report=reads.file_report(settings().database_url, actor, area_code, period, now),
+                now=dt.datetime.now(dt.UTC),
+            )
             st.success(f"已签发：{markdown_text(issued.label)}")
         issued_reports = list_issued_reports(
             store().session_factory, actor=actor, area_code=area_code, now=now, kind=report.kind

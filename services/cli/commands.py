@@ -26,6 +26,7 @@ from services.exchange.imports.service import CRS_CHOICES, KINDS, import_file
 from services.figures.area_figures import compute_area_figures
 from services.figures.periods import parse_month, parse_week
 from services.figures.report_build import build_report, report_json
+from services.figures.report_sheets import complete_report
 from services.figures.statistics import compute_statistics
 from services.settings import Settings
 
@@ -114,7 +115,7 @@ def run_report_command(store: Store, args: argparse.Namespace, actor: Actor) -> 
     stats = compute_statistics(
         store.session_factory, actor=actor, area_code=args.area, period=period, now=args.at or _now()
     )
-    report = build_report(stats, args.report_kind)
+    report = complete_report(store.session_factory, actor=actor, report=build_report(stats, args.report_kind))
     if args.json:
         print(json.dumps(report_json(report), ensure_ascii=False))
         return

@@ -329,11 +329,9 @@ def _worker_section(stats: AreaStatistics) -> ReportSection:
     return _section("workers", "网格员考核", summary, table, kinds)
 
 
-def _assessment_section(stats: AreaStatistics) -> ReportSection | None:
-    """网格员月度考核 (issue 16): each worker's items, total, grade and 十佳 place."""
-    frame = stats.assessment
-    if frame is None:
-        return None
+def assessment_section(frame: pd.DataFrame) -> ReportSection:
+    """网格员月度考核 (issue 16) from a month's scores (services.patrol.assessment): each worker's
+    items, total, grade and 十佳 place."""
     table = pd.DataFrame(
         {
             "网格员": frame["name"],
@@ -474,7 +472,6 @@ def build_report(stats: AreaStatistics, kind: ReportKind | None = None) -> Repor
         _speed_section(stats),
         *_satisfaction_sections(stats),
         _worker_section(stats),
-        *(section for section in (_assessment_section(stats),) if section is not None),
         _patrol_section(stats),
         _trend_section(stats),
     )

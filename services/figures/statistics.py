@@ -40,12 +40,11 @@ from services.figures.area_figures import figures_from_counts, incident_flags
 from services.figures.definitions import SATISFIED, STAGES, TIMED_STAGES, UNSATISFIED
 from services.figures.periods import Period
 from services.figures.ranking import LEVEL_AIM, rank_areas
-from services.patrol.assessment import compute_assessment
-from services.patrol.coverage import area_grids, check_period, visited_per_grid
+from services.patrol.coverage import area_grids, check_period, households_per_grid, visited_per_grid
 from services.patrol.supervision import FLAG_NAMES, LOG_TARGET, REPORT_TARGET, compute_compliance_between
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Area, Department, Household, Incident, IncidentEvent, PatrolDay, Worker
+from services.store.models import Area, Department, Incident, IncidentEvent, PatrolDay, Worker
 
 ROW_COLUMNS = (
     "incident_id",
@@ -100,8 +99,6 @@ class AreaStatistics:
     workers: pd.DataFrame  # the compliance table over the period (services.patrol.supervision)
     suspicious_days: pd.DataFrame  # day, worker_id, name, flags (Chinese)
     trend: pd.DataFrame  # day (local), reports, closed
-    # The 网格员月度考核 scores of a calendar month (services.patrol.assessment), None for other periods.
-    assessment: pd.DataFrame | None = None
 
 
 def compute_statistics(
@@ -124,17 +121,23 @@ def compute_statistics(
         if area is None:
             raise UnknownAreaError(area_code)
         area_name, area_level = area.name, area.level
-        rows = _load_rows(session, scope, area_code, period)
         first_reported = session.scalar(
             select(func.min(Incident.reported_at)).where(
                 Incident.county_code == scope.county_code, scope.within(Incident.grid_code, area_code)
             )
         )
-        earlier = {
-            key: _load_rows(session, scope, area_code, other)
+        has_data = {
+            key: first_reported is not None and _utc(first_reported) < other.end
             for key, other in (("previous", previous), ("year_ago", year_ago))
-            if first_reported is not None and _utc(first_reported) < other.end
         }
+        # The period and the one before it in one read: they adjoin, and most open cases are in both.
+        loaded = _load_rows(
+            session, scope, area_code, previous.start if has_data["previous"] else period.start, period.end
+        )
+        rows = _rows_of(loaded, period)
+        earlier = {"previous": _rows_of(loaded, previous)} if has_data["previous"] else {}
+        if has_data["year_ago"]:
+            earlier["year_ago"] = _load_rows(session, scope, area_code, year_ago.start, year_ago.end)
         reopen_events = query_frame(
             session,
             select(IncidentEvent.incident_id, IncidentEvent.at)
@@ -177,7 +180,7 @@ def compute_statistics(
         end_day=period.last_day + dt.timedelta(days=1),
         now=now,
         targets=quotas,
-        visited=per_grid["visited"],
+        per_grid=per_grid,
     )
     suspicious = _suspicious_days(session_factory, scope, workers, period)
     figures.update(
@@ -226,16 +229,6 @@ def compute_statistics(
         workers=workers,
         suspicious_days=suspicious,
         trend=_trend(rows, period, at),
-        assessment=compute_assessment(
-            session_factory,
-            actor=actor,
-            area_code=area_code,
-            month=period.first_day,
-            now=now,
-            visited=per_grid["visited"],
-        ).scores
-        if period.kind == "monthly"
-        else None,
     )
 
 
@@ -246,20 +239,30 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value  # SQLite returns naive UTC
 
 
-def _load_rows(session: Session, scope: Scope, area_code: str, period: Period) -> pd.DataFrame:
-    """The incident rows any figure of `period` can count: reported by its end, and neither
-    rejected nor closed before it began."""
+def _load_rows(session: Session, scope: Scope, area_code: str, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+    """The incident rows any figure of a period [start, end) can count: reported by its end, and
+    neither rejected nor closed before it began."""
     query = select_incidents(ROW_COLUMNS).where(
         Incident.county_code == scope.county_code,
         scope.within(Incident.grid_code, area_code),
-        Incident.reported_at <= period.end,
-        or_(Incident.rejected_at.is_(None), Incident.rejected_at > period.start),
-        or_(Incident.closed_at.is_(None), Incident.closed_at > period.start),
+        Incident.reported_at <= end,
+        or_(Incident.rejected_at.is_(None), Incident.rejected_at > start),
+        or_(Incident.closed_at.is_(None), Incident.closed_at > start),
     )
     rows = query_incidents(session, query)
     for column in ("incident_id", "grid_code", "category", "subcategory", "severity", "channel", "level"):
         rows[column] = rows[column].astype(object)
     return rows.reset_index(drop=True)
+
+
+def _rows_of(rows: pd.DataFrame, period: Period) -> pd.DataFrame:
+    """The rows of a wider `_load_rows` that `period`'s own read would have given."""
+    kept = (
+        (rows["reported_at"] <= period.end)
+        & (rows["rejected_at"].isna() | (rows["rejected_at"] > period.start))
+        & (rows["closed_at"].isna() | (rows["closed_at"] > period.start))
+    )
+    return rows[kept].reset_index(drop=True)
 
 
 def _child_level(level: str) -> str | None:
@@ -283,26 +286,12 @@ def _area_names(session: Session, scope: Scope, area_code: str, child_level: str
 def _households_and_visits(session: Session, scope: Scope, area_code: str, period: Period) -> pd.DataFrame:
     """Per grid (index) of the area inside the scope: households, and those visited in P (the
     same queries `kpi` counts with, grouped by grid: a period is whole local days)."""
-    households = query_frame(
-        session,
-        select(Household.grid_code, func.count().label("n"))
-        .where(Household.county_code == scope.county_code, scope.within(Household.grid_code, area_code))
-        .group_by(Household.grid_code),
-    )
+    grids = area_grids(scope, area_code)
+    households = households_per_grid(session, scope.county_code, grids)
     visited = visited_per_grid(
-        session,
-        scope.county_code,
-        area_grids(scope, area_code),
-        period.first_day,
-        period.last_day + dt.timedelta(days=1),
+        session, scope.county_code, grids, period.first_day, period.last_day + dt.timedelta(days=1)
     )
-    frame = pd.DataFrame(
-        {
-            "households": households.set_index("grid_code")["n"] if len(households) else pd.Series(dtype=int),
-            "visited": visited,
-        }
-    )
-    return frame.fillna(0).astype(int)
+    return pd.DataFrame({"households": households, "visited": visited}).fillna(0).astype(int)
 
 
 def _suspicious_days(

@@ -37,15 +37,14 @@ from services.cases.frames import query_incidents, select_incidents
 from services.domain import LOCAL_TZ, VALIDATION_LIMIT_HOURS
 from services.errors import InvalidArgumentError, MissingInputError, UnknownItemError
 from services.patrol.assessment_rules import AssessmentRules, RuleVersion, current_month, rules_for_month
-from services.patrol.coverage import area_grids, visited_per_grid
+from services.patrol.coverage import area_grids, households_per_grid, visited_per_grid
 from services.patrol.misses import WORKER_CHANNEL, confirmed_misses, month_bounds
-from services.patrol.supervision import FLAG_NAMES
+from services.patrol.supervision import FLAG_NAMES, joined_per_worker
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import (
     Area,
     AssessmentAward,
-    Household,
     Incident,
     IncidentEvent,
     PatrolDay,
@@ -232,14 +231,10 @@ def _load(
                 IncidentEvent.at < cutoff,
             ),
         )
-        households = query_frame(
-            session,
-            select(Household.grid_code, func.count().label("households"))
-            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
-            .group_by(Household.grid_code),
-        )
+        grids = area_grids(scope, area_code)
+        households = households_per_grid(session, county, grids).rename("households").reset_index()
         if visited is None:
-            visited = visited_per_grid(session, county, area_grids(scope, area_code), first_day, end_day)
+            visited = visited_per_grid(session, county, grids, first_day, end_day)
         days = query_frame(
             session,
             select(PatrolDay.worker_id, PatrolDay.day, PatrolDay.flags).where(
@@ -310,10 +305,11 @@ def _score(
     end: dt.datetime,
     cutoff: dt.datetime,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    workers = inputs.workers
-    table = workers.groupby(["worker_id", "name"], as_index=False).agg(
-        grids=("grid_code", lambda g: "、".join(sorted(g))), township_code=("grid_code", lambda g: min(g)[:9])
-    )
+    workers = inputs.workers.sort_values(["worker_id", "grid_code"])
+    table = workers.groupby(["worker_id", "name"], as_index=False)["grid_code"].min()
+    table = table.rename(columns={"grid_code": "township_code"})
+    table.insert(2, "grids", table["worker_id"].map(joined_per_worker(workers, "grid_code", "、")))
+    table["township_code"] = table["township_code"].str[:9]
     table["township_name"] = table["township_code"].map(inputs.townships).fillna("")
     index = table["worker_id"]
     evidence: list[pd.DataFrame] = []
@@ -518,9 +514,11 @@ def _score(
     failed = pd.DataFrame(
         {item: table[f"{item}_points"] < floor * limit for item, limit in rules.item_max.items()}, index=table.index
     )
-    table["failed_items"] = (
-        failed.apply(lambda row: "、".join(ITEMS[i] for i in row.index[row.to_numpy()]), axis=1) if len(table) else ""
-    )
+    failed_names = pd.Series("", index=table.index, dtype=object)
+    for item in failed.columns:  # item by item, not row by row
+        separator = np.where(failed_names == "", "", "、")
+        failed_names = failed_names.where(~failed[item], failed_names + separator + ITEMS[item])
+    table["failed_items"] = failed_names
     table["quota_met"] = (table["logs"] >= log_quota) & (table["valid_reports"] >= report_quota)
     table["eligible"] = table["quota_met"] & (table["misses"] == 0) & (table["failed_items"] == "")
     table["county_rank"] = _top_ranks(table, rules.top_count, None)

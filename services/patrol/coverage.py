@@ -51,6 +51,18 @@ def count_households(session: Session, scope: Scope, area_code: str) -> int:
 GridFilter = Callable[[InstrumentedAttribute[str]], ColumnElement[bool]]
 
 
+def households_per_grid(session: Session, county_code: str, grids: GridFilter) -> pd.Series:
+    """Households per grid (index: grid_code; grids without households are left out) of the grids
+    `grids` selects: the statistics, the compliance table and the assessment count with it."""
+    counts = query_frame(
+        session,
+        select(Household.grid_code, func.count().label("n"))
+        .where(Household.county_code == county_code, grids(Household.grid_code))
+        .group_by(Household.grid_code),
+    )
+    return _per_grid(counts)
+
+
 def area_grids(scope: Scope, area_code: str) -> GridFilter:
     """The grid condition of `area_code`'s part inside the scope, for `visited_between`."""
     return lambda column: scope.within(column, area_code)
@@ -104,6 +116,10 @@ def visited_per_grid(
     grids without a visit are left out)."""
     pairs = visited_between(county_code, grids, first_day, end_day)
     counts = query_frame(session, select(pairs.c.grid_code, func.count().label("n")).group_by(pairs.c.grid_code))
+    return _per_grid(counts)
+
+
+def _per_grid(counts: pd.DataFrame) -> pd.Series:
     return pd.Series(
         counts["n"].astype(int).to_numpy(),
         index=pd.Index(counts["grid_code"].astype(object), name="grid_code"),

@@ -1,20 +1,94 @@
-"""Query results as DataFrames, built column-wise (building from Row objects is ~10× slower)."""
+"""Query results as DataFrames, built column-wise (building from Row objects is ~10× slower).
+
+Instants (`UtcDateTime` columns) come back as ``datetime64[us, UTC]`` columns (NaT where NULL). They
+are fetched as integer microseconds and converted a column at a time: the type's per-value
+conversion was a third of a county month's statistics read (260,000 values).  A session's query
+runs on its connection as Core, without the ORM's row processing, in the session's transaction;
+when no column needs converting, the frame is built from the driver's rows (Row objects cost
+three times the fetch)."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Select
+from sqlalchemy import BigInteger, Connection, Integer, Select, String, cast, func, type_coerce
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.sqltypes import NullType
+
+from services.store.types import UtcDateTime
+
+NAT = np.iinfo(np.int64).min  # numpy's NaT as an int64
+# Column types whose values both drivers return as they are (SQLAlchemy adds no conversion).
+PLAIN_TYPES = (String, Integer, NullType)
 
 
 def query_frame(connection: Connection | Session, query: Select) -> pd.DataFrame:
-    result = connection.execute(query)
-    names = list(result.keys())
-    rows = result.all()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    if isinstance(connection, Session):
+        connection = connection.connection()  # Core rows: the ORM's row processing adds a third
+    dialect = connection.dialect.name
+    query, instants = _stored_instants(query, dialect)
+    with _collection_paused():
+        result = connection.execute(query)
+        names = list(result.keys())
+        if all(isinstance(column.type, PLAIN_TYPES) for column in query.selected_columns):
+            rows = result.cursor.fetchall()  # nothing to convert: the driver's tuples, without Row objects
+            result.close()
+        else:
+            rows = result.all()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        return _frame(names, columns, instants)
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No garbage collection while the rows become a frame: every tuple made is alive until the
+    frame holds its values, so a collection frees nothing, yet the collections the allocations
+    set off took half the time of a 35,000-row read.  Another thread's pause ending first turns
+    collection back on early, never off for good."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _frame(names: list[str], columns: list[tuple[Any, ...]], instants: set[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            name: pd.Series(values, dtype=object if not values else None)
+            name: _instants(values) if name in instants else pd.Series(values, dtype=object if not values else None)
             for name, values in zip(names, columns, strict=True)
         }
     )
+
+
+def _stored_instants(query: Select, dialect: str) -> tuple[Select, set[str]]:
+    """`query` with its instant columns read as integer microseconds since the epoch, and the
+    names of those columns."""
+    selected = list(query.selected_columns.items())
+    instants = {name for name, column in selected if isinstance(column.type, UtcDateTime)}
+    if not instants:
+        return query, instants
+    columns = [_micros(column, dialect).label(name) if name in instants else column for name, column in selected]
+    return query.with_only_columns(*columns), instants
+
+
+def _micros(column: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
+    """Microseconds since the epoch: SQLite stores them; PostgreSQL computes them exactly (psycopg
+    makes an aware datetime of each timestamptz, 4× the cost of an integer)."""
+    if dialect == "sqlite":
+        return type_coerce(column, BigInteger())
+    return cast(func.extract("epoch", type_coerce(column, postgresql.TIMESTAMP(timezone=True))) * 1_000_000, BigInteger)
+
+
+def _instants(values: tuple[Any, ...]) -> pd.Series:
+    micros = np.fromiter((NAT if value is None else value for value in values), np.int64, len(values))
+    return pd.Series(micros.view("M8[us]")).dt.tz_localize("UTC")  # 4× faster than via a nullable Int64

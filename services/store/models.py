@@ -243,6 +243,7 @@ class IncidentEvent(Base):
             ["incidents.county_code", "incidents.incident_id"],
         ),
         Index(None, "county_code", "at"),
+        Index(None, "county_code", "action", "at"),  # a period's reopenings
     )
 
 

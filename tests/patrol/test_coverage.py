@@ -14,7 +14,6 @@ from sqlalchemy import event, insert, select
 from services.domain import LOCAL_TZ
 from services.figures.periods import parse_month
 from services.figures.statistics import compute_statistics
-from services.patrol.assessment import compute_assessment
 from services.patrol.coverage import area_grids, instant_visited_rows, visited_per_grid, visited_rows
 from services.store.migrate import alembic_config, upgrade_schema
 from services.store.models import Area, PatrolVisit, PatrolVisitMonth, table_of
@@ -192,8 +191,8 @@ def test_the_migration_fills_the_rollup_from_the_visits_already_stored(store) ->
 
 
 def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_demo) -> None:
-    """The statistics, the assessment and the compliance table share one count per grid, from
-    the rollup, and the totals agree with the raw visits of the month."""
+    """The statistics and their compliance table share one count per grid, from the rollup, and
+    the totals agree with the raw visits of the month."""
     now = small_demo.now
     month = parse_month(now.astimezone(LOCAL_TZ).strftime("%Y-%m"))
     statements: list[str] = []
@@ -213,13 +212,3 @@ def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_dem
     raw = pd.DataFrame(sorted(raw_months(demo_store)), columns=["county", "month", "household", "grid"])
     in_month = raw[raw["month"] == month.first_day]
     assert stats.figures["visited"] == len(in_month) > 0
-    alone = compute_assessment(
-        demo_store.session_factory,
-        actor=OPERATOR,
-        area_code=small_demo.county.county_code,
-        month=month.first_day,
-        now=now,
-    ).scores
-    assert stats.assessment is not None and alone["visited"].sum() > 0
-    columns = ["worker_id", "households", "visited", "coverage"]
-    pd.testing.assert_frame_equal(stats.assessment[columns], alone[columns])
