@@ -102,8 +102,17 @@ def right_panels(figures: ScreenFigures) -> list[str]:
                 for i, r in enumerate(figures.township_ranking.itertuples())
             ],
         ),
-        table(
-            "本月有效上报（网格员）",
-            [[i + 1, r.name, f"{r.reports} 件"] for i, r in enumerate(figures.worker_ranking.itertuples())],
-        ),
+        _worker_table(figures),
     ]
+
+
+def _worker_table(figures: ScreenFigures) -> str:
+    """The best workers: last month's published scores once there are some, else this month's
+    valid patrol reports."""
+    workers = figures.worker_ranking
+    month = figures.worker_ranking_month
+    if month is None:
+        rows = [[i + 1, r.name, f"{r.reports} 件"] for i, r in enumerate(workers.itertuples())]
+        return table("本月有效上报（网格员）", rows)
+    rows = [[i + 1, r.name, f"{r.total:.1f} 分 {r.grade}"] for i, r in enumerate(workers.itertuples())]
+    return table(f"{month.year}年{month.month}月 网格员考核（已发布）", rows)

@@ -190,3 +190,5 @@ def show_item_card(actor: Actor, selection: Selection, at: dt.datetime) -> None:
             st.caption(f"负责网格：{md('、'.join(card.grid_codes))} · 最后定位 {md(card.last_seen or '无')}")
             if card.month_score:
                 st.caption(md(card.month_score))
+            if card.missed_cases:
+                st.caption(f"本月应报未报（已确认）：{md('、'.join(card.missed_cases))}")

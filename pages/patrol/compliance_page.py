@@ -34,6 +34,7 @@ from services.patrol.assessment import (
 )
 from services.patrol.assessment_rules import RULE_LABELS, AssessmentRules, change_rules
 from services.patrol.misses import DECISIONS, PENDING, decide_miss
+from services.patrol.publication import latest_publication, publish_assessment
 from services.patrol.supervision import LOG_TARGET, REPORT_TARGET
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -125,6 +126,27 @@ name = f"网格员考核_{month:%Y%m}"
 left, right = st.columns(2)
 left.download_button("导出考核 Excel", table_as_xlsx(sheet, "月度考核"), file_name=f"{name}.xlsx", mime=XLSX)
 right.download_button("导出考核 CSV", table_as_csv(sheet), file_name=f"{name}.csv", mime="text/csv")
+
+if not assessment.running and actor.may("publish_assessment") and actor.scope.allows(actor.county_code):
+    published = latest_publication(factory, county_code=actor.county_code, month=month)
+    st.caption(
+        "指挥大屏按上月已发布的考核结果排名网格员。"
+        + (
+            f"{month:%Y年%m月}已发布第 {published.version} 版（{markdown_text(published.publisher_name)}，"
+            f"{published.published_at.astimezone(LOCAL_TZ):%m-%d %H:%M}）。"
+            if published
+            else f"{month:%Y年%m月}尚未发布。"
+        )
+    )
+    if st.button(
+        f"发布 {month:%Y年%m月} 考核结果" if published is None else "重新发布（加分、回溯认定之后）",
+        key="assessment.publish",
+    ):
+        try:
+            done = publish_assessment(factory, actor=actor, month=month, now=now)
+            st.success(f"已发布 {month:%Y年%m月} 考核第 {done.version} 版，网格员 {done.workers} 名")
+        except DomainError as error:
+            st.error(markdown_text(error))
 
 st.subheader("问题回溯（应报未报）")
 candidates = reads.miss_candidates(settings().database_url, actor, month, minute)

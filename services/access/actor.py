@@ -76,6 +76,8 @@ PERMISSION_ROLES: dict[str, frozenset[str]] = {
     "edit_assessment_rules": frozenset({"county_admin"}),
     "award_points": CASE_WORKERS,
     "decide_misses": CASE_WORKERS,
+    # Publishing a finished month's scores (the wall screen's ranking) speaks for the whole county.
+    "publish_assessment": frozenset({"county_admin", "county_operator"}),
     # Keys of the intake API (issue 17) are accounts of other systems: the county admin's.
     "manage_intake": frozenset({"county_admin"}),
     **{f"workflow:{action}": roles for action, roles in ACTION_ROLES.items()},
@@ -91,6 +93,7 @@ PERMISSION_NAMES = {
     "issue_report": "签发报表",
     "edit_assessment_rules": "修改考核规则",
     "award_points": "考核加分",
+    "publish_assessment": "发布月度考核",
     "decide_misses": "认定应报未报",
     "manage_intake": "管理接入密钥",
     **{f"workflow:{action}": name for action, name in ACTION_NAMES.items()},

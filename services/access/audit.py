@@ -42,6 +42,7 @@ AUDIT_ACTIONS = {
     "report_download": "下载报表",
     "assessment_rules": "修改考核规则",
     "assessment_award": "考核加分",
+    "assessment_publish": "发布月度考核",
     "miss_confirm": "确认应报未报",
     "miss_dismiss": "排除应报未报",
     "intake_key_add": "新增接入密钥",

@@ -1,5 +1,6 @@
-"""`python -m services.cli assess --area CODE --month YYYY-MM [--json]`: the 网格员月度考核 of an
-area's workers (issue 16), best first."""
+"""`python -m services.cli assess --area CODE --month YYYY-MM [--json] [--publish]`: the 网格员月度考核
+of an area's workers (issue 16), best first; `--publish` publishes the county's finished month (what
+the wall screen ranks by), e.g. from a job on each month's first days."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import math
 from services.access.actor import Actor
 from services.cli.bootstrap import Store
 from services.domain import LOCAL_TZ
+from services.errors import InvalidArgumentError
 from services.figures.periods import parse_month
 from services.patrol.assessment import ITEMS, SCORED_ITEMS, compute_assessment
+from services.patrol.publication import publish_assessment
 
 SHOWN = ("worker_id", "name", "township_name", "total", "grade", "county_rank", "township_rank")
 
@@ -23,6 +26,9 @@ def add_assess_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     assess.add_argument("--month", required=True, help="YYYY-MM (Asia/Shanghai)")
     assess.add_argument("--at", type=_local_time, default=None, help="data cut-off, ISO 8601 (default: now)")
     assess.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+    assess.add_argument(
+        "--publish", action="store_true", help="publish the county's finished month (--area: the county code)"
+    )
 
 
 def _local_time(text: str) -> dt.datetime:
@@ -41,6 +47,12 @@ def _plain(value: object) -> object:
 
 def run_assess_command(store: Store, args: argparse.Namespace, actor: Actor, now: dt.datetime) -> None:
     month = parse_month(args.month).first_day
+    if args.publish:
+        if args.area != actor.county_code:
+            raise InvalidArgumentError(f"发布考核结果针对全县：--area 请给出县代码 {actor.county_code}")
+        done = publish_assessment(store.session_factory, actor=actor, month=month, now=args.at or now)
+        print(json.dumps({"month": args.month, "version": done.version, "workers": done.workers}, ensure_ascii=False))
+        return
     result = compute_assessment(
         store.session_factory, actor=actor, area_code=args.area, month=month, now=args.at or now
     )

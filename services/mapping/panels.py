@@ -30,6 +30,7 @@ from services.errors import UnknownItemError
 from services.mapping.map_data import load_visible_tags
 from services.patrol.assessment import worker_month
 from services.patrol.assessment_rules import current_month
+from services.patrol.misses import confirmed_misses
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, PatrolVisit, Worker, WorkerGrid
@@ -238,6 +239,7 @@ class WorkerCard:
     grid_codes: tuple[str, ...]
     last_seen: str
     month_score: str = ""  # the running month's 网格员月度考核, e.g. 「2026年11月（进行中）87.5 分 · 合格」
+    missed_cases: tuple[str, ...] = ()  # the running month's confirmed 应报未报 in their grids
 
 
 def _month_score(session_factory: SessionFactory, actor: Actor, worker_id: str, at: dt.datetime) -> str:
@@ -278,4 +280,10 @@ def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id
             grid_codes=tuple(grids),
             last_seen="" if last is None else _local(pd.Series([last])).iloc[0],
             month_score=_month_score(session_factory, actor, worker_id, at),
+            missed_cases=_missed_cases(session_factory, actor, grids, at),
         )
+
+
+def _missed_cases(session_factory: SessionFactory, actor: Actor, grids: list[str], at: dt.datetime) -> tuple[str, ...]:
+    misses = confirmed_misses(session_factory, scope=actor.scope, area_code=grids[0][:9], month=current_month(at))
+    return tuple(sorted(misses.loc[misses["grid_code"].isin(grids), "incident_id"]))

@@ -113,12 +113,10 @@ def compute_assessment(
     area_code: str,
     month: dt.date,
     now: dt.datetime,
-    visited: pd.Series | None = None,
 ) -> Assessment:
     """The scores of the workers responsible for a grid of the area (the part in the actor's scope)
     for the local calendar month of `month` (its first day), read at `now`.  Raises OutOfScopeError
-    (audited), InvalidArgumentError (not a month's first day, a month not yet begun, a naive `now`).
-    `visited`: households visited per grid in the month (`visited_per_grid`), when the caller has them."""
+    (audited), InvalidArgumentError (not a month's first day, a month not yet begun, a naive `now`)."""
     if now.tzinfo is None:
         raise InvalidArgumentError("时间必须带时区")
     start, end = month_bounds(month)
@@ -130,7 +128,7 @@ def compute_assessment(
     share = (cutoff - start) / (end - start)
     version = rules_for_month(session_factory, county_code=actor.county_code, month=month)
     rules = version.rules
-    inputs = _load(session_factory, scope, area_code, month, start, end, cutoff, visited)
+    inputs = _load(session_factory, scope, area_code, month, start, end, cutoff)
     quotas = (rules.log_quota * share, rules.report_quota * share)
     scores, evidence = _score(inputs, rules, quotas, start, end, cutoff)
     return Assessment(
@@ -168,7 +166,6 @@ def _load(
     start: dt.datetime,
     end: dt.datetime,
     cutoff: dt.datetime,
-    visited: pd.Series | None,
 ) -> _Inputs:
     county = scope.county_code
     first_day, end_day = month, end.date()
@@ -233,8 +230,7 @@ def _load(
         )
         grids = area_grids(scope, area_code)
         households = households_per_grid(session, county, grids).rename("households").reset_index()
-        if visited is None:
-            visited = visited_per_grid(session, county, grids, first_day, end_day)
+        visited = visited_per_grid(session, county, grids, first_day, end_day)
         days = query_frame(
             session,
             select(PatrolDay.worker_id, PatrolDay.day, PatrolDay.flags).where(

@@ -1,6 +1,6 @@
 """Figures of the command-centre big screen (指挥大屏), from a few reads per refresh: the incident
-rows of the last 30 days (and every open case), township names, this month's patrol reports and
-the workers' last fixes.  Every rate comes from `services.figures.area_figures.incident_flags`, the counting
+rows of the last 30 days (and every open case), township names, the best workers (of last month's
+published 考核, else by this month's patrol reports) and the workers' last fixes.  Every rate comes from `services.figures.area_figures.incident_flags`, the counting
 behind `kpi` and the map's panels."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import datetime as dt
 
 import pandas as pd
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from services.access.actor import Actor
 from services.access.scope import Scope
@@ -19,12 +20,15 @@ from services.domain import CATEGORIES, INCIDENT_TIMES, LOCAL_TZ, OPEN_STATES, S
 from services.figures.area_figures import IncidentFigures, figures_from_counts, incident_flags
 from services.figures.ranking import rank_areas
 from services.mapping.map_data import describe_open_incidents
+from services.patrol.assessment_rules import current_month
+from services.patrol.publication import published_ranking
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Incident, Worker
 
 WINDOW_DAYS = 30
 ON_PATROL_WITHIN = dt.timedelta(minutes=10)
+RANKED_WORKERS = 5
 STAGES = {
     "待核实": ("reported",),
     "待派遣": ("registered",),
@@ -50,7 +54,10 @@ class ScreenFigures:
     )  # overdue and urgent open cases, newest first: incident_id, category, grid_code, state, alarm, reported_at
     oldest: pd.DataFrame  # the oldest open cases
     township_ranking: pd.DataFrame  # name, closed, closure_rate, on_time_rate (ranked ones only)
-    worker_ranking: pd.DataFrame  # name, reports: valid patrol reports this month, the top 5
+    # The best workers: of the last month's published 考核 (name, total, grade) once it is
+    # published, else by valid patrol reports this month (name, reports); the top 5.
+    worker_ranking: pd.DataFrame
+    worker_ranking_month: dt.date | None  # the published month ranked, None: this month's reports
     trend: pd.DataFrame  # day, reported, closed
     categories: pd.Series  # category → reported in the window
     level_share: dict[str, float | None]
@@ -99,23 +106,8 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
                 )
             ).all()
         )
-        month_start = dt.datetime.combine(at.astimezone(LOCAL_TZ).date().replace(day=1), dt.time(), LOCAL_TZ)
-        reporters = query_frame(
-            session,
-            select(Worker.name, func.count().label("reports"))
-            .join(Incident, (Incident.county_code == Worker.county_code) & (Incident.reporter == Worker.worker_id))
-            .where(
-                Worker.county_code == scope.county_code,
-                scope.filter(Incident.grid_code),
-                Incident.channel == "patrol",
-                Incident.reported_at >= month_start,
-                Incident.reported_at <= at,
-                Incident.rejected_at.is_(None),
-            )
-            .group_by(Worker.worker_id, Worker.name)
-            .order_by(func.count().desc(), Worker.name)
-            .limit(5),
-        )
+        published = published_ranking(session, scope, at, RANKED_WORKERS)
+        ranked_month, best_workers = published if published else (None, _best_reporters(session, scope, at))
         on_patrol = session.scalar(
             select(func.count()).where(
                 Worker.county_code == scope.county_code,
@@ -145,7 +137,8 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         stages={name: int(open_now["state"].isin(states).sum()) for name, states in STAGES.items()},
         alarms=_case_list(alarms.head(12)),
         oldest=_case_list(open_now.sort_values("reported_at").head(6).assign(alarm="")),
-        worker_ranking=reporters,
+        worker_ranking=best_workers,
+        worker_ranking_month=ranked_month,
         township_ranking=_rank_townships(flags.groupby(rows["grid_code"].str[:9]).sum(), townships),
         trend=_trend(rows, at),
         categories=rows.loc[rules.in_period(rows["reported_at"], at, WINDOW_DAYS), "category"]
@@ -154,6 +147,27 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
         level_share=figures.level_share,
         newest_ids=tuple(rows.loc[rows["reported_at"] > at - fresh, "incident_id"]),
         open_points=describe_open_incidents(open_now, at),
+    )
+
+
+def _best_reporters(session: Session, scope: Scope, at: dt.datetime) -> pd.DataFrame:
+    """The workers with the most valid patrol reports this month (name, reports)."""
+    month_start = dt.datetime.combine(current_month(at), dt.time(), LOCAL_TZ)
+    return query_frame(
+        session,
+        select(Worker.name, func.count().label("reports"))
+        .join(Incident, (Incident.county_code == Worker.county_code) & (Incident.reporter == Worker.worker_id))
+        .where(
+            Worker.county_code == scope.county_code,
+            scope.filter(Incident.grid_code),
+            Incident.channel == "patrol",
+            Incident.reported_at >= month_start,
+            Incident.reported_at <= at,
+            Incident.rejected_at.is_(None),
+        )
+        .group_by(Worker.worker_id, Worker.name)
+        .order_by(func.count().desc(), Worker.name)
+        .limit(RANKED_WORKERS),
     )
 
 

@@ -506,6 +506,50 @@ class AssessmentAward(Base):
     __table_args__ = (Index(None, "county_code", "month", "worker_id"),)
 
 
+class AssessmentPublication(Base):
+    """A finished month's 网格员月度考核 as the county published it (发布): the wall screen ranks
+    workers by it instead of scoring the month on every refresh.  Publishing a month again (after
+    late awards or 问题回溯 decisions) adds the next version; the newest one counts."""
+
+    __tablename__ = "assessment_publications"
+    county_code: Mapped[str] = _county()
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, 3 … per month
+    rule_version: Mapped[int] = mapped_column(Integer)
+    cutoff: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    published_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    published_by: Mapped[str] = mapped_column(String(32))  # username
+    publisher_name: Mapped[str] = mapped_column(String(32))
+
+
+class AssessmentScore(Base):
+    """One worker's published month: what the screen and later reads need, not the evidence
+    (that is recomputed from the event log on the 巡查考核 page)."""
+
+    __tablename__ = "assessment_scores"
+    county_code: Mapped[str] = _county()
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    township_code: Mapped[str] = mapped_column(String(9))
+    total: Mapped[float] = mapped_column(Float)
+    grade: Mapped[str] = mapped_column(String(8))
+    valid_reports: Mapped[int] = mapped_column(Integer)
+    county_rank: Mapped[int | None] = mapped_column(Integer)
+    township_rank: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["county_code", "month", "version"],
+            [
+                "assessment_publications.county_code",
+                "assessment_publications.month",
+                "assessment_publications.version",
+            ],
+        ),
+    )
+
+
 class MissDecision(Base):
     """A supervisor's decision on one 问题回溯 candidate (a case that surfaced through another
     channel where the grid's workers reported nothing): confirmed as 应报未报, or dismissed.  One
