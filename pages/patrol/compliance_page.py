@@ -127,6 +127,21 @@ left, right = st.columns(2)
 left.download_button("导出考核 Excel", table_as_xlsx(sheet, "月度考核"), file_name=f"{name}.xlsx", mime=XLSX)
 right.download_button("导出考核 CSV", table_as_csv(sheet), file_name=f"{name}.csv", mime="text/csv")
 
+PUBLISHED_KEY = "assessment.publish_outcome"
+
+
+def publish_month(chosen: dt.date) -> None:
+    """The button's callback: runs before the page does, so the page shows the new version."""
+    try:
+        done = publish_assessment(factory, actor=actor, month=chosen, now=dt.datetime.now(dt.UTC))
+        st.session_state[PUBLISHED_KEY] = (
+            True,
+            f"已发布 {chosen:%Y年%m月} 考核第 {done.version} 版，网格员 {done.workers} 名",
+        )
+    except DomainError as error:
+        st.session_state[PUBLISHED_KEY] = (False, str(error))
+
+
 if not assessment.running and actor.may("publish_assessment") and actor.scope.allows(actor.county_code):
     published = latest_publication(factory, county_code=actor.county_code, month=month)
     st.caption(
@@ -138,15 +153,15 @@ if not assessment.running and actor.may("publish_assessment") and actor.scope.al
             else f"{month:%Y年%m月}尚未发布。"
         )
     )
-    if st.button(
+    st.button(
         f"发布 {month:%Y年%m月} 考核结果" if published is None else "重新发布（加分、回溯认定之后）",
         key="assessment.publish",
-    ):
-        try:
-            done = publish_assessment(factory, actor=actor, month=month, now=now)
-            st.success(f"已发布 {month:%Y年%m月} 考核第 {done.version} 版，网格员 {done.workers} 名")
-        except DomainError as error:
-            st.error(markdown_text(error))
+        on_click=publish_month,
+        args=(month,),
+    )
+    if PUBLISHED_KEY in st.session_state:
+        succeeded, message = st.session_state.pop(PUBLISHED_KEY)
+        (st.success if succeeded else st.error)(markdown_text(message))
 
 st.subheader("问题回溯（应报未报）")
 candidates = reads.miss_candidates(settings().database_url, actor, month, minute)
