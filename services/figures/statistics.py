@@ -297,21 +297,20 @@ def _households_and_visits(session: Session, scope: Scope, area_code: str, perio
 def _suspicious_days(
     session_factory: SessionFactory, scope: Scope, workers: pd.DataFrame, period: Period
 ) -> pd.DataFrame:
-    ids = workers["worker_id"].tolist()
     with session_factory() as session:
-        days = query_frame(
+        days = query_frame(  # the county's few flagged days, narrowed to the table's workers here
             session,
             select(PatrolDay.day, PatrolDay.worker_id, Worker.name, PatrolDay.flags)
             .join(Worker, and_(Worker.county_code == PatrolDay.county_code, Worker.worker_id == PatrolDay.worker_id))
             .where(
                 PatrolDay.county_code == scope.county_code,
-                PatrolDay.worker_id.in_(ids),
                 PatrolDay.day >= period.first_day,
                 PatrolDay.day <= period.last_day,
                 PatrolDay.flags != "",
             )
             .order_by(PatrolDay.day, PatrolDay.worker_id),
         )
+    days = days[days["worker_id"].isin(workers["worker_id"])]
     if days.empty:
         return pd.DataFrame(columns=["day", "worker_id", "name", "flags"])
     days["flags"] = days["flags"].map(lambda text: "，".join(FLAG_NAMES[f] for f in str(text).split("|") if f))

@@ -285,5 +285,5 @@ def load_worker_card(session_factory: SessionFactory, *, actor: Actor, worker_id
 
 
 def _missed_cases(session_factory: SessionFactory, actor: Actor, grids: list[str], at: dt.datetime) -> tuple[str, ...]:
-    misses = confirmed_misses(session_factory, scope=actor.scope, area_code=grids[0][:9], month=current_month(at))
+    misses = confirmed_misses(session_factory, scope=actor.scope, area_code=actor.county_code, month=current_month(at))
     return tuple(sorted(misses.loc[misses["grid_code"].isin(grids), "incident_id"]))

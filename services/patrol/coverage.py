@@ -17,7 +17,7 @@ from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Household, PatrolVisit, PatrolVisitMonth
+from services.store.models import Household, PatrolVisit, PatrolVisitMonth, PatrolVisitMonthGrid
 from services.store.visit_months import next_month
 
 
@@ -114,6 +114,17 @@ def visited_per_grid(
 ) -> pd.Series:
     """Households visited on the days [first_day, end_day), counted per grid (index: grid_code;
     grids without a visit are left out)."""
+    if whole_months(first_day, end_day) == [first_day]:  # one month: its counts are kept per grid
+        counts = query_frame(
+            session,
+            select(PatrolVisitMonthGrid.grid_code, PatrolVisitMonthGrid.visited.label("n")).where(
+                PatrolVisitMonthGrid.county_code == county_code,
+                PatrolVisitMonthGrid.month == first_day,
+                grids(PatrolVisitMonthGrid.grid_code),
+                PatrolVisitMonthGrid.visited > 0,
+            ),
+        )
+        return _per_grid(counts)
     pairs = visited_between(county_code, grids, first_day, end_day)
     counts = query_frame(session, select(pairs.c.grid_code, func.count().label("n")).group_by(pairs.c.grid_code))
     return _per_grid(counts)

@@ -50,6 +50,8 @@ def publish_assessment(
     """Scores the county's finished `month` at `now` and stores it as its next published version,
     on the record.  Refuses (audited) a role that may not publish or a scope short of the county;
     InvalidArgumentError for a month not yet over."""
+    if now.tzinfo is None:
+        raise InvalidArgumentError("时间必须带时区")
     require_permission(session_factory, actor, "publish_assessment", now, f"{month:%Y年%m月} 考核")
     require_whole_area(session_factory, actor, actor.county_code, now)
     _, end = month_bounds(month)
@@ -135,7 +137,8 @@ def published_ranking(
 ) -> tuple[dt.date, pd.DataFrame] | None:
     """The last complete month before `at`, when it is published: its newest version's best
     `count` workers of the scope (name, total, grade), by total, then valid reports, as 十佳 ties
-    go.  None while that month is unpublished: an older month would rank stale work."""
+    go.  None while that month is unpublished (an older month would rank stale work) or holds no
+    worker of the scope."""
     month = last_complete_month(at)
     version = session.scalar(
         select(func.max(AssessmentPublication.version)).where(
@@ -156,4 +159,4 @@ def published_ranking(
         .order_by(AssessmentScore.total.desc(), AssessmentScore.valid_reports.desc(), AssessmentScore.name)
         .limit(count),
     )
-    return month, best
+    return (month, best) if len(best) else None  # none of the scope's workers in it: nothing to rank by

@@ -26,6 +26,7 @@ from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -77,13 +78,27 @@ def _begin_sqlite(connection: Connection) -> None:
 def _translate_error(context: ExceptionContext) -> StoreError | None:
     if context.is_pre_ping:
         return None  # the pool reconnects by itself
-    error = context.sqlalchemy_exception
-    original = context.original_exception
+    return _store_error(context.sqlalchemy_exception, context.original_exception, context.is_disconnect)
+
+
+def translate_driver_error(connection: Connection, original: DBAPIModule.Error) -> StoreError:
+    """The store's error for a driver error raised outside SQLAlchemy's execution (a frame read
+    fetching from the driver's cursor itself); a lost connection is invalidated, as SQLAlchemy
+    would have done."""
+    dialect = connection.dialect
+    disconnect = dialect.is_disconnect(original, connection.connection.dbapi_connection, None)
+    if disconnect:
+        connection.invalidate(original)
+    wrapped = exc.DBAPIError.instance(None, None, original, dialect.loaded_dbapi.Error)
+    return _store_error(wrapped, original, disconnect)
+
+
+def _store_error(error: BaseException | None, original: BaseException, is_disconnect: bool) -> StoreError:
     if isinstance(error, exc.IntegrityError):
         LOG.info("write refused by a key or constraint: %s", original)
         return StoreConflictError("数据已被他人同时修改或与已有数据冲突，本次操作未生效，请刷新后重试")
     LOG.error("database error: %s", original, exc_info=original)
-    if isinstance(error, exc.OperationalError | exc.InterfaceError) or context.is_disconnect:
+    if isinstance(error, exc.OperationalError | exc.InterfaceError) or is_disconnect:
         if "locked" in str(original) or "busy" in str(original):
             return StoreUnavailableError("数据库正忙，请稍后再试（本次操作未生效）")
         return StoreUnavailableError("数据库暂时无法连接，请稍后再试")

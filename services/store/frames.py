@@ -11,22 +11,41 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Connection, Integer, Select, String, cast, func, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    CursorResult,
+    Float,
+    Integer,
+    Label,
+    Select,
+    String,
+    cast,
+    func,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.types import TypeEngine
 
+from services.store.engine import translate_driver_error
 from services.store.types import UtcDateTime
 
 NAT = np.iinfo(np.int64).min  # numpy's NaT as an int64
-# Column types whose values both drivers return as they are (SQLAlchemy adds no conversion).
+# Column types whose values both drivers return as they are (SQLAlchemy adds no conversion; also
+# a Float that is not asked for Decimals).
 PLAIN_TYPES = (String, Integer, NullType)
+# Instants read as integers: table columns and labelled expressions (others keep their own names
+# and the type's conversion).
+NAMED_COLUMNS = (Column, Label)
 
 
 def query_frame(connection: Connection | Session, query: Select) -> pd.DataFrame:
@@ -34,16 +53,31 @@ def query_frame(connection: Connection | Session, query: Select) -> pd.DataFrame
         connection = connection.connection()  # Core rows: the ORM's row processing adds a third
     dialect = connection.dialect.name
     query, instants = _stored_instants(query, dialect)
+    result = connection.execute(query)
+    names = list(result.keys())
     with _collection_paused():
-        result = connection.execute(query)
-        names = list(result.keys())
-        if all(isinstance(column.type, PLAIN_TYPES) for column in query.selected_columns):
-            rows = result.cursor.fetchall()  # nothing to convert: the driver's tuples, without Row objects
-            result.close()
-        else:
-            rows = result.all()
+        plain = all(_is_plain(column.type) for column in query.selected_columns)
+        rows: Sequence[Sequence[Any]] = _driver_rows(connection, result) if plain else result.all()
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         return _frame(names, columns, instants)
+
+
+def _is_plain(column_type: TypeEngine[Any]) -> bool:
+    if isinstance(column_type, Float):
+        return not column_type.asdecimal
+    return isinstance(column_type, PLAIN_TYPES)
+
+
+def _driver_rows(connection: Connection, result: CursorResult[Any]) -> Sequence[Sequence[Any]]:
+    """Nothing to convert: the driver's own tuples, without Row objects (SQLite computes rows as
+    they are fetched, so its errors surface here, outside SQLAlchemy: translated as it would)."""
+    try:
+        rows = result.cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise translate_driver_error(connection, error) from error
+    finally:
+        result.close()
+    return rows
 
 
 @contextlib.contextmanager
@@ -74,9 +108,11 @@ def _stored_instants(query: Select, dialect: str) -> tuple[Select, set[str]]:
     """`query` with its instant columns read as integer microseconds since the epoch, and the
     names of those columns."""
     selected = list(query.selected_columns.items())
-    instants = {name for name, column in selected if isinstance(column.type, UtcDateTime)}
-    if not instants:
-        return query, instants
+    instants = {
+        name for name, column in selected if isinstance(column.type, UtcDateTime) and isinstance(column, NAMED_COLUMNS)
+    }
+    if not instants or query._distinct:  # DISTINCT … ORDER BY an instant must select the instant itself
+        return query, set()
     columns = [_micros(column, dialect).label(name) if name in instants else column for name, column in selected]
     return query.with_only_columns(*columns), instants
 

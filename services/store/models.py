@@ -348,6 +348,17 @@ class PatrolVisitMonth(Base):
     __table_args__ = (Index(None, "county_code", "month", "grid_code"),)
 
 
+class PatrolVisitMonthGrid(Base):
+    """patrol_visit_months counted per grid: a month's coverage of a whole county is 2,000 rows
+    read, not 250,000 counted.  Rebuilt with the rollup rows of the same months × grids."""
+
+    __tablename__ = "patrol_visit_month_grids"
+    county_code: Mapped[str] = _county()
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    visited: Mapped[int] = mapped_column(Integer)
+
+
 class PatrolDay(Base):
     """One worker's patrol on one local day, summarised from the day's track (see
     `geo.tracks.summarise_days`); `flags` lists still | outside | regular, '|'-separated."""

@@ -1,5 +1,6 @@
 """Keeping `patrol_visit_months` (the monthly rollup of patrol_visits) equal to the distinct
-(household, grid) pairs of each local calendar month's visits.
+(household, grid) pairs of each local calendar month's visits, and `patrol_visit_month_grids`
+equal to its rows counted per grid.
 
 Writers in bulk (the fixes import, the demo load) call `refresh_visit_months` in the transaction
 that changed the visits; visits written or deleted through the ORM refresh their months × grids
@@ -29,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.store.models import PatrolVisit, PatrolVisitMonth, table_of
+from services.store.models import PatrolVisit, PatrolVisitMonth, PatrolVisitMonthGrid, table_of
 
 
 def next_month(month: dt.date) -> dt.date:
@@ -79,6 +80,28 @@ def refresh_visit_months(
         source = source.where(or_(*(and_(visits.c.day >= month, visits.c.day < next_month(month)) for month in months)))
     connection.execute(drop)
     connection.execute(insert(rollup).from_select(["county_code", "month", "household_id", "grid_code"], source))
+    _recount(connection, county_code, grid_codes, days)
+
+
+def _recount(
+    connection: Connection, county_code: str, grid_codes: Iterable[str] | None, days: Iterable[dt.date] | None
+) -> None:
+    """The per-grid counts of the rollup rows just rebuilt (the same months × grids)."""
+    rollup, counts = table_of(PatrolVisitMonth), table_of(PatrolVisitMonthGrid)
+    drop = delete(counts).where(counts.c.county_code == county_code)
+    source = (
+        select(rollup.c.county_code, rollup.c.month, rollup.c.grid_code, func.count())
+        .where(rollup.c.county_code == county_code)
+        .group_by(rollup.c.county_code, rollup.c.month, rollup.c.grid_code)
+    )
+    if grid_codes is not None:
+        grids = sorted(set(grid_codes))
+        drop, source = drop.where(counts.c.grid_code.in_(grids)), source.where(rollup.c.grid_code.in_(grids))
+    if days is not None:
+        months = sorted({day.replace(day=1) for day in days})
+        drop, source = drop.where(counts.c.month.in_(months)), source.where(rollup.c.month.in_(months))
+    connection.execute(drop)
+    connection.execute(insert(counts).from_select(["county_code", "month", "grid_code", "visited"], source))
 
 
 @event.listens_for(Session, "after_flush")

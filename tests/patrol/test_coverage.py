@@ -6,6 +6,7 @@ instant rule; one statistics call reads the visits once."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pandas as pd
 from alembic import command
@@ -16,7 +17,7 @@ from services.figures.periods import parse_month
 from services.figures.statistics import compute_statistics
 from services.patrol.coverage import area_grids, instant_visited_rows, visited_per_grid, visited_rows
 from services.store.migrate import alembic_config, upgrade_schema
-from services.store.models import Area, PatrolVisit, PatrolVisitMonth, table_of
+from services.store.models import Area, PatrolVisit, PatrolVisitMonth, PatrolVisitMonthGrid, table_of
 from services.store.visit_months import next_month
 from tests.exchange.test_import import household, run, worker, write_csv
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, seed_areas
@@ -41,7 +42,17 @@ def rollup(store) -> set[tuple]:
                 PatrolVisitMonth.grid_code,
             )
         ).all()
+        counts = session.execute(
+            select(
+                PatrolVisitMonthGrid.county_code,
+                PatrolVisitMonthGrid.month,
+                PatrolVisitMonthGrid.grid_code,
+                PatrolVisitMonthGrid.visited,
+            )
+        ).all()
     assert len(rows) == len(set(rows))
+    # Every check of the rollup checks its per-grid counts too.
+    assert {(c, m, g): n for c, m, g, n in counts} == Counter((c, m, g) for c, m, _, g in rows)
     return {tuple(row) for row in rows}
 
 
@@ -191,8 +202,8 @@ def test_the_migration_fills_the_rollup_from_the_visits_already_stored(store) ->
 
 
 def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_demo) -> None:
-    """The statistics and their compliance table share one count per grid, from the rollup, and
-    the totals agree with the raw visits of the month."""
+    """The statistics and their compliance table share one count per grid, from the rollup's
+    per-grid counts, and the totals agree with the raw visits of the month."""
     now = small_demo.now
     month = parse_month(now.astimezone(LOCAL_TZ).strftime("%Y-%m"))
     statements: list[str] = []
@@ -207,8 +218,8 @@ def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_dem
         )
     finally:
         event.remove(demo_store.engine, "before_cursor_execute", record)
-    assert sum("patrol_visit_months" in s for s in statements) == 1
-    assert not any("FROM patrol_visits" in s for s in statements)
+    assert sum("patrol_visit_month_grids" in s for s in statements) == 1  # a row per grid, counted once
+    assert not any("FROM patrol_visits" in s or "FROM patrol_visit_months" in s for s in statements)
     raw = pd.DataFrame(sorted(raw_months(demo_store)), columns=["county", "month", "household", "grid"])
     in_month = raw[raw["month"] == month.first_day]
     assert stats.figures["visited"] == len(in_month) > 0
