@@ -9,6 +9,7 @@ from bench import (
     imports,
     intake,
     map_page,
+    minute_figures,
     patrols,
     screen,
     statistics,
@@ -32,4 +33,5 @@ if __name__ == "__main__":
     concurrency.main()
     statistics.main()
     assessment.main()
+    minute_figures.main()
     intake.main()

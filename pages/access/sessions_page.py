@@ -21,7 +21,9 @@ LINK_KEY = "sessions.screen_link"
 
 
 def _local(moment: object) -> str:
-    return f"{moment.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}" if isinstance(moment, dt.datetime) else ""
+    if not isinstance(moment, dt.datetime) or moment != moment:  # NaT is a datetime unequal to itself
+        return ""
+    return f"{moment.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
 
 
 @guarded

@@ -34,4 +34,4 @@ def run_intake_key_command(store: Store, args: argparse.Namespace, actor: Actor,
         print(json.dumps({"intake_key": args.name, "done": "revoke"}, ensure_ascii=False))
     else:
         keys = list_intake_keys(factory, actor=actor, now=now)
-        print(keys[list(LISTED)].to_string(index=False) if len(keys) else "（没有接入密钥）")
+        print(keys[list(LISTED)].to_string(index=False, na_rep="") if len(keys) else "（没有接入密钥）")

@@ -232,7 +232,7 @@ def compute_grid_figures(
             .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
             .group_by(Household.grid_code),
         )
-        visited_pairs = visited_rows(scope, area_code, at, days)
+        visited_pairs = visited_rows(session, scope, area_code, at, days)
         visited = query_frame(
             session,
             select(visited_pairs.c.grid_code, func.count().label("n")).group_by(visited_pairs.c.grid_code),

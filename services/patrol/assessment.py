@@ -28,13 +28,13 @@ import uuid
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 
 from services.access.actor import Actor
 from services.access.audit import Who, add_entry, refuse_item, require_area, require_permission
 from services.access.scope import Scope
 from services.cases.frames import query_incidents, select_incidents
-from services.domain import LOCAL_TZ, VALIDATION_LIMIT_HOURS
+from services.domain import CODE_LENGTHS, LOCAL_TZ, VALIDATION_LIMIT_HOURS
 from services.errors import InvalidArgumentError, MissingInputError, UnknownItemError
 from services.patrol.assessment_rules import AssessmentRules, RuleVersion, current_month, rules_for_month
 from services.patrol.coverage import area_grids, households_per_grid, visited_per_grid
@@ -52,6 +52,8 @@ from services.store.models import (
     Worker,
     WorkerGrid,
 )
+
+FEW_WORKERS = 50  # up to this many, an area's month is read by worker id (see `_load`)
 
 ITEMS = {
     "logs": "巡查日志",
@@ -183,12 +185,18 @@ def _load(
                 select(Area.code, Area.name).where(Area.county_code == county, Area.level == "township")
             ).all()
         )
-        # County-wide by time, narrowed to the area's workers in pandas: an IN list of 1,500 ids
-        # costs more than the rows it saves.
+        # A few workers (a worker's card, a village) are read by id; more (a township, the county)
+        # county-wide by time and narrowed in pandas: an IN list of 1,500 ids costs more than the
+        # rows it saves, while a worker's card would fetch the whole county's month.
+        ids = workers["worker_id"].unique().tolist()
+        few = len(ids) <= FEW_WORKERS
         logs = query_frame(
             session,
             select(PatrolLog.worker_id, PatrolLog.logged_at).where(
-                PatrolLog.county_code == county, PatrolLog.logged_at >= start, PatrolLog.logged_at < cutoff
+                PatrolLog.county_code == county,
+                PatrolLog.worker_id.in_(ids) if few else true(),
+                PatrolLog.logged_at >= start,
+                PatrolLog.logged_at < cutoff,
             ),
         )
         late_mark = dt.timedelta(hours=VALIDATION_LIMIT_HOURS)
@@ -212,6 +220,7 @@ def _load(
                 ]
             ).where(
                 Incident.county_code == county,
+                or_(Incident.reporter.in_(ids), Incident.assignee_worker_id.in_(ids)) if few else true(),
                 or_(
                     and_(Incident.reported_at >= start - late_mark, Incident.reported_at < end),
                     and_(Incident.dispatched_at >= start - LONGEST_LIMIT, Incident.dispatched_at < end),
@@ -223,6 +232,7 @@ def _load(
             session,
             select(IncidentEvent.incident_id, IncidentEvent.action, IncidentEvent.at).where(
                 IncidentEvent.county_code == county,
+                IncidentEvent.incident_id.in_(incidents["incident_id"].tolist()) if few else true(),
                 IncidentEvent.action.in_(("handle", "reopen")),
                 IncidentEvent.at >= start - LONGEST_LIMIT,
                 IncidentEvent.at < cutoff,
@@ -251,7 +261,6 @@ def _load(
                 AssessmentAward.awarder_name,
             ).where(AssessmentAward.county_code == county, AssessmentAward.month == month),
         )
-    ids = set(workers["worker_id"])
     events["at"] = pd.to_datetime(events["at"], utc=True)
     handles = (events[events["action"] == "handle"].groupby("incident_id", as_index=False)["at"].min()).rename(
         columns={"at": "first_handled"}
@@ -654,8 +663,8 @@ def worker_month(
     session_factory: SessionFactory, *, actor: Actor, worker_id: str, month: dt.date, now: dt.datetime
 ) -> pd.Series | None:
     """One worker's row of the month's scores (for the worker card), None when they hold no grid
-    in the actor's scope.  Scored within the township of their first grid (the actor's part of it),
-    as the 巡查考核 page's township view scores them."""
+    in the actor's scope.  Scored within the smallest area holding their grids in the actor's
+    scope: their points do not depend on the area, only the 十佳 places do, which the card omits."""
     with session_factory() as session:
         grids = session.scalars(
             select(WorkerGrid.grid_code).where(
@@ -665,8 +674,13 @@ def worker_month(
     allowed = sorted(g for g in grids if actor.scope.allows(g))
     if not allowed:
         return None
-    township = allowed[0][:9]
-    scores = compute_assessment(session_factory, actor=actor, area_code=township, month=month, now=now).scores
+    # The smallest area holding all their grids (their grid, else village …): a few workers' reads.
+    area = next(
+        allowed[0][:n]
+        for n in sorted(CODE_LENGTHS.values(), reverse=True)
+        if all(g[:n] == allowed[0][:n] for g in allowed)
+    )
+    scores = compute_assessment(session_factory, actor=actor, area_code=area, month=month, now=now).scores
     row = scores[scores["worker_id"] == worker_id]
     return None if row.empty else row.iloc[0]
 

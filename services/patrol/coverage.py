@@ -17,7 +17,7 @@ from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Household, PatrolVisit, PatrolVisitMonth, PatrolVisitMonthGrid
+from services.store.models import Household, PatrolVisit, PatrolVisitLatest, PatrolVisitMonth, PatrolVisitMonthGrid
 from services.store.visit_months import next_month
 
 
@@ -143,7 +143,7 @@ def day_aligned(at: dt.datetime) -> bool:
     return at.astimezone(LOCAL_TZ).timetz().replace(tzinfo=None) == dt.time()
 
 
-def visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int) -> Subquery:
+def visited_rows(session: Session, scope: Scope, area_code: str, at: dt.datetime, days: int) -> Subquery:
     """(household, grid) pairs visited in P = (T − days, T].
 
     When T is a local midnight, P is the local days [T − days, T), and a visit is in P exactly when
@@ -151,13 +151,38 @@ def visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int) -> Su
     and start at or after its first moment.  The one instant the two readings could part is a
     segment starting exactly at local midnight of P's first day, which P (open at its start)
     leaves out — an instant no fix-every-few-seconds track lands on more than by chance.  Other T
-    take the instant rule itself (`instant_visited_rows`)."""
+    take the instant rule itself: from each household's latest visit while no stored visit ends
+    after T (the live map, every minute), else from the visits (`instant_visited_rows`)."""
     if day_aligned(at):
         first_day = (at - dt.timedelta(days=days)).astimezone(LOCAL_TZ).date()
         return visited_between(
             scope.county_code, area_grids(scope, area_code), first_day, at.astimezone(LOCAL_TZ).date()
         )
+    if latest_is_exact(session, scope.county_code, at):
+        return latest_visited_rows(scope, area_code, at, days)
     return instant_visited_rows(scope, area_code, at, days)
+
+
+def latest_is_exact(session: Session, county_code: str, at: dt.datetime) -> bool:
+    """No stored visit ends after T, so each household's latest one decides (patrol_visit_latest)."""
+    newest = session.scalar(
+        select(func.max(PatrolVisitLatest.last_end)).where(PatrolVisitLatest.county_code == county_code)
+    )
+    return newest is None or newest <= at
+
+
+def latest_visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int) -> Subquery:
+    """DESIGN.md's rule at a T no stored visit ends after: every near segment ends by T, so a
+    household was visited in P exactly when its latest near segment started after T − days."""
+    return (
+        select(PatrolVisitLatest.household_id, PatrolVisitLatest.grid_code)
+        .where(
+            PatrolVisitLatest.county_code == scope.county_code,
+            scope.within(PatrolVisitLatest.grid_code, area_code),
+            PatrolVisitLatest.last_start > at - dt.timedelta(days=days),
+        )
+        .subquery()
+    )
 
 
 def instant_visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int) -> Subquery:
@@ -182,5 +207,5 @@ def instant_visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: in
 
 
 def count_visited(session: Session, scope: Scope, area_code: str, at: dt.datetime, days: int) -> int:
-    query = select(func.count()).select_from(visited_rows(scope, area_code, at, days))
+    query = select(func.count()).select_from(visited_rows(session, scope, area_code, at, days))
     return int(session.scalar(query) or 0)

@@ -24,14 +24,14 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc, func, select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from services.errors import StoreConflictError, StoreError, StoreUnavailableError
-from services.store import visit_months  # noqa: F401  (its flush hook keeps the visit rollup current)
+from services.store import visit_latest, visit_months  # noqa: F401  (their flush hooks keep the visit rollups current)
 
 LOG = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -120,6 +120,15 @@ class SessionFactory(sessionmaker[Session]):
 
 def make_session_factory(engine: Engine) -> SessionFactory:
     return SessionFactory(engine)
+
+
+def take_county_turn(connection: Connection, purpose: str, county_code: str) -> None:
+    """Waits, inside the caller's transaction, until no other transaction holds the turn of
+    `purpose` in the county (PostgreSQL: a transaction advisory lock; SQLite runs one write
+    transaction at a time anyway).  For writers that rebuild shared derived rows, which two at
+    once would both insert."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"{purpose}:{county_code}"))))
 
 
 def write_next_number(write: Callable[[], T], busy_message: str) -> T:

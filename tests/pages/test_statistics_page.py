@@ -10,6 +10,7 @@ import pytest
 from services.access.sign_in import load_actor
 from services.cli.bootstrap import open_store
 from services.domain import LOCAL_TZ
+from services.figures.issued_reports import list_issued_reports, load_issued_report
 from services.figures.periods import month_period
 from services.figures.report_build import build_report
 from services.figures.statistics import compute_statistics
@@ -76,6 +77,20 @@ def test_an_operator_issues_the_report_and_sees_it_listed(monkeypatch, demo_data
     assert not app.exception
     assert "已签发" in app.success[0].value
     assert any("第 1 版" in caption.value for caption in app.caption)
+    store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
+    now = dt.datetime.now(dt.UTC)
+    with store.session_factory() as session:
+        operator = load_actor(session, "130532", "operator")
+    (issued, *_) = list_issued_reports(store.session_factory, actor=operator, area_code="130532", now=now)
+    _, sent = load_issued_report(store.session_factory, actor=operator, report_id=issued.report_id, now=now)
+    store.engine.dispose()
+    shown = [s.key for s in expected_report(demo_database, "operator", "130532").sections]
+    assert "assessment" not in shown  # the page's read leaves the scores to their own page …
+    assert [s.key for s in sent.sections] == [
+        *shown[: shown.index("workers") + 1],
+        "assessment",
+        *shown[shown.index("workers") + 1 :],
+    ]  # … the issued 月报 carries them
     viewer = open_app(monkeypatch, demo_database, PAGE, user="viewer")
     viewer.run()
     assert not viewer.exception

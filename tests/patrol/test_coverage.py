@@ -10,17 +10,32 @@ from collections import Counter
 
 import pandas as pd
 from alembic import command
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 
 from services.domain import LOCAL_TZ
 from services.figures.periods import parse_month
 from services.figures.statistics import compute_statistics
-from services.patrol.coverage import area_grids, instant_visited_rows, visited_per_grid, visited_rows
+from services.patrol.coverage import (
+    area_grids,
+    instant_visited_rows,
+    latest_is_exact,
+    latest_visited_rows,
+    visited_per_grid,
+    visited_rows,
+)
 from services.store.migrate import alembic_config, upgrade_schema
-from services.store.models import Area, PatrolVisit, PatrolVisitMonth, PatrolVisitMonthGrid, table_of
+from services.store.models import (
+    Area,
+    PatrolVisit,
+    PatrolVisitLatest,
+    PatrolVisitMonth,
+    PatrolVisitMonthGrid,
+    table_of,
+)
 from services.store.visit_months import next_month
 from tests.exchange.test_import import household, run, worker, write_csv
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, seed_areas
+from tests.store.test_concurrency import WRITERS, at_once
 
 
 def raw_months(store) -> set[tuple]:
@@ -50,9 +65,26 @@ def rollup(store) -> set[tuple]:
                 PatrolVisitMonthGrid.visited,
             )
         ).all()
+        latest = session.execute(
+            select(
+                PatrolVisitLatest.household_id,
+                PatrolVisitLatest.grid_code,
+                PatrolVisitLatest.last_start,
+                PatrolVisitLatest.last_end,
+            )
+        ).all()
+        visits = session.execute(
+            select(
+                PatrolVisit.household_id,
+                PatrolVisit.grid_code,
+                func.max(PatrolVisit.last_start),
+                func.max(PatrolVisit.last_end),
+            ).group_by(PatrolVisit.household_id, PatrolVisit.grid_code)
+        ).all()
     assert len(rows) == len(set(rows))
-    # Every check of the rollup checks its per-grid counts too.
+    # Every check of the rollup checks its per-grid counts and each household's latest visit too.
     assert {(c, m, g): n for c, m, g, n in counts} == Counter((c, m, g) for c, m, _, g in rows)
+    assert {tuple(row) for row in latest} == {tuple(row) for row in visits}
     return {tuple(row) for row in rows}
 
 
@@ -86,11 +118,40 @@ def test_a_day_aligned_period_read_by_days_equals_the_instant_rule(demo_store, s
     ]:
         at = dt.datetime.combine(end_day, dt.time(), LOCAL_TZ)
         for area in (small_demo.county.county_code, township):
-            by_days = pairs(demo_store, visited_rows(OPERATOR.scope, area, at, days))
+            with demo_store.session_factory() as session:
+                by_days = pairs(demo_store, visited_rows(session, OPERATOR.scope, area, at, days))
             by_instants = pairs(demo_store, instant_visited_rows(OPERATOR.scope, area, at, days))
             assert by_days == by_instants, (area, end_day, days)
             checked += len(by_days)
     assert checked > 0
+
+
+def test_each_households_latest_visit_gives_the_instant_rule_at_live_moments(demo_store, small_demo) -> None:
+    """At a T no stored visit ends after (the live map, each minute), the latest visits give
+    exactly the instant rule's households; at an earlier T the visits themselves are read."""
+    with demo_store.session_factory() as session:
+        township = session.scalars(select(Area.code).where(Area.level == "township").order_by(Area.code)).first()
+        newest = session.scalar(select(func.max(PatrolVisit.last_end)))
+    assert township is not None and newest is not None
+    checked = 0
+    for at in (newest + dt.timedelta(minutes=1, seconds=7), newest + dt.timedelta(days=2, minutes=13)):
+        with demo_store.session_factory() as session:
+            assert latest_is_exact(session, small_demo.county.county_code, at)
+        for area in (small_demo.county.county_code, township):
+            for days in (1, 3, 7, 30):
+                by_latest = pairs(demo_store, latest_visited_rows(OPERATOR.scope, area, at, days))
+                assert by_latest == pairs(demo_store, instant_visited_rows(OPERATOR.scope, area, at, days))
+                checked += len(by_latest)
+    assert checked > 0
+    earlier = newest - dt.timedelta(days=1, minutes=17)
+    with demo_store.session_factory() as session:
+        assert not latest_is_exact(session, small_demo.county.county_code, earlier)
+        read = pairs(demo_store, visited_rows(session, OPERATOR.scope, small_demo.county.county_code, earlier, 7))
+    assert (
+        read
+        == pairs(demo_store, instant_visited_rows(OPERATOR.scope, small_demo.county.county_code, earlier, 7))
+        != set()
+    )
 
 
 def test_several_whole_months_count_a_household_once(store) -> None:
@@ -223,3 +284,21 @@ def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_dem
     raw = pd.DataFrame(sorted(raw_months(demo_store)), columns=["county", "month", "household", "grid"])
     in_month = raw[raw["month"] == month.first_day]
     assert stats.figures["visited"] == len(in_month) > 0
+
+
+def test_sixteen_simultaneous_fixes_imports_keep_every_visit_and_the_rollups_exact(store, tmp_path) -> None:
+    """Sixteen workers' days imported at once (the same households, grids and month): every
+    worker's visits land, no import fails, and the rollups equal the visits afterwards."""
+    seed_areas(store)
+    homes = [household("H-a", 115.0040, 37.0052), household("H-b", 115.0150, 37.0050)]
+    run(store, "households", write_csv(tmp_path / "h.csv", homes))
+    workers = [f"W{i:02d}" for i in range(WRITERS)]
+    run(store, "workers", write_csv(tmp_path / "w.csv", [worker(w, GRID_A) for w in workers]))
+    files = [write_csv(tmp_path / f"{w}.csv", _walk(w, "2026-11-20", 37.0050)) for w in workers]
+    outcomes = at_once(WRITERS, lambda i: run(store, "fixes", files[i]))
+    assert [o for o in outcomes if isinstance(o, Exception)] == []
+    with store.session_factory() as session:
+        visitors = session.execute(select(PatrolVisit.worker_id, PatrolVisit.household_id)).all()
+    assert sorted(visitors) == sorted((w, h) for w in workers for h in ("H-a", "H-b"))
+    november = dt.date(2026, 11, 1)
+    assert rollup(store) == raw_months(store) == {(COUNTY, november, "H-a", GRID_A), (COUNTY, november, "H-b", GRID_B)}

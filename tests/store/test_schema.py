@@ -26,7 +26,7 @@ def test_migrations_create_the_models_tables_and_run_twice(store) -> None:
     names = set(sa.inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= names
     with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0015"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0016"
 
 
 @pytest.mark.postgis

@@ -8,6 +8,7 @@ from services.cli.demo import DemoCounty
 from services.store.bulk import insert_frame
 from services.store.models import Base
 from services.store.positions import refresh_last_positions
+from services.store.visit_latest import rebuild_latest_visits
 from services.store.visit_months import refresh_visit_months
 
 TABLE_ORDER = (
@@ -40,6 +41,7 @@ def load_demo(engine: Engine, demo: DemoCounty) -> dict[str, int]:
         for name in TABLE_ORDER:
             written[name] = insert_frame(connection, Base.metadata.tables[name], demo.tables[name])
         refresh_visit_months(connection, demo.county_code)
+        rebuild_latest_visits(connection, demo.county_code)
         refresh_last_positions(connection, demo.county_code)
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")  # fresh statistics, so the planners pick the area-code indexes

@@ -29,6 +29,7 @@ from services.exchange.imports.readers import require_columns
 from services.exchange.imports.write import delete_keys, find_changes, replace_rows
 from services.patrol.results import clean_fixes, compute_patrol_results
 from services.store.bulk import insert_frame
+from services.store.engine import take_county_turn
 from services.store.frames import query_frame
 from services.store.models import (
     Household,
@@ -42,6 +43,7 @@ from services.store.models import (
     table_of,
 )
 from services.store.positions import refresh_last_positions
+from services.store.visit_latest import households_to_rebuild, merge_latest_visits, rebuild_latest_visits
 from services.store.visit_months import refresh_visit_months
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
@@ -175,6 +177,9 @@ def check_fixes(
 
 
 def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
+    # One fixes import of a county at a time: each rebuilds the visit rollups of the months ×
+    # grids it touched, and two at once would insert the same rollup rows.
+    take_county_turn(connection, "patrol_visits", fixes["county_code"].iloc[0])
     key = ["county_code", "worker_id", "ts"]
     near = and_(
         PatrolFix.worker_id.in_(fixes["worker_id"].unique().tolist()),
@@ -220,7 +225,14 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     keys = worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
     replaced = query_frame(
         connection,
-        select(PatrolVisit.worker_id, PatrolVisit.day, PatrolVisit.grid_code).where(
+        select(
+            PatrolVisit.worker_id,
+            PatrolVisit.day,
+            PatrolVisit.household_id,
+            PatrolVisit.grid_code,
+            PatrolVisit.last_start,
+            PatrolVisit.last_end,
+        ).where(
             PatrolVisit.county_code == county,
             PatrolVisit.worker_id.in_(worker_days["worker_id"].unique().tolist()),
             PatrolVisit.day >= worker_days["day"].min(),
@@ -231,6 +243,7 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     delete_keys(connection, table_of(PatrolDay), keys)
     if households.empty or stored.empty:
         refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
+        rebuild_latest_visits(connection, county, replaced["household_id"])
         return 0, 0
     crs = metric_crs_for(float(households["lon"].mean()))
     fx, fy = transform_xy(stored["lon"], stored["lat"], WGS84, crs)
@@ -245,4 +258,8 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     refresh_visit_months(
         connection, county, days=worker_days["day"], grid_codes=[*replaced["grid_code"], *results.visits["grid_code"]]
     )
+    merge_latest_visits(
+        connection, county, worker_days["worker_id"], worker_days["day"].min(), worker_days["day"].max()
+    )
+    rebuild_latest_visits(connection, county, households_to_rebuild(replaced, results.visits))
     return written, insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))

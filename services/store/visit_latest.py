@@ -1,0 +1,126 @@
+"""Keeping `patrol_visit_latest` (each household's latest visit per grid) equal to the latest
+segment starts and ends of its rows in patrol_visits.
+
+The fixes import adds visits of new worker-days far more often than it replaces stored ones: new
+visits are merged in (the later of the stored and the new times), and only the households whose
+stored visits were replaced are read again from patrol_visits.  The demo load rebuilds the
+county; visits written or deleted through the ORM refresh their households at flush.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Connection, delete, event, func, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, UOWTransaction
+
+from services.store.models import PatrolVisit, PatrolVisitLatest, table_of
+
+CHUNK = 500  # households per statement when re-reading replaced ones
+
+
+def rebuild_latest_visits(connection: Connection, county_code: str, household_ids: Iterable[str] | None = None) -> None:
+    """The rollup rows of `household_ids` (None: the whole county) read again from patrol_visits,
+    in the caller's transaction."""
+    if household_ids is None:
+        _rebuild(connection, county_code, None)
+        return
+    ids = sorted(set(household_ids))
+    for first in range(0, len(ids), CHUNK):
+        _rebuild(connection, county_code, ids[first : first + CHUNK])
+
+
+def _rebuild(connection: Connection, county_code: str, ids: list[str] | None) -> None:
+    latest, visits = table_of(PatrolVisitLatest), table_of(PatrolVisit)
+    drop = delete(latest).where(latest.c.county_code == county_code)
+    source = (
+        select(
+            visits.c.county_code,
+            visits.c.household_id,
+            visits.c.grid_code,
+            func.max(visits.c.last_start),
+            func.max(visits.c.last_end),
+        )
+        .where(visits.c.county_code == county_code)
+        .group_by(visits.c.county_code, visits.c.household_id, visits.c.grid_code)
+    )
+    if ids is not None:
+        drop = drop.where(latest.c.household_id.in_(ids))
+        source = source.where(visits.c.household_id.in_(ids))
+    connection.execute(drop)
+    connection.execute(
+        insert(latest).from_select(["county_code", "household_id", "grid_code", "last_start", "last_end"], source)
+    )
+
+
+def merge_latest_visits(
+    connection: Connection, county_code: str, worker_ids: Iterable[str], first_day: dt.date, last_day: dt.date
+) -> None:
+    """Merge the stored visits of `worker_ids` on the days [first_day, last_day] (those an import
+    just wrote) into the rollup, in one statement: each row keeps the later of its times."""
+    workers = sorted(set(worker_ids))
+    if not workers:
+        return
+    latest, visits = table_of(PatrolVisitLatest), table_of(PatrolVisit)
+    source = (
+        select(
+            visits.c.county_code,
+            visits.c.household_id,
+            visits.c.grid_code,
+            func.max(visits.c.last_start),
+            func.max(visits.c.last_end),
+        )
+        .where(
+            visits.c.county_code == county_code,
+            visits.c.worker_id.in_(workers),
+            visits.c.day >= first_day,
+            visits.c.day <= last_day,
+        )
+        .group_by(visits.c.county_code, visits.c.household_id, visits.c.grid_code)
+    )
+    postgres = connection.dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(latest).from_select(
+        ["county_code", "household_id", "grid_code", "last_start", "last_end"], source
+    )
+    later = func.greatest if postgres else func.max  # SQLite's two-argument max() is the scalar one
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["county_code", "household_id", "grid_code"],
+            set_={
+                "last_start": later(latest.c.last_start, statement.excluded.last_start),
+                "last_end": later(latest.c.last_end, statement.excluded.last_end),
+            },
+        )
+    )
+
+
+def households_to_rebuild(replaced: pd.DataFrame, written: pd.DataFrame) -> list[str]:
+    """Of the households whose visits were deleted (`replaced`) and rewritten (`written`, the
+    same worker-days recomputed; both: household_id, grid_code, last_start, last_end), those the
+    merge would leave too late: a deleted visit held a later time than every new one, so their
+    rows must be read again.  Recomputing a day from more fixes rarely moves a visit earlier."""
+    if replaced.empty:
+        return []
+    keys = ["household_id", "grid_code"]
+    old = replaced.groupby(keys)[["last_start", "last_end"]].max()
+    new = written.groupby(keys)[["last_start", "last_end"]].max().reindex(old.index)
+    lowered = new["last_start"].isna() | (new["last_start"] < old["last_start"]) | (new["last_end"] < old["last_end"])
+    return sorted(set(old.index[lowered.to_numpy()].get_level_values("household_id")))
+
+
+@event.listens_for(Session, "after_flush")
+def _refresh_after_flush(session: Session, _flush: UOWTransaction) -> None:
+    touched: dict[str, set[str]] = {}
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(instance, PatrolVisit):
+            continue
+        state = inspect(instance)
+        counties = {instance.county_code, *state.attrs["county_code"].history.deleted}
+        households = {instance.household_id, *state.attrs["household_id"].history.deleted}
+        for county in counties:
+            touched.setdefault(county, set()).update(households)
+    for county, households in touched.items():
+        rebuild_latest_visits(session.connection(), county, households)
