@@ -102,7 +102,10 @@ def test_a_disabled_users_cookie_stops_working_at_the_next_run(served, browser_c
     try:
         page.reload()
         page.get_by_text("该账号已停用").wait_for(timeout=60_000)
+        # The notice is drawn before the form below it: wait for the form, then check there is one.
+        page.get_by_label("密码").wait_for(timeout=30_000)
         assert page.get_by_label("密码").count() == 1
+        assert page.get_by_text(SIGNED_IN).count() == 0
     finally:
         set_disabled(store.session_factory, actor=ADMIN, now=dt.datetime.now(dt.UTC), username="viewer", disabled=False)
         store.engine.dispose()
