@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import Connection, delete, event, func, insert, inspect, select
+from sqlalchemy import Connection, Select, delete, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
@@ -36,7 +36,20 @@ def rebuild_latest_visits(connection: Connection, county_code: str, household_id
 def _rebuild(connection: Connection, county_code: str, ids: list[str] | None) -> None:
     latest, visits = table_of(PatrolVisitLatest), table_of(PatrolVisit)
     drop = delete(latest).where(latest.c.county_code == county_code)
-    source = (
+    source = _latest_of_visits(county_code)
+    if ids is not None:
+        drop = drop.where(latest.c.household_id.in_(ids))
+        source = source.where(visits.c.household_id.in_(ids))
+    connection.execute(drop)
+    connection.execute(
+        insert(latest).from_select(["county_code", "household_id", "grid_code", "last_start", "last_end"], source)
+    )
+
+
+def _latest_of_visits(county_code: str) -> Select:
+    """The rollup's rows as patrol_visits gives them (the county's; narrow with `.where`)."""
+    visits = table_of(PatrolVisit)
+    return (
         select(
             visits.c.county_code,
             visits.c.household_id,
@@ -46,13 +59,6 @@ def _rebuild(connection: Connection, county_code: str, ids: list[str] | None) ->
         )
         .where(visits.c.county_code == county_code)
         .group_by(visits.c.county_code, visits.c.household_id, visits.c.grid_code)
-    )
-    if ids is not None:
-        drop = drop.where(latest.c.household_id.in_(ids))
-        source = source.where(visits.c.household_id.in_(ids))
-    connection.execute(drop)
-    connection.execute(
-        insert(latest).from_select(["county_code", "household_id", "grid_code", "last_start", "last_end"], source)
     )
 
 
@@ -65,21 +71,8 @@ def merge_latest_visits(
     if not workers:
         return
     latest, visits = table_of(PatrolVisitLatest), table_of(PatrolVisit)
-    source = (
-        select(
-            visits.c.county_code,
-            visits.c.household_id,
-            visits.c.grid_code,
-            func.max(visits.c.last_start),
-            func.max(visits.c.last_end),
-        )
-        .where(
-            visits.c.county_code == county_code,
-            visits.c.worker_id.in_(workers),
-            visits.c.day >= first_day,
-            visits.c.day <= last_day,
-        )
-        .group_by(visits.c.county_code, visits.c.household_id, visits.c.grid_code)
+    source = _latest_of_visits(county_code).where(
+        visits.c.worker_id.in_(workers), visits.c.day >= first_day, visits.c.day <= last_day
     )
     postgres = connection.dialect.name == "postgresql"
     statement = (postgresql.insert if postgres else sqlite.insert)(latest).from_select(
