@@ -121,7 +121,9 @@ def _load_screen(session_factory: SessionFactory, scope: Scope, at: dt.datetime,
     open_now = rows[flags["open"]]
     overdue = flags.loc[flags["open"], "overdue"]
     alarm = pd.Series("", index=open_now.index).mask(open_now["severity"] == "urgent", "紧急").mask(overdue, "超期")
-    alarms = open_now[alarm != ""].assign(alarm=alarm).sort_values("reported_at", ascending=False)
+    # Named before the rows are picked: pandas gives an empty frame the index of a column assigned
+    # to it, which would bring back the left-out cases as rows of NaN.
+    alarms = open_now.assign(alarm=alarm)[alarm != ""].sort_values("reported_at", ascending=False)
     rated = rules.in_period(rows["closed_at"], at, WINDOW_DAYS) & rows["satisfaction"].notna()
     satisfied = rows.loc[rated, "satisfaction"].isin(["满意", "基本满意"]).sum()
     return ScreenFigures(

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from render.screen_html import right_panels
 from services.errors import StoreUnavailableError
 from services.figures.area_figures import compute_area_figures
 from services.figures.ranking import MIN_CASES_TO_RANK
@@ -136,6 +137,26 @@ def test_the_screen_counts_today_stages_alarms_and_rates_as_the_kpi_service_does
     assert screen.categories.sum() == 8
     assert screen.township_ranking.empty  # 2 closures: below the minimum volume of MIN_CASES_TO_RANK
     assert MIN_CASES_TO_RANK > 2
+
+
+@pytest.mark.parametrize("alarming", [False, True])
+def test_a_county_with_one_open_case_lists_it_as_an_alarm_only_when_it_is_one(store, alarming) -> None:
+    seed_areas(store)
+    reported = T - (100 if alarming else 3) * H  # past the 72 h limit, or well within it
+    with store.session_factory.begin() as session:
+        session.add(
+            incident(
+                "S-only",
+                state="dispatched",
+                reported_at=reported,
+                validated_at=reported + H,
+                dispatched_at=reported + H,
+            )
+        )
+    screen = load_screen(store.session_factory, actor=OPERATOR, at=T, fresh=dt.timedelta(minutes=10))
+    assert screen.alarms[["incident_id", "alarm"]].values.tolist() == ([["S-only", "超期"]] if alarming else [])
+    assert screen.oldest["incident_id"].tolist() == ["S-only"]
+    assert right_panels(screen)[0].count("S-only") == int(alarming)  # the alarm table draws without NaN rows
 
 
 def test_a_database_that_cannot_be_reached_is_reported_as_unavailable(tmp_path) -> None:
