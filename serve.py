@@ -10,6 +10,7 @@ from render.assets import install_assets
 from services.basemaps import tile_origins
 from services.settings import Settings
 from web.headers import SecurityHeaders, content_security_policies, streamlit_index_hashes
+from web.map_shapes import map_shape_routes
 from web.open311 import open311_routes
 from web.sessions import session_routes
 
@@ -23,7 +24,7 @@ page_policy, component_policy = content_security_policies(
 base_path = "/".join(part for part in st.get_option("server.baseUrlPath").split("/") if part)
 app = st.App(
     "app.py",
-    routes=[*open311_routes(base_path), *session_routes(base_path)],
+    routes=[*open311_routes(base_path), *session_routes(base_path), *map_shape_routes(base_path)],
     middleware=[
         Middleware(
             SecurityHeaders,

@@ -22,8 +22,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(env: dict[str, str], *, wait_s: float = 60) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """(base URL, server process) of the app run with `env` added to the environment; stopped on exit."""
+def running_app(
+    env: dict[str, str], *, wait_s: float = 60, root: Path = ROOT, options: tuple[str, ...] = ()
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """(base URL, server process) of the app run with `env` added to the environment, from the
+    checkout at `root` (a bench compares with an older one) with Streamlit `options`; stopped on exit."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -38,8 +41,9 @@ def running_app(env: dict[str, str], *, wait_s: float = 60) -> Iterator[tuple[st
             "127.0.0.1",
             "--server.headless",
             "true",
+            *options,
         ],
-        cwd=ROOT,
+        cwd=root,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

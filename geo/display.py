@@ -101,6 +101,12 @@ class AreaShapes:
                 return child[child["code"].str.startswith(code)]
         return None
 
+    def in_crs(self, crs: str) -> AreaShapes:
+        """The same areas as drawn over tiles in `crs` (shifted for GCJ-02 basemaps)."""
+        if crs != "gcj02":
+            return self
+        return AreaShapes(*(to_gcj02(frame) for frame in (self.county, self.townships, self.villages, self.grids)))
+
     def names(self) -> dict[str, str]:
         """Name of every area by code."""
         return {

@@ -115,18 +115,18 @@ INCIDENT_LEGEND = (
 class GeoJsonLayer(folium.map.Layer):
     """A GeoJSON layer styled in the browser: `style_js(properties, values)` and
     `tip_js(properties, values)` are JavaScript functions; `values` is an optional mapping sent
-    beside the geometry (so a new choropleth sends colours, not polygons)."""
+    beside the geometry (so a new choropleth sends colours, not polygons), kept as the layer's
+    `v`.  The features are `data`, or the `part` of the area document the map fetched."""
 
     _template = Template(
         """
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }}_v = {{ this.values_json }};
-var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+var {{ this.get_name() }} = L.geoJson(null, {
   interactive: {{ this.interactive|tojson }},
-  style: function (f) { return ({{ this.style_js }})(f.properties, {{ this.get_name() }}_v); },
+  style: function (f) { return ({{ this.style_js }})(f.properties, {{ this.get_name() }}.v); },
   pointToLayer: function (f, latlng) {
     {%- if this.label_class %}
-    var text = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}_v);
+    var text = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}.v);
     return L.marker(latlng, {interactive: false, keyboard: false, icon: L.divIcon(
       {className: 'area-label {{ this.label_class }}', html: '<span>' + text + '</span>', iconSize: null})});
     {%- else %}
@@ -135,11 +135,17 @@ var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
   },
   onEachFeature: function (f, layer) {
     {%- if not this.label_class %}
-    var tip = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}_v);
+    var tip = ({{ this.tip_js }})(f.properties, {{ this.get_name() }}.v);
     if (tip) { layer.bindTooltip(tip, {sticky: true}); }
     {%- endif %}
   }
 });
+{{ this.get_name() }}.v = {{ this.values_json }};
+{%- if this.part %}
+window.areaShapes.then(function (d) { {{ this.get_name() }}.addData(d[{{ this.part|tojson }}]); });
+{%- else %}
+{{ this.get_name() }}.addData({{ this.data }});
+{%- endif %}
 {%- if this.label_class %}
 {{ this.get_name() }}.on('add', function () {
   var layer = this;
@@ -156,8 +162,9 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
 
     def __init__(
         self,
-        data: str,
+        data: str = "",
         *,
+        part: str | None = None,
         name: str,
         style_js: str,
         tip_js: str = "function () { return null; }",
@@ -170,6 +177,7 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
         super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "GeoJsonLayer"
         self.data = data
+        self.part = part  # instead of `data`: this part of the area document (AreaShapesSource)
         self.style_js = style_js
         self.tip_js = tip_js
         self.values_json = script_json(values or {})
@@ -240,6 +248,7 @@ class RecolourGrids(MacroElement):
 (function () {
   var layer = window[{{ this.layer|tojson }}], v = {{ this.values_json }};
   if (!layer) { return; }
+  layer.v = v;  // also for grids the area document has not delivered yet
   layer.eachLayer(function (l) {
     var p = l.feature.properties, x = v[p.id];
     l.setStyle({fillColor: x ? x[0] : '#e5e7eb'});
@@ -279,6 +288,67 @@ window.feature_group = [];
     def __init__(self) -> None:
         super().__init__()
         self._name = "ReleaseReplacedOverlays"
+
+
+class AreaShapesSource(MacroElement):
+    """Where the base map's area outlines come from: `window.areaShapes`, a promise of the area
+    document (`area_shapes_document`), fetched once from `url` — a versioned, signed address the
+    browser keeps in its cache, so the ~0.7 MB of a county's grids do not travel with every
+    rerun (web/map_shapes.py) — or, without a url, written into the map itself.  If the fetch
+    fails, the map says so instead of staying blank."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+{%- if this.url %}
+window.areaShapes = fetch({{ this.url|tojson }}, {credentials: 'same-origin'}).then(function (r) {
+  if (!r.ok) { throw new Error('HTTP ' + r.status); }
+  return r.json();
+});
+{%- else %}
+window.areaShapes = Promise.resolve({{ this.document }});
+{%- endif %}
+window.areaShapes.catch(function () {
+  var notice = L.control({position: 'topright'});
+  notice.onAdd = function () {
+    var div = L.DomUtil.create('div', 'map-legend shapes-failed');
+    div.textContent = {{ this.failure|tojson }};
+    return div;
+  };
+  notice.addTo({{ this._parent.get_name() }});
+});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, *, url: str | None, document: str | None) -> None:
+        super().__init__()
+        self._name = "AreaShapesSource"
+        self.url = url
+        self.document = document
+        self.failure = SHAPES_FAILED
+
+
+SHAPES_FAILED = "区域边界未能加载，请刷新页面；如仍不行请联系管理员。"
+
+
+def area_shapes_document(shapes: AreaShapes) -> str:
+    """The outlines the base map draws, as one JSON text: `grids` (id, kind, tip: the escaped
+    name and code), `townships` and `county` (outlines only).  The same text is written into a
+    map or served at the map's shapes link, so the two cannot differ."""
+    grids = shapes.grids
+    grid_features = shapes_json(
+        grids.geometry.values,
+        pd.DataFrame(
+            {
+                "id": grids["code"].to_numpy(),
+                "kind": "grid",
+                "tip": html_column(grids["name"] + " " + grids["code"]).to_numpy(),
+            }
+        ),
+    )
+    parts = {"grids": grid_features, "townships": _areas_json(shapes.townships), "county": _areas_json(shapes.county)}
+    return "{" + ",".join(f'"{name}":{text}' for name, text in parts.items()) + "}"
 
 
 class Legend(MacroElement):
@@ -357,10 +427,13 @@ def build_base_map(
     basemap: Basemap,
     height: int = 640,
     dark: bool = False,
+    shapes_url: str | None = None,
 ) -> folium.Map:
     """The part of the map that stays put: basemap tiles, the grids coloured by `grid_values`
     (code → (colour, plain text for the tooltip)), township and county boundaries with township
-    names, and the legend (none on the wall screen)."""
+    names, and the legend (none on the wall screen).  The outlines are fetched from
+    `shapes_url` (the pages' signed link to `area_shapes_document(shapes)`), or written into
+    the map without one."""
     use_local_assets()
     minx, miny, maxx, maxy = shapes.county.total_bounds
     fmap = folium.Map(tiles=None, height=height, control_scale=False, zoom_control=True, max_zoom=18)
@@ -381,30 +454,18 @@ def build_base_map(
             overlay=False,
             control=False,
         ).add_to(fmap)
-    grids = shapes.grids
-    grid_data = shapes_json(
-        grids.geometry.values,
-        pd.DataFrame(
-            {
-                "id": grids["code"].to_numpy(),
-                "kind": "grid",
-                "tip": html_column(grids["name"] + " " + grids["code"]).to_numpy(),
-            }
-        ),
-    )
+    AreaShapesSource(url=shapes_url, document=None if shapes_url else area_shapes_document(shapes)).add_to(fmap)
     GeoJsonLayer(
-        grid_data,
+        part="grids",
         name="网格",
         style_js=GRID_STYLE_JS,
         tip_js=GRID_TIP_JS,
         values=_grid_values(grid_values),
         global_name=GRID_LAYER,
     ).add_to(fmap)
-    GeoJsonLayer(
-        _areas_json(shapes.townships), name="乡镇(街道)", style_js=TOWNSHIP_STYLE_JS, interactive=False
-    ).add_to(fmap)
+    GeoJsonLayer(part="townships", name="乡镇(街道)", style_js=TOWNSHIP_STYLE_JS, interactive=False).add_to(fmap)
     _labels_layer(shapes.townships, name="乡镇名称", label_class="township").add_to(fmap)
-    GeoJsonLayer(_areas_json(shapes.county), name="县界", style_js=COUNTY_STYLE_JS, interactive=False).add_to(fmap)
+    GeoJsonLayer(part="county", name="县界", style_js=COUNTY_STYLE_JS, interactive=False).add_to(fmap)
     if legend is not None:
         Legend(str(legend_html(legend))).add_to(fmap)
     return fmap

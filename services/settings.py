@@ -69,6 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Open311 GETs each client address may make per minute (a token bucket per server process); more get 429.",
     ),
     Setting(
+        "LINK_KEY",
+        "",
+        "Secret that signs the map's links to its area outlines (any long random text); empty means a random key "
+        "kept in `DATA_DIR/link.key`. Servers behind one address need the same one.",
+    ),
+    Setting(
         "LOCAL_TILES_DIR",
         "",
         "Folder of `{z}/{x}/{y}.png` tiles for the `local` basemap; the app serves it at `/app/static/tiles/`.",
@@ -90,6 +96,7 @@ class Settings:
     session_idle_min: float
     session_hours: float
     intake_get_per_min: float
+    link_key: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -118,4 +125,5 @@ class Settings:
             session_idle_min=float(raw["SESSION_IDLE_MIN"]),
             session_hours=float(raw["SESSION_HOURS"]),
             intake_get_per_min=float(raw["INTAKE_GET_PER_MIN"]),
+            link_key=raw["LINK_KEY"],
         )

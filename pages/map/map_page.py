@@ -202,7 +202,14 @@ def show_map(shapes: AreaShapes, selection: Selection, content: MapContent, cont
         households = None
     centre, zoom = fit_view(view_box, width_px=MAP_WIDTH_GUESS, height_px=MAP_HEIGHT, max_zoom=17)
     st_folium(
-        build_base_map(shapes, grid_values=grid_values, legend=legend, basemap=basemap, height=MAP_HEIGHT),
+        build_base_map(
+            shapes,
+            grid_values=grid_values,
+            legend=legend,
+            basemap=basemap,
+            height=MAP_HEIGHT,
+            shapes_url=reads.area_shapes_link(current_actor(), basemap.crs),
+        ),
         key="map",
         height=MAP_HEIGHT,
         use_container_width=True,

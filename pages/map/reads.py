@@ -10,8 +10,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from geo.display import AreaShapes, display_points, to_gcj02
-from pages.components import store
+from geo.display import AreaShapes, display_points
+from pages.components import settings, store
 from services.access.actor import Actor
 from services.figures.area_figures import AreaFigures, compute_area_figures, compute_grid_figures
 from services.mapping.map_data import (
@@ -21,14 +21,17 @@ from services.mapping.map_data import (
     load_worker_positions,
 )
 from services.patrol.supervision import WorkerDay, load_worker_day
+from web.map_shapes import shapes_link
 
 
 @st.cache_data(ttl=600, show_spinner="正在准备区域边界…")
 def area_shapes(url: str, actor: Actor, crs: str) -> AreaShapes:
-    shapes = load_area_shapes(store().session_factory, actor=actor)
-    if crs != "gcj02":
-        return shapes
-    return AreaShapes(*(to_gcj02(frame) for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids)))
+    return load_area_shapes(store().session_factory, actor=actor).in_crs(crs)
+
+
+def area_shapes_link(actor: Actor, crs: str) -> str:
+    """Where the map fetches the outlines of `area_shapes` (web/map_shapes.py keeps them)."""
+    return shapes_link(store(), settings(), actor=actor, crs=crs, base_path=st.get_option("server.baseUrlPath"))
 
 
 @st.cache_data(ttl=120, show_spinner="正在统计各网格…")

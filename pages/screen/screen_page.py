@@ -68,6 +68,7 @@ actor = current_actor()
 refresh = dt.timedelta(seconds=config.screen_refresh_s)
 shapes = reads.area_shapes(config.database_url, actor, "wgs84")
 HOME_NAME = shapes.names().get(actor.home_area, "")  # the county's, or a township leader's township
+SHAPES_URL = reads.area_shapes_link(actor, "wgs84")
 
 
 @st.fragment(run_every=refresh)
@@ -116,7 +117,13 @@ def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datet
     with centre:
         values, _ = colour_grids(by_grid, "open")
         base = build_base_map(
-            shapes, grid_values={}, legend=None, basemap=make_basemap("none"), height=int(MAP_HEIGHT * scale), dark=True
+            shapes,
+            grid_values={},
+            legend=None,
+            basemap=make_basemap("none"),
+            height=int(MAP_HEIGHT * scale),
+            dark=True,
+            shapes_url=SHAPES_URL,
         )
         incidents = figures.open_points
         live_incidents = incidents.assign(fresh=incidents["incident_id"].isin(figures.newest_ids))

@@ -213,8 +213,8 @@ def test_area_names_come_largest_first_so_that_the_browser_keeps_those_when_name
         workers=None,
     )
     html = rendered(build_base_map(shapes, grid_values={}, legend=None, basemap=make_basemap("none")), overlays[0])
-    before = html[: html.index("area-label child")]
-    children = before[before.rindex("L.geoJson(") :]  # the layer of the children's names
+    after = html[html.index("area-label child") :]
+    children = after[: after.index(".addTo(")]  # the layer of the children's names, with its data
     assert children.index("大村") < children.index("小村")
     assert "window.declutterLabels" in html
 

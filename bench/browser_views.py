@@ -1,0 +1,178 @@
+"""Browser bench of issue 18, the way a user's browser sees the app: headless Chromium signs in on
+the county demo and the bench times the 登录 click until Leaflet has drawn every grid of the
+county, cold (a just-started server, an empty browser cache) and warm (the next sign-in), then a
+drill-down click until the township's outline is drawn.  It also counts the bytes the app sends,
+on the wire (a counting proxy between Chromium and the app: after websocket compression), for
+the first view, per map rerun and per wall-screen refresh.
+
+Each figure is measured for this checkout and for BEFORE_REV (the code before the outlines left
+the map's script and the websocket was compressed; run from a git worktree), one after the other
+on the same database, on SQLite and on PostGIS.  `python -m bench.browser_views`; results in
+bench/results/browser-views.json."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from bench.foundation import run_on_county_demo
+from devtools.app_server import ROOT, running_app
+from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.counting_proxy import CountingProxy, counting_proxy
+from services.cli.bootstrap import Store, open_store
+from services.cli.demo.people import DEMO_PASSWORD
+from services.settings import Settings
+from services.store.models import Area
+
+BEFORE_REV = "99a0978"  # main before this work (session 7)
+SCREEN_REFRESH_S = 5
+SCREEN_REFRESHES = 4
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+IN_MAP = "document.querySelector('" + MAP_FRAME + "')?.contentDocument"
+TIMEOUT_MS = 120_000
+
+
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """A worktree of `rev` beside this checkout, sharing its virtualenv."""
+    path = Path("/tmp") / f"minqing-bench-{rev}"
+    if not path.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT, check=True)
+        (path / ".venv").symlink_to(ROOT / ".venv")
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+
+
+def app_idle(page: Page) -> None:
+    """Streamlit runs no script: its status widget ("Running…") is gone, and stays gone a moment
+    (the rest of a rerun's messages arrive after the map has drawn)."""
+    for _ in range(2):
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS, polling=50
+        )
+        time.sleep(0.5)
+
+
+def grids_drawn(page: Page, grids: int) -> None:
+    page.wait_for_function(
+        f"() => ({IN_MAP}?.querySelectorAll('path.area-grid').length || 0) >= {grids}",
+        timeout=TIMEOUT_MS,
+        polling="raf",
+    )
+
+
+def sign_in_and_draw(page: Page, url: str, proxy: CountingProxy, grids: int) -> dict:
+    """From the 登录 click until all `grids` are drawn: seconds and bytes (websocket, HTTP)."""
+    page.context.clear_cookies()
+    page.goto(url)
+    page.get_by_label("用户名").fill("operator")
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    before = proxy.snapshot()
+    start = time.perf_counter()
+    page.get_by_role("button", name="登录", exact=True).click()
+    grids_drawn(page, grids)
+    seconds = time.perf_counter() - start
+    app_idle(page)
+    after = proxy.snapshot()
+    return {
+        "drawn_s": round(seconds, 2),
+        "ws_kb": kb(after.websocket - before.websocket),
+        "http_kb": kb(after.http - before.http),
+    }
+
+
+def drill_down(page: Page, proxy: CountingProxy, grid_code: str) -> dict:
+    """A click on a grid of the county view: the map moves to its township; seconds until the
+    township's outline is drawn, and the rerun's websocket bytes."""
+    before = proxy.snapshot()
+    start = time.perf_counter()
+    page.frame_locator(MAP_FRAME).locator(f"path.grid-{grid_code}").click(force=True)
+    page.wait_for_function(
+        f"() => ({IN_MAP}?.querySelectorAll('path.area-selected').length || 0) > 0", timeout=TIMEOUT_MS, polling="raf"
+    )
+    seconds = time.perf_counter() - start
+    app_idle(page)
+    after = proxy.snapshot()
+    return {"drawn_s": round(seconds, 2), "ws_kb": kb(after.websocket - before.websocket)}
+
+
+def screen_refreshes(page: Page, url: str, proxy: CountingProxy, grids: int) -> dict:
+    """Websocket bytes per refresh of the wall screen, over SCREEN_REFRESHES refreshes."""
+    page.goto(url + "?view=screen")
+    grids_drawn(page, grids)
+    time.sleep(SCREEN_REFRESH_S)
+    before = proxy.snapshot()
+    time.sleep(SCREEN_REFRESH_S * SCREEN_REFRESHES)
+    after = proxy.snapshot()
+    return {"ws_kb_per_refresh": kb((after.websocket - before.websocket) / SCREEN_REFRESHES)}
+
+
+def kb(size: float) -> float:
+    return round(size / 1024, 1)
+
+
+def measure_code(root: Path, store: Store, compression: bool) -> dict:
+    url = store.engine.url.render_as_string(hide_password=False)
+    with store.session_factory() as session:
+        grids = sorted(session.query(Area.code).filter(Area.level == "grid").all())
+    grid_code = grids[len(grids) // 2][0]
+    options = ("--server.enableWebsocketCompression", "true" if compression else "false")
+    environment = {"DATABASE_URL": url, "SCREEN_REFRESH_S": str(SCREEN_REFRESH_S)}
+    with running_app(environment, root=root, options=options, wait_s=120) as (app_url, _):
+        port = int(app_url.rstrip("/").rsplit(":", 1)[1])
+        with counting_proxy(port) as proxy, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            page = context.new_page()
+            proxied = f"http://127.0.0.1:{proxy.port}/"
+            result = {"cold": sign_in_and_draw(page, proxied, proxy, len(grids))}
+            result["drill_down"] = drill_down(page, proxy, grid_code)
+            page.close()
+            page = context.new_page()  # the next sign-in: the browser's cache and the server's are warm
+            result["warm"] = sign_in_and_draw(page, proxied, proxy, len(grids))
+            result["drill_down_warm"] = drill_down(page, proxy, grid_code)
+            result["screen"] = screen_refreshes(page, proxied, proxy, len(grids))
+            browser.close()
+    return result
+
+
+def measure_store(engine_name: str, store: Store) -> dict:
+    now = measure_code(ROOT, store, compression=True)  # first: the database's pages are not yet in the OS cache
+    with checkout(BEFORE_REV) as before_root:
+        before = measure_code(before_root, store, compression=False)
+    ratios = {
+        "cold_drawn": ratio(before["cold"]["drawn_s"], now["cold"]["drawn_s"]),
+        "warm_drawn": ratio(before["warm"]["drawn_s"], now["warm"]["drawn_s"]),
+        "drill_down_drawn": ratio(before["drill_down_warm"]["drawn_s"], now["drill_down_warm"]["drawn_s"]),
+        "rerun_ws_bytes": ratio(before["drill_down_warm"]["ws_kb"], now["drill_down_warm"]["ws_kb"]),
+        "screen_ws_bytes": ratio(before["screen"]["ws_kb_per_refresh"], now["screen"]["ws_kb_per_refresh"]),
+    }
+    return {"engine": engine_name, "before": before, "now": now, "before_over_now": ratios}
+
+
+def ratio(before: float, now: float) -> float | None:
+    return round(before / now, 1) if now else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="", help="measure this database only (no county demo made)")
+    args = parser.parse_args()
+    if args.database:
+        store = open_store(Settings.from_env({"DATABASE_URL": args.database}))
+        print(json.dumps(measure_store(store.engine.dialect.name, store), ensure_ascii=False, indent=1))
+        return
+    run_on_county_demo("browser-views", measure_store)
+
+
+if __name__ == "__main__":
+    main()
