@@ -1,6 +1,7 @@
 """What `make run` starts (`streamlit run serve.py`): the dashboard of app.py, served by
-Streamlit's own ASGI app with the security headers of web/headers.py on every response.
-`streamlit run app.py` still works, without those headers."""
+Streamlit's own ASGI app with the security headers of web/headers.py on every response, and the
+routes of the intake API, the session cookie and the map's area outlines.  `streamlit run app.py`
+still starts, without those: its maps say that their outlines could not be loaded."""
 
 import streamlit as st
 from starlette.middleware import Middleware

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import subprocess
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +31,11 @@ from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.counting_proxy import CountingProxy, counting_proxy
 from services.cli.bootstrap import Store, open_store
 from services.cli.demo.people import DEMO_PASSWORD
+from services.cli.simulator import Simulator
 from services.settings import Settings
 from services.store.models import Area
 
+COUNTY = "130532"
 BEFORE_REV = "99a0978"  # main before this work (session 7)
 SCREEN_REFRESH_S = 5
 SCREEN_REFRESHES = 4
@@ -105,14 +110,34 @@ def drill_down(page: Page, proxy: CountingProxy, grid_code: str) -> dict:
     return {"drawn_s": round(seconds, 2), "ws_kb": kb(after.websocket - before.websocket)}
 
 
-def screen_refreshes(page: Page, url: str, proxy: CountingProxy, grids: int) -> dict:
-    """Websocket bytes per refresh of the wall screen, over SCREEN_REFRESHES refreshes."""
+def screen_refreshes(page: Page, url: str, proxy: CountingProxy, grids: int, store: Store) -> dict:
+    """Websocket bytes per refresh of the wall screen over SCREEN_REFRESHES refreshes, while the
+    simulator reports a case or so each refresh and moves cases on (a still county sends an
+    unchanged screen, which Streamlit does not send again)."""
     page.goto(url + "?view=screen")
     grids_drawn(page, grids)
-    time.sleep(SCREEN_REFRESH_S)
-    before = proxy.snapshot()
-    time.sleep(SCREEN_REFRESH_S * SCREEN_REFRESHES)
-    after = proxy.snapshot()
+    simulator = Simulator(
+        store.session_factory,
+        county_code=COUNTY,
+        photo_dir=Path(tempfile.mkdtemp()),
+        reports_per_hour=3600 / SCREEN_REFRESH_S,
+    )
+    stop = threading.Event()
+
+    def simulate() -> None:
+        while not stop.wait(SCREEN_REFRESH_S):
+            simulator.tick(dt.datetime.now(dt.UTC), SCREEN_REFRESH_S)
+
+    writer = threading.Thread(target=simulate)
+    writer.start()
+    try:
+        time.sleep(SCREEN_REFRESH_S * 1.5)
+        before = proxy.snapshot()
+        time.sleep(SCREEN_REFRESH_S * SCREEN_REFRESHES)
+        after = proxy.snapshot()
+    finally:
+        stop.set()
+        writer.join()
     return {"ws_kb_per_refresh": kb((after.websocket - before.websocket) / SCREEN_REFRESHES)}
 
 
@@ -140,7 +165,7 @@ def measure_code(root: Path, store: Store, compression: bool) -> dict:
             page = context.new_page()  # the next sign-in: the browser's cache and the server's are warm
             result["warm"] = sign_in_and_draw(page, proxied, proxy, len(grids))
             result["drill_down_warm"] = drill_down(page, proxy, grid_code)
-            result["screen"] = screen_refreshes(page, proxied, proxy, len(grids))
+            result["screen"] = screen_refreshes(page, proxied, proxy, len(grids), store)
             browser.close()
     return result
 

@@ -3,6 +3,7 @@
 from bench import (
     access,
     assessment,
+    browser_views,
     concurrency,
     coverage,
     foundation,
@@ -35,3 +36,4 @@ if __name__ == "__main__":
     assessment.main()
     minute_figures.main()
     intake.main()
+    browser_views.main()

@@ -123,6 +123,9 @@ class GeoJsonLayer(folium.map.Layer):
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.geoJson(null, {
   interactive: {{ this.interactive|tojson }},
+  {%- if this.part %}
+  pane: {{ this.areas_pane|tojson }},
+  {%- endif %}
   style: function (f) { return ({{ this.style_js }})(f.properties, {{ this.get_name() }}.v); },
   pointToLayer: function (f, latlng) {
     {%- if this.label_class %}
@@ -142,7 +145,9 @@ var {{ this.get_name() }} = L.geoJson(null, {
 });
 {{ this.get_name() }}.v = {{ this.values_json }};
 {%- if this.part %}
-window.areaShapes.then(function (d) { {{ this.get_name() }}.addData(d[{{ this.part|tojson }}]); });
+window.areaShapes.then(function (d) {
+  if (d && d[{{ this.part|tojson }}]) { {{ this.get_name() }}.addData(d[{{ this.part|tojson }}]); }
+}).catch(function () {});  // AreaShapesSource says that the outlines failed
 {%- else %}
 {{ this.get_name() }}.addData({{ this.data }});
 {%- endif %}
@@ -185,9 +190,13 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
         self.label_class = label_class  # points drawn as text labels (names of areas), not dots
         self.global_name = global_name  # also reachable as window[global_name], to restyle in place
         self.points_pane = POINTS_PANE
+        self.areas_pane = AREAS_PANE
 
 
 GRID_LAYER = "gridLayer"
+# The fetched outlines arrive after the overlays are drawn; in a pane of their own below Leaflet's
+# overlay pane (400) they never cover the selection, a track or the focus ring.
+AREAS_PANE = "areas"
 # Case, household and worker dots are drawn in their own pane above the area names (Leaflet's
 # marker pane is 600, tooltips 650), so a name never hides a case.
 POINTS_PANE = "points"
@@ -211,6 +220,7 @@ class MapChrome(MacroElement):
   L.control.scale({metric: true, imperial: false}).addTo(map);
   map.attributionControl.setPrefix({{ this.prefix|tojson }});
   map.createPane({{ this.points_pane|tojson }}).style.zIndex = 620;
+  map.createPane({{ this.areas_pane|tojson }}).style.zIndex = 350;
   window.declutterLabels = function (m) {
     var pane = m.getPane('markerPane'), kept = [];
     ['time', 'child', 'township'].forEach(function (kind) {
@@ -235,6 +245,7 @@ class MapChrome(MacroElement):
         self._name = "MapChrome"
         self.prefix = LEAFLET_CREDIT
         self.points_pane = POINTS_PANE
+        self.areas_pane = AREAS_PANE
 
 
 class RecolourGrids(MacroElement):
@@ -301,10 +312,18 @@ class AreaShapesSource(MacroElement):
         """
 {% macro script(this, kwargs) %}
 {%- if this.url %}
-window.areaShapes = fetch({{ this.url|tojson }}, {credentials: 'same-origin'}).then(function (r) {
-  if (!r.ok) { throw new Error('HTTP ' + r.status); }
-  return r.json();
-});
+window.areaShapes = (function load(attempt) {
+  // A server restarting or a store briefly away answers 5xx or nothing: try again, then give up.
+  return fetch({{ this.url|tojson }}, {credentials: 'same-origin'}).then(function (r) {
+    if (r.status >= 500 && attempt < {{ this.attempts }}) { throw new Error('retry'); }
+    if (!r.ok) { return Promise.reject(new Error('HTTP ' + r.status)); }
+    return r.json();
+  }).catch(function (error) {
+    if (attempt >= {{ this.attempts }} || (error.message || '').indexOf('HTTP') === 0) { throw error; }
+    return new Promise(function (resolve) { setTimeout(resolve, 1000 * Math.pow(2, attempt)); })
+      .then(function () { return load(attempt + 1); });
+  });
+})(1);
 {%- else %}
 window.areaShapes = Promise.resolve({{ this.document }});
 {%- endif %}
@@ -327,9 +346,11 @@ window.areaShapes.catch(function () {
         self.url = url
         self.document = document
         self.failure = SHAPES_FAILED
+        self.attempts = SHAPES_ATTEMPTS
 
 
 SHAPES_FAILED = "区域边界未能加载，请刷新页面；如仍不行请联系管理员。"
+SHAPES_ATTEMPTS = 5  # 1 + 2 + 4 + 8 s between them: a server restart is over by then
 
 
 def area_shapes_document(shapes: AreaShapes) -> str:

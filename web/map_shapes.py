@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from geo.display import AreaShapes
 from render.map_layers import area_shapes_document
 from services.access.actor import Actor
 from services.access.links import link_is_signed, link_key, sign_link
@@ -42,6 +43,7 @@ from services.mapping.map_data import load_area_shapes
 from services.settings import Settings
 
 CRS_CHOICES = ("wgs84", "gcj02")
+LINK_PURPOSE = "map-areas/v1"  # signed first: a signature made for another kind of link never fits
 DOCUMENT_TTL_S = 600.0  # as long as the pages keep their area shapes (pages/map/reads.py)
 DOCUMENTS_KEPT = 64  # one per scope and basemap in use: a county, its townships, some supervisors
 CURRENT = "private, max-age=31536000, immutable"
@@ -51,31 +53,42 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @dataclasses.dataclass(frozen=True)
 class ShapesDocument:
-    body: bytes  # UTF-8 JSON: grids, townships, county (render.map_layers.area_shapes_document)
+    shapes: AreaShapes  # what the pages draw and name: shared, never to be changed in place
+    body: bytes  # UTF-8 JSON of their outlines: grids, townships, county (area_shapes_document)
     digest: str  # hex SHA-256 of body
 
 
 class _Documents:
     """Documents by (database, county, areas, crs), each kept DOCUMENT_TTL_S, the least recently
-    used dropped beyond DOCUMENTS_KEPT: the page that makes a link and the route that answers it
-    share the one built for the page."""
+    used dropped beyond DOCUMENTS_KEPT.  The pages take their area shapes from here too, so what
+    a page names, outlines and frames is always the version its link fetches; one build per key
+    at a time (others wait for it)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple[str, str, tuple[str, ...], str], tuple[float, ShapesDocument]] = OrderedDict()
+        self._building: dict[tuple[str, str, tuple[str, ...], str], threading.Lock] = {}
 
     def get(self, store: Store, actor: Actor, crs: str) -> ShapesDocument:
         key = (str(store.engine.url), actor.county_code, actor.area_codes, crs)
-        now = self._clock()
         with self._lock:
-            found = self._kept.get(key)
-            if found is not None and now - found[0] < DOCUMENT_TTL_S:
-                self._kept.move_to_end(key)
-                return found[1]
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            now = self._clock()
+            with self._lock:
+                found = self._kept.get(key)
+                if found is not None and now - found[0] < DOCUMENT_TTL_S:
+                    self._kept.move_to_end(key)
+                    return found[1]
+            return self._build(key, store, actor, crs, now)
+
+    def _build(
+        self, key: tuple[str, str, tuple[str, ...], str], store: Store, actor: Actor, crs: str, now: float
+    ) -> ShapesDocument:
         shapes = load_area_shapes(store.session_factory, actor=actor).in_crs(crs)
         body = area_shapes_document(shapes).encode()
-        document = ShapesDocument(body, hashlib.sha256(body).hexdigest())
+        document = ShapesDocument(shapes, body, hashlib.sha256(body).hexdigest())
         with self._lock:
             self._kept[key] = (now, document)
             self._kept.move_to_end(key)
@@ -94,7 +107,7 @@ DOCUMENTS = _Documents()
 def shapes_link(store: Store, settings: Settings, *, actor: Actor, crs: str, base_path: str = "") -> str:
     """The signed link to `actor`'s outlines over a `crs` basemap, for the map's AreaShapesSource."""
     digest = DOCUMENTS.get(store, actor, crs).digest
-    signature = sign_link(link_key(settings), actor.county_code, actor.username, crs, digest)
+    signature = sign_link(link_key(settings), LINK_PURPOSE, actor.county_code, actor.username, crs, digest)
     prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
     query = urllib.parse.urlencode({"u": actor.username, "crs": crs, "sig": signature})
     return f"{prefix}/map/areas/{digest}.json?{query}"
@@ -126,7 +139,7 @@ def map_shape_routes(
         username, crs, signature = (request.query_params.get(name, "") for name in ("u", "crs", "sig"))
         config = settings()
         if crs not in CRS_CHOICES or not link_is_signed(
-            link_key(config), signature, config.county_code, username, crs, digest
+            link_key(config), signature, LINK_PURPOSE, config.county_code, username, crs, digest
         ):
             return refused(403, "链接无效。")
         try:

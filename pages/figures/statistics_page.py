@@ -169,7 +169,7 @@ st.caption("所有数字与导出的月报/周报相同，口径见每个指标�
 require_data()
 actor = current_actor()
 now = current_minute()
-shapes = area_shapes(settings().database_url, actor, "wgs84")
+shapes = area_shapes(actor, "wgs84")
 names = shapes.names()
 codes = [code for code in names if actor.scope.allows(code) or code == actor.home_area]
 

@@ -273,7 +273,7 @@ if st.session_state.get("map.refused"):
     st.warning(st.session_state.pop("map.refused"))
     go_to(selection)
 controls = show_controls(actor)
-shapes = reads.area_shapes(settings().database_url, actor, controls.basemap.crs)
+shapes = reads.area_shapes(actor, controls.basemap.crs)
 names = shapes.names()
 if selection.area_code not in names:
     st.warning(f"区域 {selection.area_code} 不存在，已回到您负责的区域。")

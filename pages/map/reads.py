@@ -15,22 +15,28 @@ from pages.components import settings, store
 from services.access.actor import Actor
 from services.figures.area_figures import AreaFigures, compute_area_figures, compute_grid_figures
 from services.mapping.map_data import (
-    load_area_shapes,
     load_household_points,
     load_open_incidents,
     load_worker_positions,
 )
 from services.patrol.supervision import WorkerDay, load_worker_day
-from web.map_shapes import shapes_link
+from web.map_shapes import DOCUMENTS, shapes_link
 
 
-@st.cache_data(ttl=600, show_spinner="正在准备区域边界…")
-def area_shapes(url: str, actor: Actor, crs: str) -> AreaShapes:
-    return load_area_shapes(store().session_factory, actor=actor).in_crs(crs)
+def area_shapes(actor: Actor, crs: str) -> AreaShapes:
+    """The areas `actor` may see, as drawn over a `crs` basemap: kept by web/map_shapes.py
+    beside the outlines document the map fetches, so both are always the same version (shared
+    between sessions: read them, never change them in place)."""
+    return DOCUMENTS.get(store(), actor, crs).shapes
+
+
+def forget_area_shapes() -> None:
+    """After an import of grids: every page's areas and outlines are read again."""
+    DOCUMENTS.clear()
 
 
 def area_shapes_link(actor: Actor, crs: str) -> str:
-    """Where the map fetches the outlines of `area_shapes` (web/map_shapes.py keeps them)."""
+    """Where the map fetches the outlines of `area_shapes`."""
     return shapes_link(store(), settings(), actor=actor, crs=crs, base_path=st.get_option("server.baseUrlPath"))
 
 

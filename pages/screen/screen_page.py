@@ -66,7 +66,7 @@ require_data()
 config = settings()
 actor = current_actor()
 refresh = dt.timedelta(seconds=config.screen_refresh_s)
-shapes = reads.area_shapes(config.database_url, actor, "wgs84")
+shapes = reads.area_shapes(actor, "wgs84")
 HOME_NAME = shapes.names().get(actor.home_area, "")  # the county's, or a township leader's township
 SHAPES_URL = reads.area_shapes_link(actor, "wgs84")
 

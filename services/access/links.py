@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -20,17 +21,24 @@ from services.settings import Settings
 
 KEY_FILE = "link.key"
 SIGNATURE_HEX = 32  # 128 bits of HMAC-SHA256: far beyond guessing, short in a URL
+SIGNATURE = re.compile(f"[0-9a-f]{{{SIGNATURE_HEX}}}")
+MIN_KEY_BYTES = 32
 _keys: dict[Path, bytes] = {}
 
 
 def link_key(settings: Settings) -> bytes:
-    """The key links are signed with."""
+    """The key links are signed with; a key too short to be secret is refused."""
     if settings.link_key:
-        return settings.link_key.encode()
-    path = settings.data_dir / KEY_FILE
-    if path not in _keys:
-        _keys[path] = _kept_key(path)
-    return _keys[path]
+        key = settings.link_key.encode()
+        where = "LINK_KEY"
+    else:
+        path = settings.data_dir / KEY_FILE
+        if path not in _keys:
+            _keys[path] = _kept_key(path)
+        key, where = _keys[path], str(path)
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"{where} 太短：链接签名密钥至少 {MIN_KEY_BYTES} 个字符")
+    return key
 
 
 def _kept_key(path: Path) -> bytes:
@@ -43,12 +51,24 @@ def _kept_key(path: Path) -> bytes:
             draft.write(secrets.token_hex(32).encode())
         try:
             os.chmod(draft.name, 0o600)
-            os.link(draft.name, path)
+            _link_or_create(Path(draft.name), path)
         except FileExistsError:
             pass
         finally:
             os.unlink(draft.name)
     return path.read_bytes().strip()
+
+
+def _link_or_create(draft: Path, path: Path) -> None:
+    """`path` becomes `draft`'s content, only if it does not exist (FileExistsError otherwise)."""
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: create it exclusively (a reader may wait)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as kept:
+            kept.write(draft.read_bytes())
 
 
 def sign_link(key: bytes, *parts: str) -> str:
@@ -58,4 +78,6 @@ def sign_link(key: bytes, *parts: str) -> str:
 
 
 def link_is_signed(key: bytes, signature: str, *parts: str) -> bool:
+    if not SIGNATURE.fullmatch(signature):  # compare_digest refuses text that is not ASCII
+        return False
     return hmac.compare_digest(sign_link(key, *parts), signature)

@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from render.map_layers import SHAPES_FAILED
 from services.cases.queue import load_queue
 from services.cases.workflow import report_incident
 from services.cli.bootstrap import Store, open_store
@@ -106,6 +107,19 @@ def test_the_county_map_draws_its_grids_offline(app_url: str) -> None:
 
 
 @pytest.mark.browser
+def test_a_map_whose_outlines_cannot_be_fetched_says_so(app_url: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.route("**/map/areas/**", lambda route: route.fulfill(status=403, body="链接无效。"))
+        sign_in(page, app_url)
+        notice = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(".shapes-failed")
+        notice.wait_for(timeout=60_000)
+        assert notice.inner_text() == SHAPES_FAILED
+        browser.close()
+
+
+@pytest.mark.browser
 def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_the_county(
     app_url: str, e2e_database
 ) -> None:
@@ -127,6 +141,9 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         heading.wait_for(timeout=30_000)
         page.get_by_role("tab", name=re.compile("^住户")).wait_for()
         map_frame.locator("path.household").first.wait_for(state="attached", timeout=30_000)
+        # The fetched outlines lie in a pane under the overlays: the selection's outline stays on top.
+        assert map_frame.locator(".leaflet-overlay-pane path.area-selected").count() == 1
+        assert map_frame.locator(".leaflet-areas-pane path.area-grid").count() == 41
         page.wait_for_timeout(1500)  # let tables and the map settle before the screenshot
         page.screenshot(path=str(ARTIFACTS / "grid_view.png"))
         page.get_by_role("button", name="平乡县").click()

@@ -8,6 +8,7 @@ Pure steps run on plain values; the read models run on both stores (the `store` 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from pathlib import Path
@@ -23,7 +24,7 @@ from geo.display import ALARM_AT_RISK, ALARM_OVERDUE, display_points, dissolve_b
 from geo.gcj02 import wgs84_to_gcj02
 from geo.partition import as_multipolygons, voronoi_cells
 from render.assets import install_assets, install_tiles
-from render.map_layers import build_base_map, build_overlays
+from render.map_layers import area_shapes_document, build_base_map, build_overlays
 from render.view import TILE_PX, _mercator_y, fit_view
 from services.access.actor import Actor
 from services.access.privacy import Clearance, mask_names, mask_phones
@@ -440,6 +441,21 @@ def test_the_map_links_only_local_assets_and_carries_clickable_ids(village) -> N
     assert '"id":"h2"' in html and '"kind":"household"' in html and f'"g":"{GRID_A}"' in html
     assert '"id":"SJ-late"' in html and "cdn" not in html.lower()
     assert values[GRID_A][1] == "在办事件 3"
+
+
+def test_with_a_shapes_link_the_map_carries_no_polygons_and_draws_them_below_the_overlays(village) -> None:
+    shapes = load_area_shapes(village.session_factory, actor=OPERATOR)
+    link = "/map/areas/" + "a" * 64 + ".json?u=operator&crs=wgs84&sig=" + "b" * 32
+    linked = build_base_map(shapes, grid_values={}, legend=None, basemap=make_basemap("none"), shapes_url=link)
+    inline = build_base_map(shapes, grid_values={}, legend=None, basemap=make_basemap("none"))
+    linked_html, inline_html = linked.get_root().render(), inline.get_root().render()
+    assert "fetch(" + json.dumps(link).replace("&", "\\u0026") in linked_html  # as jinja's tojson writes it
+    assert '"kind":"grid"' not in linked_html and '"kind":"grid"' in inline_html  # the polygons stay out
+    document = area_shapes_document(shapes)
+    assert document in inline_html and document not in linked_html
+    # The outlines arrive after the overlays: their pane lies under Leaflet's overlay pane (400).
+    assert re.search(r'createPane\("areas"\)\.style\.zIndex = (\d+)', linked_html)[1] == "350"
+    assert linked_html.count('pane: "areas"') == 3  # grids, township and county outlines
 
 
 def test_installed_assets_are_the_files_the_map_links_to(tmp_path: Path) -> None:

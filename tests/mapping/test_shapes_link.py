@@ -25,7 +25,7 @@ from tests.factories import COUNTY, OPERATOR, TOWNSHIP, add_areas, make_actor, s
 from tests.hostile import SHORT_PAYLOADS
 from web.map_shapes import CURRENT, SUPERSEDED, shapes_link
 
-KEY = "test-link-key-0123456789"
+KEY = "test-link-key-0123456789abcdefghijklmnop"
 OTHER_TOWNSHIP = COUNTY + "102"
 OTHER_GRID = OTHER_TOWNSHIP + "201001"
 LEADER = make_actor("township_leader", TOWNSHIP, username="leader", name="乡镇领导")
@@ -94,6 +94,7 @@ def test_a_link_cannot_be_made_for_another_user_basemap_or_version_by_changing_i
         f"{path}?{urlencode({**params, 'u': 'operator'})}",  # the county operator's outlines
         f"{path}?{urlencode({**params, 'crs': 'gcj02'})}",
         f"{path}?{urlencode({**params, 'sig': '0' * 32})}",
+        f"{path}?{urlencode({**params, 'sig': '签' * 32})}",  # not even hex
         f"{path}?{urlencode({name: value for name, value in params.items() if name != 'sig'})}",
         f"/map/areas/{'a' * 64}.json?{query}",
     ]
@@ -163,6 +164,8 @@ def test_processes_starting_at_once_all_sign_with_the_one_key_they_made(tmp_path
     assert path.stat().st_mode & 0o077 == 0 and list(path.parent.iterdir()) == [path]  # no draft left behind
     assert link_key(Settings.from_env({"DATA_DIR": str(tmp_path / "data")})) == keys[0]
     assert link_key(Settings.from_env({"DATA_DIR": str(tmp_path / "data"), "LINK_KEY": KEY})) == KEY.encode()
+    with pytest.raises(ValueError, match="LINK_KEY 太短"):
+        link_key(Settings.from_env({"LINK_KEY": "short"}))
     signature = sign_link(keys[0], COUNTY, "leader", "wgs84", "d")
     assert link_is_signed(keys[0], signature, COUNTY, "leader", "wgs84", "d")
     assert not link_is_signed(keys[0], signature, COUNTY, "leader", "wgs84", "e")
