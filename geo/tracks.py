@@ -120,7 +120,8 @@ def find_jumps(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH) -> pd.
         kept = ordered[~dropped[ordered.index]]
         same = kept["worker_id"].to_numpy()
         step = np.hypot(np.diff(kept["x"].to_numpy()), np.diff(kept["y"].to_numpy()))
-        seconds = np.diff(kept["ts"].to_numpy()).astype("timedelta64[us]").astype(float) / 1e6
+        # As datetime64: a zone-aware column would otherwise become Timestamp objects, one by one.
+        seconds = np.diff(kept["ts"].to_numpy(dtype="datetime64[us]")).astype(float) / 1e6
         fast = (same[1:] == same[:-1]) & (step > limit * np.maximum(seconds, 1e-3))
         fast_in = np.r_[False, fast]
         fast_out = np.r_[fast, False]

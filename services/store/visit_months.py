@@ -3,7 +3,8 @@
 equal to its rows counted per grid.
 
 Writers in bulk (the fixes import, the demo load) call `refresh_visit_months` in the transaction
-that changed the visits; visits written or deleted through the ORM refresh their months × grids
+that changed the visits — the fixes import only for the grids where it deleted visits, and
+`merge_visit_months` for the pairs of the visits it added elsewhere; visits written or deleted through the ORM refresh their months × grids
 at flush, so no writer can leave the rollup behind.  Readers: `services.patrol.coverage`.
 """
 
@@ -27,7 +28,9 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.store.models import PatrolVisit, PatrolVisitMonth, PatrolVisitMonthGrid, table_of
@@ -56,16 +59,7 @@ def refresh_visit_months(
     caller's transaction (None: every month, every grid of the county)."""
     rollup, visits = table_of(PatrolVisitMonth), table_of(PatrolVisit)
     drop = delete(rollup).where(rollup.c.county_code == county_code)
-    source = (
-        select(
-            visits.c.county_code,
-            month_of_day(connection.dialect.name, visits.c.day),
-            visits.c.household_id,
-            visits.c.grid_code,
-        )
-        .distinct()
-        .where(visits.c.county_code == county_code)
-    )
+    source = _month_pairs(connection.dialect.name).where(visits.c.county_code == county_code)
     if grid_codes is not None:
         grids = sorted(set(grid_codes))
         if not grids:
@@ -81,6 +75,46 @@ def refresh_visit_months(
     connection.execute(drop)
     connection.execute(insert(rollup).from_select(["county_code", "month", "household_id", "grid_code"], source))
     _recount(connection, county_code, grid_codes, days)
+
+
+def merge_visit_months(
+    connection: Connection, county_code: str, worker_ids: Iterable[str], first_day: dt.date, last_day: dt.date
+) -> None:
+    """Merge the month pairs of the stored visits of `worker_ids` on [first_day, last_day] (those
+    an import just wrote) into the rollup — a pair already there stays — and recount the grids
+    they are in.  Only for grids where no visit was deleted: there pairs can only be added."""
+    workers = sorted(set(worker_ids))
+    if not workers:
+        return
+    rollup, visits = table_of(PatrolVisitMonth), table_of(PatrolVisit)
+    written = and_(
+        visits.c.county_code == county_code,
+        visits.c.worker_id.in_(workers),
+        visits.c.day >= first_day,
+        visits.c.day <= last_day,
+    )
+    source = _month_pairs(connection.dialect.name).where(written)
+    postgres = connection.dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(rollup).from_select(
+        ["county_code", "month", "household_id", "grid_code"], source
+    )
+    connection.execute(
+        statement.on_conflict_do_nothing(index_elements=["county_code", "month", "household_id", "grid_code"])
+    )
+    grids = connection.scalars(select(visits.c.grid_code).distinct().where(written)).all()
+    months = [first_day.replace(day=1)]
+    while next_month(months[-1]) <= last_day:
+        months.append(next_month(months[-1]))
+    if grids:
+        _recount(connection, county_code, grids, months)
+
+
+def _month_pairs(dialect: str) -> Select:
+    """The rollup's rows as patrol_visits gives them (narrow with `.where`)."""
+    visits = table_of(PatrolVisit)
+    return select(
+        visits.c.county_code, month_of_day(dialect, visits.c.day), visits.c.household_id, visits.c.grid_code
+    ).distinct()
 
 
 def _recount(

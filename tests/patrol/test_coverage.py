@@ -205,7 +205,7 @@ def test_imports_and_a_reimport_that_takes_visits_away_keep_the_rollup_equal_to_
         household("H-north", 115.0045, 37.0090),  # grid A, by the northern route only
     ]
     run(store, "households", write_csv(tmp_path / "h.csv", homes))
-    run(store, "workers", write_csv(tmp_path / "w.csv", [worker("W1", GRID_A)]))
+    run(store, "workers", write_csv(tmp_path / "w.csv", [worker("W1", GRID_A), worker("W2", GRID_B)]))
     run(store, "fixes", write_csv(tmp_path / "october.csv", _walk("W1", "2026-10-15", 37.0050)))
     run(store, "fixes", write_csv(tmp_path / "november.csv", _walk("W1", "2026-11-20", 37.0050)))
     south = {
@@ -219,6 +219,12 @@ def test_imports_and_a_reimport_that_takes_visits_away_keep_the_rollup_equal_to_
     run(store, "fixes", write_csv(tmp_path / "fixed.csv", _walk("W1", "2026-11-20", 37.0090)))
     november = dt.date(2026, 11, 1)
     expected = {row for row in south if row[1] != november} | {(COUNTY, november, "H-north", GRID_A)}
+    assert rollup(store) == raw_months(store) == expected
+    with store.session_factory() as session:
+        counted = visited_per_grid(session, COUNTY, area_grids(OPERATOR.scope, COUNTY), november, next_month(november))
+    assert counted.to_dict() == {GRID_A: 1}
+    # Another worker on another November day along the northern street: the pair merged in was there.
+    run(store, "fixes", write_csv(tmp_path / "w2.csv", _walk("W2", "2026-11-21", 37.0090)))
     assert rollup(store) == raw_months(store) == expected
     with store.session_factory() as session:
         counted = visited_per_grid(session, COUNTY, area_grids(OPERATOR.scope, COUNTY), november, next_month(november))

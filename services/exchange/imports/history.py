@@ -44,7 +44,7 @@ from services.store.models import (
 )
 from services.store.positions import refresh_last_positions
 from services.store.visit_latest import households_to_rebuild, merge_latest_visits, rebuild_latest_visits
-from services.store.visit_months import refresh_visit_months
+from services.store.visit_months import merge_visit_months, refresh_visit_months
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
 # (later stage, the stage it must not precede)
@@ -254,12 +254,12 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     )
     results = compute_patrol_results(stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids)
     written = insert_frame(connection, table_of(PatrolVisit), results.visits.assign(county_code=county))
-    # The months × grids whose visits changed, removed ones included, read again from patrol_visits.
-    refresh_visit_months(
-        connection, county, days=worker_days["day"], grid_codes=[*replaced["grid_code"], *results.visits["grid_code"]]
-    )
-    merge_latest_visits(
-        connection, county, worker_days["worker_id"], worker_days["day"].min(), worker_days["day"].max()
-    )
+    # Where visits were deleted, a month's pairs may go: those months × grids are read again from
+    # patrol_visits; elsewhere the new visits' pairs are merged in.
+    first_day, last_day = worker_days["day"].min(), worker_days["day"].max()
+    if not replaced.empty:
+        refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
+    merge_visit_months(connection, county, worker_days["worker_id"], first_day, last_day)
+    merge_latest_visits(connection, county, worker_days["worker_id"], first_day, last_day)
     rebuild_latest_visits(connection, county, households_to_rebuild(replaced, results.visits))
     return written, insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))
