@@ -88,6 +88,20 @@ def run_on_county_demo(name: str, measure_store: Callable[[str, Store], dict]) -
     return results
 
 
+def run_from_command_line(name: str, measure_store: Callable[[str, Store], dict]) -> None:
+    """`python -m bench.<name>`: `measure_store` on the county demo on both engines
+    (`run_on_county_demo`), or with `--database URL` on that database alone (no demo made)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", default="", help="measure this database only (no county demo made)")
+    args = parser.parse_args()
+    if not args.database:
+        run_on_county_demo(name, measure_store)
+        return
+    store = open_store(Settings.from_env({"DATABASE_URL": args.database}))
+    print(json.dumps(measure_store(store.engine.dialect.name, store), ensure_ascii=False, indent=1))
+    store.engine.dispose()
+
+
 def measure(engine_name: str, url: str, demo: DemoCounty, sqlite_path: Path | None) -> dict:
     engine = make_engine(url)
     upgrade_schema(engine)

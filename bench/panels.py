@@ -6,21 +6,18 @@ bench/results/panels-county.json."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from bench.foundation import NOW, run_on_county_demo
+from bench.foundation import NOW, run_from_command_line
 from services.access.actor import Actor
 from services.cases.detail import load_incident_detail
 from services.cases.dispatch import find_possible_duplicates, suggest_workers
-from services.cli.bootstrap import Store, open_store
+from services.cli.bootstrap import Store
 from services.mapping.panels import load_grid_panel, load_household_card, load_worker_card
-from services.settings import Settings
 from services.store.models import Household, Incident, WorkerGrid
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
@@ -64,14 +61,7 @@ def measure_store(engine_name: str, store: Store) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--database", default="", help="measure this database only (no county demo made)")
-    args = parser.parse_args()
-    if args.database:
-        store = open_store(Settings.from_env({"DATABASE_URL": args.database}))
-        print(json.dumps(measure_store(store.engine.dialect.name, store), ensure_ascii=False))
-        return
-    run_on_county_demo("panels-county", measure_store)
+    run_from_command_line("panels-county", measure_store)
 
 
 if __name__ == "__main__":

@@ -93,7 +93,8 @@ class _Documents:
             self._kept[key] = (now, document)
             self._kept.move_to_end(key)
             while len(self._kept) > DOCUMENTS_KEPT:
-                self._kept.popitem(last=False)
+                dropped, _ = self._kept.popitem(last=False)
+                self._building.pop(dropped, None)  # its lock goes with it: neither grows without bound
         return document
 
     def clear(self) -> None:

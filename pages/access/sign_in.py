@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import math
+import time
 
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
@@ -32,6 +34,9 @@ from services.errors import SessionExpiredError, SignInError, StoreError, StoreU
 NOTICE_KEY = "auth.notice"
 SKIPPED_COOKIE_KEY = "auth.skipped_cookie"  # hash of a cookie this tab refused or signed out of
 CLEAR_COOKIE_KEY = "auth.clear_cookie"  # the form asks the browser to drop its cookie
+# The form keeps asking for a while: a rerun that starts before the browser has drawn the image
+# (the map's component reports its first value as it goes) would otherwise take it away unfetched.
+CLEAR_COOKIE_FOR_S = 20.0
 
 
 def require_signed_in() -> Actor:
@@ -134,7 +139,7 @@ def _show_form() -> None:
         notice = st.session_state.get(NOTICE_KEY)
         if notice:
             st.warning(notice)
-        if st.session_state.pop(CLEAR_COOKIE_KEY, False):
+        if time.monotonic() - st.session_state.get(CLEAR_COOKIE_KEY, -math.inf) < CLEAR_COOKIE_FOR_S:
             _fetch(_route("/auth/sign-out"))
         with st.form("sign-in", border=True):
             st.text_input("用户名", key="auth.username", max_chars=32, autocomplete="username")
@@ -197,7 +202,7 @@ def _sign_out(actor: Actor) -> None:
     cookie = _cookie()
     if cookie is not None:
         st.session_state[SKIPPED_COOKIE_KEY] = _digest(cookie)
-    st.session_state[CLEAR_COOKIE_KEY] = True
+    st.session_state[CLEAR_COOKIE_KEY] = time.monotonic()
     _forget(notice)
     if signed_in is not None and signed_in.method == "sso":
         st.logout()

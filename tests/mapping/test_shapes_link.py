@@ -23,6 +23,7 @@ from services.settings import Settings
 from services.store.models import Area, User, UserArea
 from tests.factories import COUNTY, OPERATOR, TOWNSHIP, add_areas, make_actor, seed_areas
 from tests.hostile import SHORT_PAYLOADS
+from web import map_shapes
 from web.map_shapes import CURRENT, SUPERSEDED, shapes_link
 
 KEY = "test-link-key-0123456789abcdefghijklmnop"
@@ -170,3 +171,39 @@ def test_processes_starting_at_once_all_sign_with_the_one_key_they_made(tmp_path
     assert link_is_signed(keys[0], signature, COUNTY, "leader", "wgs84", "d")
     assert not link_is_signed(keys[0], signature, COUNTY, "leader", "wgs84", "e")
     assert not link_is_signed(b"another", signature, COUNTY, "leader", "wgs84", "d")
+
+
+def test_documents_are_built_once_however_many_ask_and_kept_for_their_time(store, monkeypatch) -> None:
+    seed_areas(store)
+    builds: list[tuple[str, ...]] = []
+    real_load = map_shapes.load_area_shapes
+
+    def counted_load(session_factory, *, actor):  # type: ignore[no-untyped-def]
+        builds.append(actor.area_codes)
+        return real_load(session_factory, actor=actor)
+
+    monkeypatch.setattr(map_shapes, "load_area_shapes", counted_load)
+    monkeypatch.setattr(map_shapes, "DOCUMENTS_KEPT", 2)
+    clock = [0.0]
+    documents = map_shapes._Documents(clock=lambda: clock[0])
+    found: list[map_shapes.ShapesDocument] = []
+    barrier = threading.Barrier(16)
+
+    def ask() -> None:
+        barrier.wait()
+        found.append(documents.get(store, OPERATOR, "wgs84"))
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 16 and len({id(document) for document in found}) == 1 and builds == [(COUNTY,)]
+    clock[0] = map_shapes.DOCUMENT_TTL_S - 1
+    assert documents.get(store, OPERATOR, "wgs84") is found[0] and len(builds) == 1
+    clock[0] = map_shapes.DOCUMENT_TTL_S + 1  # run out: read again
+    assert documents.get(store, OPERATOR, "wgs84") is not found[0] and len(builds) == 2
+    documents.get(store, LEADER, "wgs84")
+    documents.get(store, OPERATOR, "gcj02")  # a third key: the least recently used (the operator's) goes
+    documents.get(store, OPERATOR, "wgs84")
+    assert len(builds) == 5 and len(documents._kept) == 2 and len(documents._building) == 2
