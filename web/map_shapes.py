@@ -19,7 +19,6 @@ link into the map (render.map_layers.AreaShapesSource) and the browser fetches t
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import threading
 import time
@@ -37,10 +36,11 @@ from render.map_layers import area_shapes_document
 from services.access.actor import Actor
 from services.access.links import link_is_signed, link_key, sign_link
 from services.access.sessions import load_actor
-from services.cli.bootstrap import Store, open_store
+from services.cli.bootstrap import Store
 from services.errors import StoreError
 from services.mapping.map_data import load_area_shapes
 from services.settings import Settings
+from web.shared import NO_STORE, default_store
 
 CRS_CHOICES = ("wgs84", "gcj02")
 LINK_PURPOSE = "map-areas/v1"  # signed first: a signature made for another kind of link never fits
@@ -48,7 +48,6 @@ DOCUMENT_TTL_S = 600.0  # as long as the pages keep their area shapes (pages/map
 DOCUMENTS_KEPT = 64  # one per scope and basemap in use: a county, its townships, some supervisors
 CURRENT = "private, max-age=31536000, immutable"
 SUPERSEDED = "private, no-cache"
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,15 +118,10 @@ def _actor_named(store: Store, county_code: str, username: str) -> Actor | None:
         return load_actor(session, county_code, username)
 
 
-@functools.cache
-def _default_store() -> Store:
-    return open_store(Settings.from_env())
-
-
 def map_shape_routes(
     base_path: str = "",
     *,
-    store: Callable[[], Store] = _default_store,
+    store: Callable[[], Store] = default_store,
     settings: Callable[[], Settings] = Settings.from_env,
 ) -> list[Route]:
     prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""

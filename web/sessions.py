@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import functools
 import html
 from collections.abc import Callable
 
@@ -27,22 +26,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.access.sessions import COOKIE_NAME, exchange_handover, sign_out_by_cookie
-from services.cli.bootstrap import Store, open_store
+from services.cli.bootstrap import Store
 from services.errors import SessionExpiredError, StoreError
 from services.settings import Settings
+from web.shared import NO_STORE, default_store
 
 # A transparent 1×1 GIF: what the invisible image gets.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-NO_STORE = {"Cache-Control": "no-store"}
-
-
-@functools.cache
-def _default_store() -> Store:
-    return open_store(Settings.from_env())
 
 
 def session_routes(
-    base_path: str = "", *, store: Callable[[], Store] = _default_store, county_code: str | None = None
+    base_path: str = "", *, store: Callable[[], Store] = default_store, county_code: str | None = None
 ) -> list[Route]:
     """The routes under `base_path` (Streamlit's server.baseUrlPath, without slashes)."""
     prefix = f"/{base_path}" if base_path else ""
