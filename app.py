@@ -17,6 +17,7 @@ from pages.components import (
     store_error_navigation,
 )
 from services.errors import StoreError
+from services.operations.logs import log_as
 
 PAGES = (
     AppPage("", "pages/map/map_page.py", "民情地图", "map", "browse"),
@@ -43,6 +44,7 @@ def navigation() -> StreamlitPage:
     store()  # create the engine and bring the schema up to date once, before any page runs
     require_data()  # an empty database has nobody to sign in: say how to create the demo
     actor = require_signed_in()
+    log_as(actor.username)  # this run's log lines name its user
     show_account(actor)
     home = default if actor.may("browse") else "screen"
     sections: dict[str, list[StreamlitPage]] = {}

@@ -1,6 +1,6 @@
 """What `make run` starts (`streamlit run serve.py`): the dashboard of app.py, served by
 Streamlit's own ASGI app with the security headers of web/headers.py on every response, and the
-routes of the intake API, the session cookie and the map's area outlines.  `streamlit run app.py`
+routes of the intake API, the session cookie, the map's area outlines and the health check.  `streamlit run app.py`
 still starts, without those: its maps say that their outlines could not be loaded."""
 
 import streamlit as st
@@ -9,12 +9,15 @@ from starlette.middleware import Middleware
 from pages.components import STATIC_DIR
 from render.assets import install_assets
 from services.basemaps import tile_origins
+from services.operations.logs import configure_logging
 from services.settings import Settings
 from web.headers import SecurityHeaders, content_security_policies, streamlit_index_hashes
+from web.health import health_routes
 from web.map_shapes import map_shape_routes
 from web.open311 import open311_routes
 from web.sessions import session_routes
 
+configure_logging()  # one line per event on stderr, for journald or a collector
 # Before Streamlit looks for static/ at start-up (a fresh clone has none yet).
 install_assets(STATIC_DIR)
 
@@ -25,7 +28,12 @@ page_policy, component_policy = content_security_policies(
 base_path = "/".join(part for part in st.get_option("server.baseUrlPath").split("/") if part)
 app = st.App(
     "app.py",
-    routes=[*open311_routes(base_path), *session_routes(base_path), *map_shape_routes(base_path)],
+    routes=[
+        *open311_routes(base_path),
+        *session_routes(base_path),
+        *map_shape_routes(base_path),
+        *health_routes(base_path),
+    ],
     middleware=[
         Middleware(
             SecurityHeaders,

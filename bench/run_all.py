@@ -3,6 +3,7 @@
 from bench import (
     access,
     assessment,
+    backup,
     browser_views,
     concurrency,
     coverage,
@@ -11,9 +12,11 @@ from bench import (
     intake,
     map_page,
     minute_figures,
+    panels,
     patrols,
     screen,
     statistics,
+    targets,
     workflow,
 )
 
@@ -36,4 +39,7 @@ if __name__ == "__main__":
     assessment.main()
     minute_figures.main()
     intake.main()
+    panels.main()
+    backup.main()
     browser_views.main()
+    targets.main()

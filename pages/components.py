@@ -64,7 +64,7 @@ def current_actor() -> Actor:
 
 
 def photo_dir() -> Path:
-    return settings().data_dir / "photos"
+    return settings().photo_dir
 
 
 def current_minute() -> dt.datetime:

@@ -75,6 +75,12 @@ SETTINGS: tuple[Setting, ...] = (
         "kept in `DATA_DIR/link.key`. Servers behind one address need the same one.",
     ),
     Setting(
+        "FIXES_KEEP_DAYS",
+        "400",
+        "Days of GPS fixes `python -m services.cli maintain` keeps; older ones go once their worker-days are "
+        "summarised (visits, patrol days and every figure stay).",
+    ),
+    Setting(
         "LOCAL_TILES_DIR",
         "",
         "Folder of `{z}/{x}/{y}.png` tiles for the `local` basemap; the app serves it at `/app/static/tiles/`.",
@@ -97,6 +103,12 @@ class Settings:
     session_hours: float
     intake_get_per_min: float
     link_key: str
+    fixes_keep_days: int
+
+    @property
+    def photo_dir(self) -> Path:
+        """Where the incidents' photos are kept (the database holds their paths relative to it)."""
+        return self.data_dir / "photos"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,4 +138,5 @@ class Settings:
             session_hours=float(raw["SESSION_HOURS"]),
             intake_get_per_min=float(raw["INTAKE_GET_PER_MIN"]),
             link_key=raw["LINK_KEY"],
+            fixes_keep_days=int(raw["FIXES_KEEP_DAYS"]),
         )

@@ -22,6 +22,7 @@ from services.cli.demo import generate_demo
 from services.cli.demo.load import load_demo
 from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
+from tests import county_filters  # noqa: F401  (records the services' statements for the Citus check)
 from tests.demo import DEMO_SEED, SmallDemo, copy_sqlite
 
 REQUIRE_POSTGIS = os.environ.get("REQUIRE_POSTGIS") == "1"
@@ -152,6 +153,11 @@ def demo_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
     else:
         template = request.getfixturevalue("small_demo_postgis")
         yield from _postgis_store(request.getfixturevalue("postgis_server"), template)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `after_all` run last: they check what the others did."""
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

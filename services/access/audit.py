@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import uuid
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from services.access.actor import USER_ROLE_NAMES, Actor
@@ -16,6 +17,8 @@ from services.errors import DomainError, InvalidArgumentError, OutOfScopeError, 
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import AuditEntry
+
+LOG = logging.getLogger(__name__)
 
 AUDIT_ACTIONS = {
     "sign_in": "登录成功",
@@ -85,6 +88,23 @@ def add_entry(
             detail=detail,
         )
     )
+    session.info.setdefault(_LOG_LINES, []).append((who.username, action, who.county_code, who.role))
+
+
+# Each entry is also a log line (action, county, role, user — never its target or detail, which may
+# name a household), written when its transaction commits: a rolled-back change logs nothing.
+_LOG_LINES = "minqing_audit_log_lines"
+
+
+@event.listens_for(Session, "after_commit")
+def _log_landed_entries(session: Session) -> None:
+    for username, action, county_code, role in session.info.pop(_LOG_LINES, ()):
+        LOG.info("%s county=%s role=%s", action, county_code, role or "-", extra={"user": username})
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_entries(session: Session) -> None:
+    session.info.pop(_LOG_LINES, None)
 
 
 def record(

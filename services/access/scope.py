@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -43,6 +45,14 @@ class Scope:
         if not parts:
             raise OutOfScopeError(area_code)
         return or_(*(code_within(code_column, prefix) for prefix in parts))
+
+    def within_codes(self, codes: pd.Index, area_code: str) -> np.ndarray:
+        """`within` over codes already read: which of them lie in the part of `area_code` inside
+        the scope (a prefix is the same condition as the range on digit strings)."""
+        parts = self.parts(area_code)
+        if not parts:
+            raise OutOfScopeError(area_code)
+        return np.asarray(codes.astype(str).str.startswith(parts), dtype=bool)
 
     def filter(self, code_column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
         """SQL condition: `code_column` lies inside the scope."""

@@ -6,8 +6,8 @@ import argparse
 import datetime as dt
 import getpass
 import json
-import logging
 import sys
+import time
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +28,9 @@ from services.figures.periods import parse_month, parse_week
 from services.figures.report_build import build_report, report_json
 from services.figures.report_sheets import complete_report
 from services.figures.statistics import compute_statistics
+from services.operations.backup import restore_backup, write_backup
+from services.operations.logs import configure_logging
+from services.operations.maintain import maintain_store
 from services.settings import Settings
 
 LOG_NAME = "cli.log"
@@ -191,6 +194,23 @@ def build_parser() -> argparse.ArgumentParser:
     screen_commands.add_parser("revoke", help="end a screen's sessions").add_argument("name")
     screen_commands.add_parser("list", help="the county's screens and their sessions")
 
+    backup = commands.add_parser(
+        "backup", help="write one archive of the whole store and its photos (while the app runs)"
+    )
+    backup.add_argument(
+        "--out", type=Path, required=True, help="the archive to write, e.g. /backup/minqing-$(date +%%F).tar"
+    )
+    restore = commands.add_parser("restore", help="restore an archive of `backup` into an empty store (either engine)")
+    restore.add_argument("archive", type=Path)
+    restore.add_argument("--replace", action="store_true", help="replace every row of a store that is not empty")
+
+    maintain = commands.add_parser(
+        "maintain", help="daily upkeep: GPS fixes past FIXES_KEEP_DAYS go, next days' partitions made"
+    )
+    maintain.add_argument(
+        "--keep-days", type=int, default=None, help="days of fixes to keep (default: FIXES_KEEP_DAYS)"
+    )
+
     simulate = commands.add_parser("simulate", help="keep the demo alive: new reports, cases moving, workers walking")
     simulate.add_argument("--interval", type=float, default=5.0, help="seconds between ticks")
     simulate.add_argument("--reports-per-hour", type=float, default=60.0, help="mean rate of new reports")
@@ -202,7 +222,7 @@ def log_to_file(settings: Settings) -> Path:
     """Details of failures (tracebacks) go to DATA_DIR/cli.log; the terminal gets one Chinese line."""
     path = settings.data_dir / LOG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(path=path)
     return path
 
 
@@ -260,11 +280,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_user_command(store, args, actor)
         elif args.command == "screen-session":
             run_screen_command(store, args, actor)
+        elif args.command == "backup":
+            started = time.perf_counter()
+            done = write_backup(store.session_factory, photo_dir=settings.photo_dir, out=args.out, now=_now())
+            print(
+                json.dumps({**done.as_dict(), "seconds": round(time.perf_counter() - started, 1)}, ensure_ascii=False)
+            )
+        elif args.command == "restore":
+            started = time.perf_counter()
+            restored = restore_backup(
+                store.engine, photo_dir=settings.photo_dir, archive=args.archive, replace=args.replace
+            )
+            print(json.dumps({**restored.as_dict(), "seconds": round(time.perf_counter() - started, 1)}))
+        elif args.command == "maintain":
+            kept = settings.fixes_keep_days if args.keep_days is None else args.keep_days
+            upkeep = maintain_store(store.session_factory, now=_now(), keep_days=kept)
+            print(json.dumps(upkeep.as_dict()))
         elif args.command == "simulate":
             simulator = Simulator(
                 store.session_factory,
                 county_code=settings.county_code,
-                photo_dir=settings.data_dir / "photos",
+                photo_dir=settings.photo_dir,
                 reports_per_hour=args.reports_per_hour,
             )
             run_simulator(

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.access.actor import Actor
@@ -20,10 +20,16 @@ from services.cases import rules
 from services.cases.frames import query_incidents, select_incidents
 from services.domain import INCIDENT_TIMES, LEVELS
 from services.errors import UnknownAreaError
-from services.patrol.coverage import check_period, count_households, count_visited, visited_rows
+from services.patrol.coverage import (
+    check_period,
+    count_households,
+    count_visited,
+    county_households_per_grid,
+    visited_rows,
+)
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Area, Household, HouseholdTag, Incident
+from services.store.models import Area, Incident
 
 INCIDENT_COLUMNS = ("grid_code", *INCIDENT_TIMES, "limit_hours", "close_reason", "level")
 GRID_FIGURE_COLUMNS = (
@@ -210,28 +216,8 @@ def compute_grid_figures(
                 Area.county_code == county, Area.level == "grid", scope.within(Area.code, area_code)
             )
         ).all()
-        households = query_frame(
-            session,
-            select(Household.grid_code, func.count().label("n"))
-            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
-            .group_by(Household.grid_code),
-        )
-        tagged = (
-            select(HouseholdTag.county_code, HouseholdTag.household_id)
-            .distinct()
-            .where(HouseholdTag.county_code == county, HouseholdTag.tag.in_(special_tags))
-            .subquery()
-        )
-        special = query_frame(
-            session,
-            select(Household.grid_code, func.count().label("n"))
-            .join(
-                tagged,
-                and_(tagged.c.county_code == Household.county_code, tagged.c.household_id == Household.household_id),
-            )
-            .where(Household.county_code == county, scope.within(Household.grid_code, area_code))
-            .group_by(Household.grid_code),
-        )
+        households = county_households_per_grid(session, county)
+        special = county_households_per_grid(session, county, special_tags) if special_tags else households.iloc[:0]
         visited_pairs = visited_rows(session, scope, area_code, at, days)
         visited = query_frame(
             session,
@@ -239,8 +225,9 @@ def compute_grid_figures(
         )
         incidents = _load_incidents(session, scope, area_code, at, days)
     frame = pd.DataFrame(index=pd.Index(sorted(grids), name="grid_code"))
-    for column, counts in (("households", households), ("special_households", special), ("visited", visited)):
-        frame[column] = counts.set_index("grid_code")["n"].reindex(frame.index).fillna(0).astype(int)
+    frame["households"] = households.reindex(frame.index).fillna(0).astype(int)
+    frame["special_households"] = special.reindex(frame.index).fillna(0).astype(int)
+    frame["visited"] = visited.set_index("grid_code")["n"].reindex(frame.index).fillna(0).astype(int)
     for column, rule in (
         ("open", rules.is_open),
         ("overdue", rules.is_overdue),

@@ -17,7 +17,15 @@ from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Household, PatrolVisit, PatrolVisitLatest, PatrolVisitMonth, PatrolVisitMonthGrid
+from services.store.models import (
+    Household,
+    HouseholdTag,
+    PatrolVisit,
+    PatrolVisitLatest,
+    PatrolVisitMonth,
+    PatrolVisitMonthGrid,
+)
+from services.store.versions import HOUSEHOLDS, VersionedCache
 from services.store.visit_months import next_month
 
 
@@ -42,10 +50,37 @@ def count_coverage(
 
 
 def count_households(session: Session, scope: Scope, area_code: str) -> int:
-    query = select(func.count()).where(
-        Household.county_code == scope.county_code, scope.within(Household.grid_code, area_code)
-    )
-    return int(session.scalar(query) or 0)
+    counts = county_households_per_grid(session, scope.county_code)
+    return int(counts[scope.within_codes(counts.index, area_code)].sum())
+
+
+# Each (county, special tags) counted once per change of households or tags, in any process: the
+# live map's per-minute figures read 2,000 counts instead of counting 300,000 households twice.
+COUNTY_HOUSEHOLDS: VersionedCache[pd.Series] = VersionedCache(HOUSEHOLDS)
+
+
+def county_households_per_grid(session: Session, county_code: str, special_tags: tuple[str, ...] = ()) -> pd.Series:
+    """Households per grid of the whole county (index: grid_code, sorted; grids without households
+    left out); with `special_tags`, only households carrying any of them.  Shared by every caller:
+    take a part of it, do not change it."""
+    key = ("special", tuple(sorted(set(special_tags)))) if special_tags else ("all",)
+    return COUNTY_HOUSEHOLDS.get(session, county_code, key, lambda: _count_per_grid(session, county_code, special_tags))
+
+
+def _count_per_grid(session: Session, county_code: str, special_tags: tuple[str, ...]) -> pd.Series:
+    query = select(Household.grid_code, func.count().label("n")).where(Household.county_code == county_code)
+    if special_tags:
+        tagged = (
+            select(HouseholdTag.county_code, HouseholdTag.household_id)
+            .distinct()
+            .where(HouseholdTag.county_code == county_code, HouseholdTag.tag.in_(special_tags))
+            .subquery()
+        )
+        query = query.join(
+            tagged,
+            and_(tagged.c.county_code == Household.county_code, tagged.c.household_id == Household.household_id),
+        )
+    return _per_grid(query_frame(session, query.group_by(Household.grid_code))).sort_index()
 
 
 GridFilter = Callable[[InstrumentedAttribute[str]], ColumnElement[bool]]

@@ -11,7 +11,7 @@ itself): record what happened after the first one has ended.  PostgreSQL keeps i
 (READ COMMITTED); races there are settled by row locks, keys and version checks in the services.
 
 Errors.  Every error of the database driver leaves the store as a `services.errors.StoreError`
-with a Chinese message (logged here with its traceback): `StoreUnavailableError` when the database
+with a Chinese message (logged here without the row values a driver quotes): `StoreUnavailableError` when the database
 cannot be reached or stays busy, `StoreConflictError` when a key or constraint refused a write.
 Pages and the command line show the message; the log keeps the details.
 """
@@ -93,11 +93,28 @@ def translate_driver_error(connection: Connection, original: DBAPIModule.Error) 
     return _store_error(wrapped, original, disconnect)
 
 
+def describe_driver_error(original: BaseException) -> str:
+    """A driver error for the log without the row values it may quote: PostgreSQL's class, SQLSTATE
+    and the names of the constraint, table and column (its message and DETAIL can carry a
+    household's ID number); SQLite's messages, and a failed connection's, name no row values."""
+    diag = getattr(original, "diag", None)
+    if diag is None or getattr(original, "sqlstate", None) is None:  # SQLite, or no server answered
+        return f"{type(original).__name__}: {str(original).splitlines()[0] if str(original) else ''}"
+    names = {
+        "sqlstate": getattr(original, "sqlstate", None),
+        "constraint": diag.constraint_name,
+        "table": diag.table_name,
+        "column": diag.column_name,
+    }
+    return type(original).__name__ + "".join(f" {key}={value}" for key, value in names.items() if value)
+
+
 def _store_error(error: BaseException | None, original: BaseException, is_disconnect: bool) -> StoreError:
     if isinstance(error, exc.IntegrityError):
-        LOG.info("write refused by a key or constraint: %s", original)
+        LOG.info("write refused by a key or constraint: %s", describe_driver_error(original))
         return StoreConflictError("数据已被他人同时修改或与已有数据冲突，本次操作未生效，请刷新后重试")
-    LOG.error("database error: %s", original, exc_info=original)
+    LOG.error("database error: %s", describe_driver_error(original))
+    LOG.debug("database error", exc_info=original)  # the traceback, for a developer who turns it on
     if isinstance(error, exc.OperationalError | exc.InterfaceError) or is_disconnect:
         if "locked" in str(original) or "busy" in str(original):
             return StoreUnavailableError("数据库正忙，请稍后再试（本次操作未生效）")

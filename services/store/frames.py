@@ -113,11 +113,11 @@ def _stored_instants(query: Select, dialect: str) -> tuple[Select, set[str]]:
     }
     if not instants or query._distinct:  # DISTINCT … ORDER BY an instant must select the instant itself
         return query, set()
-    columns = [_micros(column, dialect).label(name) if name in instants else column for name, column in selected]
+    columns = [instant_micros(column, dialect).label(name) if name in instants else column for name, column in selected]
     return query.with_only_columns(*columns), instants
 
 
-def _micros(column: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
+def instant_micros(column: ColumnElement[Any], dialect: str) -> ColumnElement[int]:
     """Microseconds since the epoch: SQLite stores them; PostgreSQL computes them exactly (psycopg
     makes an aware datetime of each timestamptz, 4× the cost of an integer)."""
     if dialect == "sqlite":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -23,3 +26,16 @@ def upgrade_schema(engine: Engine) -> None:
     migration that fails leaves the database as it was, on both engines (on SQLite too: the
     engine begins its transactions itself, so DDL is transactional, see `services.store.engine`)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None, "the migrations directory has a head"
+    return head
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The schema revision the database is at; None before the first migration."""
+    return MigrationContext.configure(connection).get_current_revision()

@@ -14,6 +14,7 @@ import datetime as dt
 
 import shapely
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -381,6 +382,18 @@ class PatrolVisitMonthGrid(Base):
     visited: Mapped[int] = mapped_column(Integer)
 
 
+class DataVersion(Base):
+    """A token that changes with every committed write to a topic's tables in a county, so a
+    process may keep what it computed from them until the token moves (`services.store.versions`).
+    Database triggers keep it (migration 0017), so every writer — imports, the demo, a psql session —
+    moves it without knowing about it."""
+
+    __tablename__ = "data_versions"
+    county_code: Mapped[str] = _county()
+    topic: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class PatrolDay(Base):
     """One worker's patrol on one local day, summarised from the day's track (see
     `geo.tracks.summarise_days`); `flags` lists still | outside | regular, '|'-separated."""
@@ -439,7 +452,11 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(24))
     target: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index(None, "county_code", "at"), Index(None, "county_code", "username", "at"))
+    __table_args__ = (
+        Index(None, "county_code", "at"),
+        Index(None, "county_code", "username", "at"),
+        Index(None, "county_code", "action", "at"),  # the health check's last import among years of entries
+    )
 
 
 class SignInSession(Base):

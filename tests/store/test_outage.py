@@ -204,7 +204,9 @@ def test_the_command_line_says_so_in_one_chinese_line_and_logs_the_details(tmp_p
     assert done.returncode == 3 and done.stdout == ""
     assert done.stderr.strip() == f"错误: {NOTICE}，请稍后再试（详情见 {tmp_path / 'cli.log'}）"
     log = (tmp_path / "cli.log").read_text()
-    assert "Traceback" in log and "OperationalError" in log  # the details are kept, off the screen
+    # the details are kept, off the screen, one line per event
+    assert "ERROR user=- services.store.engine: database error: OperationalError" in log
+    assert all(line.count(" user=") == 1 for line in log.splitlines())
 
 
 @pytest.mark.postgis

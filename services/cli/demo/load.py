@@ -6,6 +6,7 @@ from sqlalchemy import Engine, delete
 
 from services.cli.demo import DemoCounty
 from services.store.bulk import insert_frame
+from services.store.fix_partitions import ensure_day_partitions, local_days_between
 from services.store.models import Base
 from services.store.positions import refresh_last_positions
 from services.store.visit_latest import rebuild_latest_visits
@@ -34,6 +35,10 @@ TABLE_ORDER = (
 def load_demo(engine: Engine, demo: DemoCounty) -> dict[str, int]:
     """Replace the county's rows with the demo's; returns rows written per table."""
     written: dict[str, int] = {}
+    fixes = demo.tables["patrol_fixes"]
+    if not fixes.empty:
+        with engine.begin() as connection:
+            ensure_day_partitions(connection, local_days_between(fixes["ts"].min(), fixes["ts"].max()))
     with engine.begin() as connection:
         for name in reversed(TABLE_ORDER):
             table = Base.metadata.tables[name]

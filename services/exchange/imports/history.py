@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, select
@@ -141,6 +143,17 @@ def write_incidents(connection: Connection, incidents: pd.DataFrame) -> dict[str
         **changes.counts("incidents"),
         "events": len(events),
     }
+
+
+def days_the_fixes_touch(frame: pd.DataFrame) -> list[dt.date]:
+    """The local days a fixes file may write, before it is checked: each written date, with the
+    day before and after (an offset can move a time across midnight), so their partitions can be
+    made ahead of the import's transaction (`services.store.fix_partitions`)."""
+    if "ts" not in frame.columns:
+        return []
+    dates = pd.to_datetime(pd.Series(frame["ts"].astype(str).str[:10].unique()), format="%Y-%m-%d", errors="coerce")
+    days = {day.date() + dt.timedelta(days=shift) for day in dates.dropna() for shift in (-1, 0, 1)}
+    return sorted(days)
 
 
 def check_fixes(

@@ -20,6 +20,7 @@ from services.exchange.imports import history, people, workorders
 from services.exchange.imports.problems import ImportFileError, Problem
 from services.exchange.imports.readers import read_fixes, read_layer, read_table
 from services.store.engine import SessionFactory
+from services.store.fix_partitions import ensure_day_partitions
 
 KINDS = ("grids", "households", "workers", "incidents", "fixes", "workorders")
 KIND_NAMES = {
@@ -31,10 +32,21 @@ KIND_NAMES = {
     "workorders": "12345 工单",
 }
 CRS_CHOICES = ("wgs84", "gcj02")
+IMPORT_ACTION = "import"  # the audit entry of every import
 Progress = Callable[[float, str], object]  # what it returns is ignored
 # What `_prepare` checked, by kind, for `_write`: the grid plan, (households, tags), (workers,
 # assignments), the incidents or the fixes.
 Prepared = Any
+
+
+def import_detail(kind: str, written: dict[str, int]) -> str:
+    """The audit entry's detail of an import: its kind first, then the rows written per table."""
+    return json.dumps({"kind": kind, **written}, ensure_ascii=False)
+
+
+def import_detail_prefix(kind: str) -> str:
+    """What the detail of every import of `kind` starts with (the health check finds the last one by it)."""
+    return json.dumps({"kind": kind}, ensure_ascii=False)[:-1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,13 +212,14 @@ def import_file(
     scope = actor.scope
     _validate_arguments(session_factory, actor, kind, crs, filename, now)
     table = _read(kind, path, filename, crs, scope.county_code, progress)
+    if kind == "fixes":  # made in a short transaction of their own: attaching one locks the table
+        with session_factory.begin() as session:
+            ensure_day_partitions(session.connection(), history.days_the_fixes_touch(table))
     with session_factory.begin() as session:
         connection = session.connection()
         rows, prepared, dropped, _ = _prepare(connection, kind, table, filename, crs, scope.county_code, remove_missing)
         progress(0.5, "检查通过，正在写入")
         written = _write(connection, kind, prepared, now)
-        add_entry(
-            session, Who.of(actor), "import", now, filename, json.dumps({"kind": kind, **written}, ensure_ascii=False)
-        )
+        add_entry(session, Who.of(actor), IMPORT_ACTION, now, filename, import_detail(kind, written))
     progress(1.0, "导入完成")
     return ImportSummary(kind=kind, file=filename, rows_read=rows, written=written, dropped=dropped)

@@ -1,0 +1,120 @@
+"""`python -m services.cli maintain`: what keeps the store fast for years, run daily from cron.
+
+GPS fixes older than the kept days go — on PostgreSQL by dropping their days' partitions, on
+SQLite by deleting their rows — but only days whose every worker-day with fixes has its summary
+(`patrol_days`, written with its visits by the import that brought the fixes): a day that lacks
+one is kept and named.  The figures never read fixes (visits, their rollups and the patrol days
+hold everything they count), so no figure of an old period changes when its fixes go.  On
+PostgreSQL the next days' partitions are also made ahead, and fixes that landed in the default
+partition move into partitions of their days."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import Connection, and_, delete, exists, select, text
+
+from services.domain import LOCAL_TZ
+from services.errors import InvalidArgumentError
+from services.store.engine import SessionFactory
+from services.store.fix_partitions import (
+    day_bounds,
+    day_partitions,
+    days_in_default,
+    drop_day_partition,
+    ensure_day_partitions,
+    is_partitioned,
+)
+from services.store.models import PatrolDay, PatrolFix
+from services.store.types import sqlite_micros
+
+AHEAD_DAYS = 7  # partitions made ahead: a week of imports and simulator fixes without a maintain
+
+
+@dataclasses.dataclass(frozen=True)
+class MaintainSummary:
+    keep_from: dt.date  # the oldest local day whose fixes are kept
+    partitions_made: tuple[dt.date, ...]
+    days_dropped: tuple[dt.date, ...]
+    fixes_deleted: int  # rows deleted (SQLite, or old fixes waiting in the default partition)
+    days_kept_unsummarised: tuple[dt.date, ...]  # old days with a worker-day lacking its summary
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            name: value.isoformat()
+            if isinstance(value, dt.date)
+            else [d.isoformat() for d in value]
+            if isinstance(value, tuple)
+            else value
+            for name, value in dataclasses.asdict(self).items()
+        }
+
+
+def maintain_store(session_factory: SessionFactory, *, now: dt.datetime, keep_days: int) -> MaintainSummary:
+    if keep_days < 1:
+        raise InvalidArgumentError("保留天数必须为正整数")
+    today = now.astimezone(LOCAL_TZ).date()
+    keep_from = today - dt.timedelta(days=keep_days)
+    with session_factory.begin() as session:
+        connection = session.connection()
+        partitioned = is_partitioned(connection)
+        made = ensure_day_partitions(
+            connection, [*days_in_default(connection), *(today + dt.timedelta(days=n) for n in range(AHEAD_DAYS + 1))]
+        )
+    with session_factory() as session:
+        connection = session.connection()
+        old_days = (
+            [d for d in day_partitions(connection) if d < keep_from]
+            if partitioned
+            else _fix_days_before(connection, keep_from)
+        )
+        unsummarised = tuple(d for d in old_days if _lacks_summary(connection, d))
+    dropped, deleted = [], 0
+    for day in old_days:
+        if day in unsummarised:
+            continue
+        with session_factory.begin() as session:  # one day per transaction: short locks, progress kept
+            connection = session.connection()
+            if partitioned:
+                drop_day_partition(connection, day)
+            else:
+                deleted += _delete_day(connection, day)
+        dropped.append(day)
+    return MaintainSummary(
+        keep_from=keep_from,
+        partitions_made=tuple(made),
+        days_dropped=tuple(dropped),
+        fixes_deleted=deleted,
+        days_kept_unsummarised=unsummarised,
+    )
+
+
+def _day_fixes(day: dt.date):  # type: ignore[no-untyped-def]
+    start, end = day_bounds(day)
+    return and_(PatrolFix.ts >= start, PatrolFix.ts < end)
+
+
+def _fix_days_before(connection: Connection, keep_from: dt.date) -> list[dt.date]:
+    """Local days of the stored fixes before `keep_from` (SQLite, which stores UTC microseconds):
+    one pass over the old rows, whichever county they belong to."""
+    start, _ = day_bounds(keep_from)
+    days = connection.scalars(
+        text(
+            "SELECT DISTINCT date(ts / 1000000, 'unixepoch', '+8 hours') FROM patrol_fixes WHERE ts < :start ORDER BY 1"
+        ),
+        {"start": sqlite_micros(start)},
+    )
+    return [dt.date.fromisoformat(day) for day in days]
+
+
+def _lacks_summary(connection: Connection, day: dt.date) -> bool:
+    workers = select(PatrolFix.county_code, PatrolFix.worker_id).where(_day_fixes(day)).distinct().subquery()
+    summarised = exists().where(
+        PatrolDay.county_code == workers.c.county_code, PatrolDay.worker_id == workers.c.worker_id, PatrolDay.day == day
+    )
+    return bool(connection.scalar(select(exists().select_from(workers).where(~summarised))))
+
+
+def _delete_day(connection: Connection, day: dt.date) -> int:
+    return connection.execute(delete(PatrolFix).where(_day_fixes(day))).rowcount

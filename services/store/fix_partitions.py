@@ -1,0 +1,108 @@
+"""GPS fixes by local day: on PostgreSQL `patrol_fixes` is partitioned by range of `ts`, one
+partition per Asia/Shanghai day (`patrol_fixes_d20261123`) and a default partition that takes any
+fix whose day has none yet (migration 0018).  A day's partition is made before the fixes of that
+day are written — by the fixes import, ahead of time by `maintain` — in a short transaction of
+its own, since attaching takes a lock on the whole table; `maintain` also moves fixes that landed
+in the default partition into partitions of their days, and retention drops whole partitions.
+SQLite keeps the one table (`is_partitioned` is false there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, func, select, text
+
+from services.domain import LOCAL_TZ
+
+TABLE = "patrol_fixes"
+DAY_PREFIX = "patrol_fixes_d"
+DEFAULT_PARTITION = "patrol_fixes_default"
+_TURN = "patrol-fix-partitions"  # one maker of partitions at a time, across counties
+
+
+def is_partitioned(connection: Connection) -> bool:
+    if connection.dialect.name != "postgresql":
+        return False
+    kind = connection.scalar(text("SELECT relkind FROM pg_class WHERE oid = to_regclass(:t)"), {"t": TABLE})
+    return kind == "p"
+
+
+def partition_name(day: dt.date) -> str:
+    return f"{DAY_PREFIX}{day:%Y%m%d}"
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The instants [start, end) of a local day: a partition's range."""
+    start = dt.datetime.combine(day, dt.time(), LOCAL_TZ)
+    return start, start + dt.timedelta(days=1)
+
+
+def day_partitions(connection: Connection) -> list[dt.date]:
+    """The days that have a partition, oldest first."""
+    names = connection.scalars(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(:t) AND c.relname ~ :p"
+        ),
+        {"t": TABLE, "p": f"^{DAY_PREFIX}[0-9]{{8}}$"},
+    )
+    return sorted(dt.datetime.strptime(name.removeprefix(DAY_PREFIX), "%Y%m%d").date() for name in names)
+
+
+def ensure_day_partitions(connection: Connection, days: Iterable[dt.date]) -> list[dt.date]:
+    """Make the partitions of `days` that are missing (inside the caller's transaction, which
+    should be short: commit it before writing fixes); fixes of those days already in the default
+    partition move into them.  The days made, oldest first; nothing on SQLite."""
+    wanted = sorted(set(days))
+    if not wanted or not is_partitioned(connection):
+        return []
+    connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(_TURN))))
+    present = set(day_partitions(connection))
+    made = []
+    for day in wanted:
+        if day in present:
+            continue
+        start, end = day_bounds(day)
+        name = partition_name(day)
+        bounds = {"start": start, "end": end}
+        # Fixes of the day in the default partition would refuse the new one: they move with it.
+        connection.execute(text(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING GENERATED)"))
+        connection.execute(
+            text(
+                f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE ts >= :start AND ts < :end RETURNING "
+                "county_code, worker_id, ts, lon, lat, accuracy_m) "
+                f"INSERT INTO {name} (county_code, worker_id, ts, lon, lat, accuracy_m) SELECT * FROM moved"
+            ),
+            bounds,
+        )
+        # DDL takes no parameters: the bounds are written out (made from a date, never from input).
+        connection.execute(
+            text(
+                f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            )
+        )
+        made.append(day)
+    return made
+
+
+def days_in_default(connection: Connection) -> list[dt.date]:
+    """Local days of the fixes that wait in the default partition."""
+    if not is_partitioned(connection):
+        return []
+    days = connection.scalars(text(f"SELECT DISTINCT (ts AT TIME ZONE 'Asia/Shanghai')::date FROM {DEFAULT_PARTITION}"))
+    return sorted(days)
+
+
+def drop_day_partition(connection: Connection, day: dt.date) -> None:
+    connection.execute(text(f"DROP TABLE {partition_name(day)}"))
+
+
+def local_days_between(first: dt.datetime, last: dt.datetime) -> list[dt.date]:
+    """Every local day from the one of `first` to the one of `last`."""
+    day, end = first.astimezone(LOCAL_TZ).date(), last.astimezone(LOCAL_TZ).date()
+    days = []
+    while day <= end:
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return days

@@ -1,0 +1,303 @@
+"""Backup and restore: the small demo with hostile text and a photo goes SQLite → PostGIS → SQLite
+and comes back row for row, figure for figure, photo for photo; a damaged, foreign or newer archive
+and a filled store are refused with nothing written; a backup taken while 16 writers write is one
+consistent snapshot; an archive of an older schema is upgraded after its rows are in."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import subprocess
+import sys
+import tarfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+import sqlalchemy as sa
+from alembic import command
+
+from services.cli.bootstrap import Store
+from services.figures.area_figures import compute_area_figures
+from services.operations.backup import (
+    DERIVED_TABLES,
+    BackupError,
+    read_manifest,
+    restore_backup,
+    write_backup,
+)
+from services.store.engine import make_engine, make_session_factory
+from services.store.migrate import alembic_config, head_revision, stored_revision
+from services.store.models import Base, Household, HouseholdTag, IncidentEvent, IncidentPhoto
+from tests.conftest import _sqlite_store
+from tests.factories import COUNTY, OPERATOR
+from tests.hostile import SHORT_PAYLOADS
+
+HOSTILE = SHORT_PAYLOADS[0]
+PHOTO = b"\xff\xd8\xff\xe0 a JPEG's first bytes" + bytes(range(256))
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, shapely.Geometry):
+        return shapely.to_wkb(shapely.normalize(value), hex=True)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def store_rows(store: Store) -> dict[str, list[tuple]]:
+    """Every row of every kept table, engine-neutral and in key order."""
+    rows = {}
+    with store.session_factory() as session:
+        for table in Base.metadata.sorted_tables:
+            if table.name in DERIVED_TABLES:
+                continue
+            found = [tuple(_value(v) for v in row) for row in session.execute(sa.select(table))]
+            keys = [list(table.columns).index(c) for c in table.primary_key.columns]
+            rows[table.name] = sorted(found, key=lambda row: tuple(str(row[i]) for i in keys))
+    return rows
+
+
+def county_figures(store: Store, at: dt.datetime) -> dict:
+    return compute_area_figures(store.session_factory, actor=OPERATOR, area_code=COUNTY, at=at, days=30).as_dict()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def source(request, tmp_path, copy_small_demo) -> Store:
+    """The small demo on SQLite, with a hostile household and a photo file."""
+    engine = make_engine(copy_small_demo(tmp_path / "source.db"))
+    request.addfinalizer(engine.dispose)
+    store = Store(engine=engine, session_factory=make_session_factory(engine))
+    with store.session_factory.begin() as session:
+        household = session.scalars(sa.select(Household).limit(1)).one()
+        household.head_name, household.address = HOSTILE[:32], HOSTILE + "=1+1"
+        event = session.scalars(sa.select(IncidentEvent).limit(1)).one()
+        path = f"{COUNTY}/{event.incident_id}/photo-1.jpg"
+        session.add(
+            IncidentPhoto(
+                county_code=COUNTY,
+                incident_id=event.incident_id,
+                photo_id="photo-1",
+                event_seq=event.seq,
+                path=path,
+                original_name=HOSTILE[:128],
+            )
+        )
+    photo = tmp_path / "source-photos" / path
+    photo.parent.mkdir(parents=True)
+    photo.write_bytes(PHOTO)
+    return store
+
+
+def test_the_demo_goes_to_postgis_and_back_row_for_row_figure_for_figure(
+    source, postgis_store, tmp_path, small_demo
+) -> None:
+    first = write_backup(
+        source.session_factory, photo_dir=tmp_path / "source-photos", out=tmp_path / "a.tar", now=small_demo.now
+    )
+    restore_backup(postgis_store.engine, photo_dir=tmp_path / "pg-photos", archive=first.path)
+    second = write_backup(
+        postgis_store.session_factory, photo_dir=tmp_path / "pg-photos", out=tmp_path / "b.tar", now=small_demo.now
+    )
+    final = next(_sqlite_store(str(tmp_path / "final.db")))
+    try:
+        restored = restore_backup(final.engine, photo_dir=tmp_path / "final-photos", archive=second.path)
+        rows = [store_rows(s) for s in (source, postgis_store, final)]
+        figures = [county_figures(s, small_demo.now) for s in (source, postgis_store, final)]
+        data_versions = [
+            s.session_factory().scalar(sa.text("SELECT count(*) FROM data_versions")) for s in (postgis_store, final)
+        ]
+        with postgis_store.engine.connect() as connection:  # the fixes went into partitions of their days
+            waiting = connection.scalar(sa.text("SELECT count(*) FROM patrol_fixes_default"))
+            in_days = connection.scalar(sa.text("SELECT count(*) FROM patrol_fixes"))
+    finally:
+        final.engine.dispose()
+    assert rows[0] == rows[1] == rows[2]
+    assert sum(map(len, rows[0].values())) > 10_000 and HOSTILE[:32] in json.dumps(rows[2]["households"])
+    assert figures[0] == figures[1] == figures[2] and figures[0]["reported"] > 0
+    assert first.rows == second.rows == restored.rows and first.photos == second.photos == 1
+    photo = f"{COUNTY}/{rows[0]['incident_photos'][0][1]}/photo-1.jpg"
+    assert sha256(tmp_path / "final-photos" / photo) == sha256(tmp_path / "source-photos" / photo)
+    manifest = read_manifest(second.path)
+    assert manifest["engine"] == "postgresql" and manifest["revision"] == head_revision()
+    assert manifest["tables"]["households"]["rows"] == len(rows[0]["households"])
+    assert (waiting, in_days) == (0, len(rows[0]["patrol_fixes"])) and in_days > 0
+    assert data_versions == [1, 1]  # the restore's writes moved the tokens: no cache outlives it
+
+
+def test_a_filled_store_is_refused_unless_told_and_then_replaced_whole(source, demo_store, tmp_path) -> None:
+    archive = write_backup(
+        source.session_factory,
+        photo_dir=tmp_path / "source-photos",
+        out=tmp_path / "a.tar",
+        now=dt.datetime.now(dt.UTC),
+    )
+    with demo_store.session_factory.begin() as session:
+        session.add(
+            HouseholdTag(
+                county_code=COUNTY,
+                household_id=session.scalars(sa.select(Household.household_id).limit(1)).one(),
+                tag="党员户",
+            )
+        )
+    before = store_rows(demo_store)
+    with pytest.raises(BackupError, match="不是空的"):
+        restore_backup(demo_store.engine, photo_dir=tmp_path / "photos", archive=archive.path)
+    assert store_rows(demo_store) == before and not (tmp_path / "photos").exists()
+    restore_backup(demo_store.engine, photo_dir=tmp_path / "photos", archive=archive.path, replace=True)
+    assert store_rows(demo_store) == store_rows(source)
+
+
+def test_a_damaged_archive_writes_nothing(source, store, tmp_path) -> None:
+    archive = write_backup(
+        source.session_factory,
+        photo_dir=tmp_path / "source-photos",
+        out=tmp_path / "a.tar",
+        now=dt.datetime.now(dt.UTC),
+    ).path
+    damaged = tmp_path / "damaged.tar"
+    with tarfile.open(archive) as tar, tarfile.open(damaged, "w") as out:
+        for member in tar:
+            body = tar.extractfile(member).read()
+            if member.name == "tables/households.parquet":
+                body = body[:100] + bytes([body[100] ^ 1]) + body[101:]
+            out.addfile(member, __import__("io").BytesIO(body))
+    with pytest.raises(BackupError, match="households.parquet 的校验和与清单不符"):
+        restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=damaged)
+    assert all(rows == [] for rows in store_rows(store).values()) and not (tmp_path / "photos").exists()
+    not_one = tmp_path / "notes.tar"
+    not_one.write_bytes(b"not a tar file at all")
+    with pytest.raises(BackupError, match="notes.tar 不是民情地图的备份文件"):
+        restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=not_one)
+
+
+def test_an_archive_from_newer_code_is_refused(source, store, tmp_path) -> None:
+    archive = write_backup(
+        source.session_factory, photo_dir=tmp_path / "p", out=tmp_path / "a.tar", now=dt.datetime.now(dt.UTC)
+    ).path
+    newer = tmp_path / "newer.tar"
+    with tarfile.open(archive) as tar, tarfile.open(newer, "w") as out:
+        for member in tar:
+            body = tar.extractfile(member).read()
+            if member.name == "manifest.json":
+                body = json.dumps({**json.loads(body), "revision": "9999"}).encode()
+                member.size = len(body)
+            out.addfile(member, __import__("io").BytesIO(body))
+    with pytest.raises(BackupError, match="来自更新的版本"):
+        restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=newer)
+
+
+def test_an_archive_of_an_older_schema_is_restored_and_then_upgraded(source, store, tmp_path) -> None:
+    expected = store_rows(source)
+    command.downgrade(alembic_config(source.engine), "0016")
+    archive = write_backup(
+        source.session_factory,
+        photo_dir=tmp_path / "source-photos",
+        out=tmp_path / "old.tar",
+        now=dt.datetime.now(dt.UTC),
+    )
+    restored = restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=archive.path)
+    with store.engine.connect() as connection:
+        revision = stored_revision(connection)
+    assert (archive.revision, restored.revision, revision) == ("0016", "0016", head_revision())
+    assert store_rows(store) == expected
+
+
+def test_a_backup_taken_while_sixteen_writers_write_is_one_snapshot(demo_store, tmp_path) -> None:
+    """Each writer adds a household and its tag in one transaction: the archive holds both or neither."""
+    grid = demo_store.session_factory().scalar(sa.select(Household.grid_code).limit(1))
+    barrier = threading.Barrier(17)
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            barrier.wait()
+            for round_ in range(5):
+                with demo_store.session_factory.begin() as session:
+                    session.add(
+                        Household(
+                            county_code=COUNTY,
+                            household_id=f"NEW{n:02d}{round_}",
+                            grid_code=grid,
+                            head_name="新户",
+                            address=HOSTILE,
+                            members=1,
+                            lon=115.0,
+                            lat=37.0,
+                        )
+                    )
+                    session.flush()
+                    session.add(HouseholdTag(county_code=COUNTY, household_id=f"NEW{n:02d}{round_}", tag="低保户"))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    archive = write_backup(
+        demo_store.session_factory, photo_dir=tmp_path / "p", out=tmp_path / "a.tar", now=dt.datetime.now(dt.UTC)
+    )
+    for thread in threads:
+        thread.join()
+    target = next(_sqlite_store(str(tmp_path / "t.db")))
+    try:
+        restore_backup(target.engine, photo_dir=tmp_path / "photos", archive=archive.path)
+        with target.session_factory() as session:
+            new = set(session.scalars(sa.select(Household.household_id).where(Household.household_id.like("NEW%"))))
+            tagged = set(
+                session.scalars(sa.select(HouseholdTag.household_id).where(HouseholdTag.household_id.like("NEW%")))
+            )
+    finally:
+        target.engine.dispose()
+    assert errors == []
+    assert new == tagged
+    with demo_store.session_factory() as session:
+        assert session.scalar(sa.select(sa.func.count()).where(Household.household_id.like("NEW%"))) == 80
+
+
+def test_the_command_line_backs_up_and_restores_and_says_so_in_one_line(source, tmp_path) -> None:
+    url = source.engine.url.render_as_string(hide_password=False)
+    env = {"PATH": "/usr/bin:/bin", "COUNTY_CODE": COUNTY}
+    source_dir = tmp_path / "source-data"
+    (source_dir / "photos").parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "source-photos").rename(source_dir / "photos")
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "backup", "--out", str(tmp_path / "cli.tar")],
+        env={**env, "DATABASE_URL": url, "DATA_DIR": str(source_dir)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    told = json.loads(done.stdout)
+    assert told["photos"] == 1 and told["bytes"] == (tmp_path / "cli.tar").stat().st_size
+    target_dir = tmp_path / "target-data"
+    restore = [sys.executable, "-m", "services.cli", "restore", str(tmp_path / "cli.tar")]
+    target_env = {**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'target.db'}", "DATA_DIR": str(target_dir)}
+    first = subprocess.run(restore, env=target_env, capture_output=True, text=True)
+    again = subprocess.run(restore, env=target_env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["rows"] == told["rows"]
+    assert (again.returncode, again.stderr.strip()) == (
+        2,
+        "错误: 目标数据库不是空的；确认要用备份替换其中全部数据时请加 --replace",
+    )
+    assert list((target_dir / "photos").rglob("*.jpg"))[0].read_bytes() == PHOTO
+
+
+def test_the_summary_lists_what_it_wrote(source, tmp_path) -> None:
+    done = write_backup(
+        source.session_factory, photo_dir=tmp_path / "nowhere", out=tmp_path / "a.tar", now=dt.datetime.now(dt.UTC)
+    )
+    assert dataclasses.asdict(done)["photos_missing"] == 1 and done.photos == 0  # the file is not where the row says
+    assert set(done.rows) == {t.name for t in Base.metadata.sorted_tables} - set(DERIVED_TABLES)
