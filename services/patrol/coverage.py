@@ -64,10 +64,13 @@ def county_households_per_grid(session: Session, county_code: str, special_tags:
     left out); with `special_tags`, only households carrying any of them.  Shared by every caller:
     take a part of it, do not change it."""
     key = ("special", tuple(sorted(set(special_tags)))) if special_tags else ("all",)
-    return COUNTY_HOUSEHOLDS.get(session, county_code, key, lambda: _count_per_grid(session, county_code, special_tags))
+    return COUNTY_HOUSEHOLDS.get(
+        session, county_code, key, lambda: count_county_households_per_grid(session, county_code, special_tags)
+    )
 
 
-def _count_per_grid(session: Session, county_code: str, special_tags: tuple[str, ...]) -> pd.Series:
+def count_county_households_per_grid(session: Session, county_code: str, special_tags: tuple[str, ...]) -> pd.Series:
+    """`county_households_per_grid` counted now, without the cache."""
     query = select(Household.grid_code, func.count().label("n")).where(Household.county_code == county_code)
     if special_tags:
         tagged = (
