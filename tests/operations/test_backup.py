@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import subprocess
 import sys
 import tarfile
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from services.figures.area_figures import compute_area_figures
 from services.operations.backup import (
     DERIVED_TABLES,
     BackupError,
+    BackupSummary,
     read_manifest,
     restore_backup,
     write_backup,
@@ -36,6 +38,7 @@ from services.store.models import Base, Household, HouseholdTag, IncidentEvent, 
 from tests.conftest import _sqlite_store
 from tests.factories import COUNTY, OPERATOR
 from tests.hostile import SHORT_PAYLOADS
+from tests.threads import run_together
 
 HOSTILE = SHORT_PAYLOADS[0]
 PHOTO = b"\xff\xd8\xff\xe0 a JPEG's first bytes" + bytes(range(256))
@@ -66,6 +69,24 @@ def store_rows(store: Store) -> dict[str, list[tuple]]:
 
 def county_figures(store: Store, at: dt.datetime) -> dict:
     return compute_area_figures(store.session_factory, actor=OPERATOR, area_code=COUNTY, at=at, days=30).as_dict()
+
+
+def backup(store: Store, tmp_path: Path, name: str = "a.tar", photos: str = "source-photos") -> BackupSummary:
+    return write_backup(
+        store.session_factory, photo_dir=tmp_path / photos, out=tmp_path / name, now=dt.datetime.now(dt.UTC)
+    )
+
+
+def rewritten(archive: Path, out: Path, change: Callable[[str, bytes], bytes]) -> Path:
+    """A copy of the archive with each member's body passed through `change(name, body)`."""
+    with tarfile.open(archive) as tar, tarfile.open(out, "w") as copy:
+        for member in tar:
+            source = tar.extractfile(member)
+            assert source is not None
+            body = change(member.name, source.read())
+            member.size = len(body)
+            copy.addfile(member, io.BytesIO(body))
+    return out
 
 
 def sha256(path: Path) -> str:
@@ -102,13 +123,9 @@ def source(request, tmp_path, copy_small_demo) -> Store:
 def test_the_demo_goes_to_postgis_and_back_row_for_row_figure_for_figure(
     source, postgis_store, tmp_path, small_demo
 ) -> None:
-    first = write_backup(
-        source.session_factory, photo_dir=tmp_path / "source-photos", out=tmp_path / "a.tar", now=small_demo.now
-    )
+    first = backup(source, tmp_path)
     restore_backup(postgis_store.engine, photo_dir=tmp_path / "pg-photos", archive=first.path)
-    second = write_backup(
-        postgis_store.session_factory, photo_dir=tmp_path / "pg-photos", out=tmp_path / "b.tar", now=small_demo.now
-    )
+    second = backup(postgis_store, tmp_path, "b.tar", photos="pg-photos")
     final = next(_sqlite_store(str(tmp_path / "final.db")))
     try:
         restored = restore_backup(final.engine, photo_dir=tmp_path / "final-photos", archive=second.path)
@@ -136,12 +153,7 @@ def test_the_demo_goes_to_postgis_and_back_row_for_row_figure_for_figure(
 
 
 def test_a_filled_store_is_refused_unless_told_and_then_replaced_whole(source, demo_store, tmp_path) -> None:
-    archive = write_backup(
-        source.session_factory,
-        photo_dir=tmp_path / "source-photos",
-        out=tmp_path / "a.tar",
-        now=dt.datetime.now(dt.UTC),
-    )
+    archive = backup(source, tmp_path)
     with demo_store.session_factory.begin() as session:
         session.add(
             HouseholdTag(
@@ -159,19 +171,10 @@ def test_a_filled_store_is_refused_unless_told_and_then_replaced_whole(source, d
 
 
 def test_a_damaged_archive_writes_nothing(source, store, tmp_path) -> None:
-    archive = write_backup(
-        source.session_factory,
-        photo_dir=tmp_path / "source-photos",
-        out=tmp_path / "a.tar",
-        now=dt.datetime.now(dt.UTC),
-    ).path
-    damaged = tmp_path / "damaged.tar"
-    with tarfile.open(archive) as tar, tarfile.open(damaged, "w") as out:
-        for member in tar:
-            body = tar.extractfile(member).read()
-            if member.name == "tables/households.parquet":
-                body = body[:100] + bytes([body[100] ^ 1]) + body[101:]
-            out.addfile(member, __import__("io").BytesIO(body))
+    def flip_a_bit(name: str, body: bytes) -> bytes:
+        return body[:100] + bytes([body[100] ^ 1]) + body[101:] if name == "tables/households.parquet" else body
+
+    damaged = rewritten(backup(source, tmp_path).path, tmp_path / "damaged.tar", flip_a_bit)
     with pytest.raises(BackupError, match="households.parquet 的校验和与清单不符"):
         restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=damaged)
     assert all(rows == [] for rows in store_rows(store).values()) and not (tmp_path / "photos").exists()
@@ -182,17 +185,10 @@ def test_a_damaged_archive_writes_nothing(source, store, tmp_path) -> None:
 
 
 def test_an_archive_from_newer_code_is_refused(source, store, tmp_path) -> None:
-    archive = write_backup(
-        source.session_factory, photo_dir=tmp_path / "p", out=tmp_path / "a.tar", now=dt.datetime.now(dt.UTC)
-    ).path
-    newer = tmp_path / "newer.tar"
-    with tarfile.open(archive) as tar, tarfile.open(newer, "w") as out:
-        for member in tar:
-            body = tar.extractfile(member).read()
-            if member.name == "manifest.json":
-                body = json.dumps({**json.loads(body), "revision": "9999"}).encode()
-                member.size = len(body)
-            out.addfile(member, __import__("io").BytesIO(body))
+    def from_the_future(name: str, body: bytes) -> bytes:
+        return json.dumps({**json.loads(body), "revision": "9999"}).encode() if name == "manifest.json" else body
+
+    newer = rewritten(backup(source, tmp_path).path, tmp_path / "newer.tar", from_the_future)
     with pytest.raises(BackupError, match="来自更新的版本"):
         restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=newer)
 
@@ -200,12 +196,7 @@ def test_an_archive_from_newer_code_is_refused(source, store, tmp_path) -> None:
 def test_an_archive_of_an_older_schema_is_restored_and_then_upgraded(source, store, tmp_path) -> None:
     expected = store_rows(source)
     command.downgrade(alembic_config(source.engine), "0016")
-    archive = write_backup(
-        source.session_factory,
-        photo_dir=tmp_path / "source-photos",
-        out=tmp_path / "old.tar",
-        now=dt.datetime.now(dt.UTC),
-    )
+    archive = backup(source, tmp_path, "old.tar")
     restored = restore_backup(store.engine, photo_dir=tmp_path / "photos", archive=archive.path)
     with store.engine.connect() as connection:
         revision = stored_revision(connection)
@@ -216,43 +207,31 @@ def test_an_archive_of_an_older_schema_is_restored_and_then_upgraded(source, sto
 def test_a_backup_taken_while_sixteen_writers_write_is_one_snapshot(demo_store, tmp_path) -> None:
     """Each writer adds a household and its tag in one transaction: the archive holds both or neither."""
     grid = demo_store.session_factory().scalar(sa.select(Household.grid_code).limit(1))
-    barrier = threading.Barrier(17)
-    errors: list[BaseException] = []
+    archives = []
 
     def write(n: int) -> None:
-        try:
-            barrier.wait()
-            for round_ in range(5):
-                with demo_store.session_factory.begin() as session:
-                    session.add(
-                        Household(
-                            county_code=COUNTY,
-                            household_id=f"NEW{n:02d}{round_}",
-                            grid_code=grid,
-                            head_name="新户",
-                            address=HOSTILE,
-                            members=1,
-                            lon=115.0,
-                            lat=37.0,
-                        )
+        for round_ in range(5):
+            household_id = f"NEW{n:02d}{round_}"
+            with demo_store.session_factory.begin() as session:
+                session.add(
+                    Household(
+                        county_code=COUNTY,
+                        household_id=household_id,
+                        grid_code=grid,
+                        head_name="新户",
+                        address=HOSTILE,
+                        members=1,
+                        lon=115.0,
+                        lat=37.0,
                     )
-                    session.flush()
-                    session.add(HouseholdTag(county_code=COUNTY, household_id=f"NEW{n:02d}{round_}", tag="低保户"))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+                )
+                session.flush()
+                session.add(HouseholdTag(county_code=COUNTY, household_id=household_id, tag="低保户"))
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    archive = write_backup(
-        demo_store.session_factory, photo_dir=tmp_path / "p", out=tmp_path / "a.tar", now=dt.datetime.now(dt.UTC)
-    )
-    for thread in threads:
-        thread.join()
+    errors = run_together(write, also=lambda: archives.append(backup(demo_store, tmp_path, photos="p")))
     target = next(_sqlite_store(str(tmp_path / "t.db")))
     try:
-        restore_backup(target.engine, photo_dir=tmp_path / "photos", archive=archive.path)
+        restore_backup(target.engine, photo_dir=tmp_path / "photos", archive=archives[0].path)
         with target.session_factory() as session:
             new = set(session.scalars(sa.select(Household.household_id).where(Household.household_id.like("NEW%"))))
             tagged = set(
@@ -296,8 +275,6 @@ def test_the_command_line_backs_up_and_restores_and_says_so_in_one_line(source, 
 
 
 def test_the_summary_lists_what_it_wrote(source, tmp_path) -> None:
-    done = write_backup(
-        source.session_factory, photo_dir=tmp_path / "nowhere", out=tmp_path / "a.tar", now=dt.datetime.now(dt.UTC)
-    )
+    done = backup(source, tmp_path, photos="nowhere")
     assert dataclasses.asdict(done)["photos_missing"] == 1 and done.photos == 0  # the file is not where the row says
     assert set(done.rows) == {t.name for t in Base.metadata.sorted_tables} - set(DERIVED_TABLES)

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-import threading
 
 import pandas as pd
 import pytest
@@ -26,6 +25,7 @@ from services.store.migrate import alembic_config
 from services.store.models import PatrolDay, PatrolFix, PatrolVisit, table_of
 from tests.exchange.test_import import household, worker, write_csv
 from tests.factories import COUNTY, OPERATOR, T, run_import, seed_areas
+from tests.threads import run_together
 
 TODAY = T.astimezone(LOCAL_TZ).date()
 OLD = TODAY - dt.timedelta(days=500)  # imported: summarised, goes
@@ -106,23 +106,13 @@ def test_old_fixes_go_once_summarised_and_no_figure_of_their_period_changes(stor
 @pytest.mark.postgis
 def test_sixteen_makers_of_the_same_partitions_at_once_make_each_once(postgis_store) -> None:
     days = [TODAY + dt.timedelta(days=n) for n in range(20, 30)]
-    barrier = threading.Barrier(16)
     made: list[list[dt.date]] = []
-    errors: list[BaseException] = []
 
     def make(n: int) -> None:
-        try:
-            barrier.wait()
-            with postgis_store.session_factory.begin() as session:
-                made.append(ensure_day_partitions(session.connection(), days[n % 3 :]))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        with postgis_store.session_factory.begin() as session:
+            made.append(ensure_day_partitions(session.connection(), days[n % 3 :]))
 
-    threads = [threading.Thread(target=make, args=(n,)) for n in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(make)
     assert errors == []
     assert sorted(day for each in made for day in each) == days
     with postgis_store.engine.connect() as connection:

@@ -5,7 +5,6 @@ never older than the rows, whoever wrote them."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import sqlalchemy as sa
 
@@ -16,6 +15,7 @@ from services.patrol.coverage import count_households, county_households_per_gri
 from services.store.models import Household, HouseholdTag
 from services.store.versions import HOUSEHOLDS, VersionedCache, read_version
 from tests.factories import COUNTY, GRID_A, GRID_B, household, make_actor, seed_areas
+from tests.threads import run_together
 
 AT = dt.datetime(2026, 11, 23, 14, 0, tzinfo=LOCAL_TZ)
 
@@ -134,24 +134,14 @@ def test_sixteen_writers_at_once_each_move_the_token_and_the_counts_follow(store
     seed_areas(store)
     with store.session_factory() as session:
         assert county_households_per_grid(session, COUNTY).sum() == 0
-    barrier = threading.Barrier(16)
-    errors: list[BaseException] = []
 
     def write(n: int) -> None:
-        try:
-            barrier.wait()
-            with store.session_factory.begin() as session:
-                session.add(household(f"h{n}", GRID_A if n % 2 else GRID_B))
-                session.flush()
-                session.add(HouseholdTag(county_code=COUNTY, household_id=f"h{n}", tag="低保户"))
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        with store.session_factory.begin() as session:
+            session.add(household(f"h{n}", GRID_A if n % 2 else GRID_B))
+            session.flush()
+            session.add(HouseholdTag(county_code=COUNTY, household_id=f"h{n}", tag="低保户"))
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_together(write)
     with store.session_factory() as session:
         counts = county_households_per_grid(session, COUNTY)
         special = county_households_per_grid(session, COUNTY, ("低保户",))
