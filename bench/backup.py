@@ -29,9 +29,14 @@ def _postgis_sizes(store: Store) -> dict[str, dict[str, float]]:
     sizes = {}
     with store.engine.connect() as connection:
         for table in BIG_TABLES:
-            total = connection.scalar(
-                text("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree(CAST(:t AS regclass))"),
-                {"t": table},
+            total = float(
+                connection.scalar(
+                    text(
+                        "SELECT coalesce((SELECT sum(pg_total_relation_size(relid)) "
+                        "FROM pg_partition_tree(CAST(:t AS regclass))), pg_total_relation_size(CAST(:t AS regclass)))"
+                    ),
+                    {"t": table},
+                )
             )
             rows = connection.scalar(text(f"SELECT count(*) FROM {table}"))
             sizes[table] = {"rows": rows, "mb": round(total / 2**20, 1), "bytes_per_row": round(total / max(rows, 1))}

@@ -7,6 +7,7 @@ from bench import (
     browser_views,
     concurrency,
     coverage,
+    fix_partitions,
     foundation,
     imports,
     intake,
@@ -41,5 +42,6 @@ if __name__ == "__main__":
     intake.main()
     panels.main()
     backup.main()
+    fix_partitions.main()
     browser_views.main()
     targets.main()
