@@ -16,7 +16,7 @@ from services.cli.bootstrap import Store
 from services.errors import StoreError
 from services.operations.health import Health, check_health
 from services.settings import Settings
-from web.shared import NO_STORE, default_store
+from web.shared import NO_STORE, default_store, route_prefix
 
 
 def health_routes(
@@ -25,7 +25,7 @@ def health_routes(
     store: Callable[[], Store] = default_store,
     settings: Callable[[], Settings] = Settings.from_env,
 ) -> list[Route]:
-    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    prefix = route_prefix(base_path)
 
     def current_health() -> Health:
         now = dt.datetime.now(dt.UTC)

@@ -40,7 +40,7 @@ from services.cli.bootstrap import Store
 from services.errors import StoreError
 from services.mapping.map_data import load_area_shapes
 from services.settings import Settings
-from web.shared import NO_STORE, default_store
+from web.shared import NO_STORE, default_store, route_prefix
 
 CRS_CHOICES = ("wgs84", "gcj02")
 LINK_PURPOSE = "map-areas/v1"  # signed first: a signature made for another kind of link never fits
@@ -108,7 +108,7 @@ def shapes_link(store: Store, settings: Settings, *, actor: Actor, crs: str, bas
     """The signed link to `actor`'s outlines over a `crs` basemap, for the map's AreaShapesSource."""
     digest = DOCUMENTS.get(store, actor, crs).digest
     signature = sign_link(link_key(settings), LINK_PURPOSE, actor.county_code, actor.username, crs, digest)
-    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    prefix = route_prefix(base_path)
     query = urllib.parse.urlencode({"u": actor.username, "crs": crs, "sig": signature})
     return f"{prefix}/map/areas/{digest}.json?{query}"
 
@@ -124,7 +124,7 @@ def map_shape_routes(
     store: Callable[[], Store] = default_store,
     settings: Callable[[], Settings] = Settings.from_env,
 ) -> list[Route]:
-    prefix = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    prefix = route_prefix(base_path)
 
     def refused(status: int, message: str) -> Response:
         return Response(message, status_code=status, media_type="text/plain; charset=utf-8", headers=NO_STORE)

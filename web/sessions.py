@@ -29,7 +29,7 @@ from services.access.sessions import COOKIE_NAME, exchange_handover, sign_out_by
 from services.cli.bootstrap import Store
 from services.errors import SessionExpiredError, StoreError
 from services.settings import Settings
-from web.shared import NO_STORE, default_store
+from web.shared import NO_STORE, default_store, route_prefix
 
 # A transparent 1×1 GIF: what the invisible image gets.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -39,7 +39,7 @@ def session_routes(
     base_path: str = "", *, store: Callable[[], Store] = default_store, county_code: str | None = None
 ) -> list[Route]:
     """The routes under `base_path` (Streamlit's server.baseUrlPath, without slashes)."""
-    prefix = f"/{base_path}" if base_path else ""
+    prefix = route_prefix(base_path)
     cookie_path = prefix or "/"
     county = county_code or Settings.from_env().county_code
 

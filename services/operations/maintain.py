@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import Connection, and_, delete, exists, select, text
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError
@@ -90,7 +91,7 @@ def maintain_store(session_factory: SessionFactory, *, now: dt.datetime, keep_da
     )
 
 
-def _day_fixes(day: dt.date):  # type: ignore[no-untyped-def]
+def _day_fixes(day: dt.date) -> ColumnElement[bool]:
     start, end = day_bounds(day)
     return and_(PatrolFix.ts >= start, PatrolFix.ts < end)
 

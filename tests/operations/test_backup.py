@@ -36,7 +36,7 @@ from services.store.engine import make_engine, make_session_factory
 from services.store.migrate import alembic_config, head_revision, stored_revision
 from services.store.models import Base, Household, HouseholdTag, IncidentEvent, IncidentPhoto
 from tests.conftest import _sqlite_store
-from tests.factories import COUNTY, OPERATOR
+from tests.factories import COUNTY, OPERATOR, household
 from tests.hostile import SHORT_PAYLOADS
 from tests.threads import run_together
 
@@ -100,8 +100,8 @@ def source(request, tmp_path, copy_small_demo) -> Store:
     request.addfinalizer(engine.dispose)
     store = Store(engine=engine, session_factory=make_session_factory(engine))
     with store.session_factory.begin() as session:
-        household = session.scalars(sa.select(Household).limit(1)).one()
-        household.head_name, household.address = HOSTILE[:32], HOSTILE + "=1+1"
+        hostile = session.scalars(sa.select(Household).limit(1)).one()
+        hostile.head_name, hostile.address = HOSTILE[:32], HOSTILE + "=1+1"
         event = session.scalars(sa.select(IncidentEvent).limit(1)).one()
         path = f"{COUNTY}/{event.incident_id}/photo-1.jpg"
         session.add(
@@ -213,18 +213,9 @@ def test_a_backup_taken_while_sixteen_writers_write_is_one_snapshot(demo_store, 
         for round_ in range(5):
             household_id = f"NEW{n:02d}{round_}"
             with demo_store.session_factory.begin() as session:
-                session.add(
-                    Household(
-                        county_code=COUNTY,
-                        household_id=household_id,
-                        grid_code=grid,
-                        head_name="新户",
-                        address=HOSTILE,
-                        members=1,
-                        lon=115.0,
-                        lat=37.0,
-                    )
-                )
+                added = household(household_id, grid)
+                added.address = HOSTILE
+                session.add(added)
                 session.flush()
                 session.add(HouseholdTag(county_code=COUNTY, household_id=household_id, tag="低保户"))
 
