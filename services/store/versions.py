@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from services.store.models import DataVersion
@@ -23,7 +23,7 @@ HOUSEHOLDS = "households"  # households and their tags (the triggers of migratio
 T = TypeVar("T")
 
 
-def read_version(session: Session, county_code: str, topic: str) -> int:
+def read_version(session: Session | Connection, county_code: str, topic: str) -> int:
     """The topic's token in the county; 0 before its first write."""
     version = session.scalar(
         select(DataVersion.version).where(DataVersion.county_code == county_code, DataVersion.topic == topic)
@@ -43,10 +43,9 @@ class VersionedCache(Generic[T]):
             weakref.WeakKeyDictionary()
         )
 
-    def get(self, session: Session, county_code: str, key: Hashable, compute: Callable[[], T]) -> T:
-        engine = session.get_bind()
-        if not isinstance(engine, Engine):
-            engine = engine.engine
+    def get(self, session: Session | Connection, county_code: str, key: Hashable, compute: Callable[[], T]) -> T:
+        bind = session.get_bind() if isinstance(session, Session) else session
+        engine = bind if isinstance(bind, Engine) else bind.engine
         version = read_version(session, county_code, self.topic)
         entry = (county_code, key)
         with self._lock:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 
 from geo.crs import WGS84, metric_crs_for, transform_xy
+from geo.tracks import local_days
 from services.cases.history import events_from_stage_times, state_from_stage_times
 from services.cases.limits import find_limits
 from services.domain import (
@@ -28,7 +30,7 @@ from services.exchange.imports.grids import stored_grids
 from services.exchange.imports.people import locate_in_grids
 from services.exchange.imports.problems import ProblemList
 from services.exchange.imports.readers import require_columns
-from services.exchange.imports.write import delete_keys, find_changes, replace_rows
+from services.exchange.imports.write import compare_rows, delete_keys, find_changes, replace_rows
 from services.patrol.results import clean_fixes, compute_patrol_results
 from services.store.bulk import insert_frame
 from services.store.engine import take_county_turn
@@ -45,6 +47,7 @@ from services.store.models import (
     table_of,
 )
 from services.store.positions import refresh_last_positions
+from services.store.versions import HOUSEHOLDS, VersionedCache
 from services.store.visit_latest import households_to_rebuild, merge_latest_visits, rebuild_latest_visits
 from services.store.visit_months import merge_visit_months, refresh_visit_months
 
@@ -189,20 +192,26 @@ def check_fixes(
     return kept.drop(columns=["x", "y"]), {"exact_duplicates": len(fixes) - len(unique), **dropped}
 
 
+FIX_COLUMNS = ["county_code", "worker_id", "ts", "lon", "lat", "accuracy_m"]
+FIX_KEY = ["county_code", "worker_id", "ts"]
+
+
 def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     # One fixes import of a county at a time: each rebuilds the visit rollups of the months ×
     # grids it touched, and two at once would insert the same rollup rows.
-    take_county_turn(connection, "patrol_visits", fixes["county_code"].iloc[0])
-    key = ["county_code", "worker_id", "ts"]
-    near = and_(
-        PatrolFix.worker_id.in_(fixes["worker_id"].unique().tolist()),
-        PatrolFix.ts >= fixes["ts"].min().to_pydatetime(),
-        PatrolFix.ts <= fixes["ts"].max().to_pydatetime(),
-    )
-    changes = find_changes(connection, table_of(PatrolFix), fixes, key, near=near)
-    replace_rows(connection, table_of(PatrolFix), changes, key)
-    visits, days = refresh_patrol_results(connection, fixes)
-    refresh_last_positions(connection, fixes["county_code"].iloc[0])
+    county = fixes["county_code"].iloc[0]
+    take_county_turn(connection, "patrol_visits", county)
+    worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": local_days(fixes["ts"], LOCAL_TZ)})
+    worker_days = worker_days.drop_duplicates(ignore_index=True)
+    # Read once, before the write: every stored fix a new one may replace lies in these worker-days,
+    # and the worker-days' tracks are these fixes overlaid with the new ones.
+    stored = _stored_fixes(connection, county, worker_days)
+    changes = compare_rows(fixes, stored, FIX_KEY, FIX_COLUMNS)
+    replace_rows(connection, table_of(PatrolFix), changes, FIX_KEY)
+    day_fixes = pd.concat([stored, fixes[FIX_COLUMNS]], ignore_index=True)
+    day_fixes = day_fixes.drop_duplicates(["worker_id", "ts"], keep="last", ignore_index=True)
+    visits, days = refresh_patrol_results(connection, county, worker_days, day_fixes)
+    refresh_last_positions(connection, county)
     return {
         **changes.counts("fixes"),
         "visits": visits,
@@ -210,31 +219,62 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple[int, int]:
-    """Recompute the stored visits and day summaries of every worker-day the fixes touch, from
-    all its fixes; returns (visit rows, day rows) written."""
-    county = fixes["county_code"].iloc[0]
-    days = fixes["ts"].dt.tz_convert(LOCAL_TZ).dt.date
-    worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": days}).drop_duplicates()
-    start = fixes["ts"].min().floor("D") - pd.Timedelta(days=1)
-    end = fixes["ts"].max().ceil("D") + pd.Timedelta(days=1)
+def _stored_fixes(connection: Connection, county: str, worker_days: pd.DataFrame) -> pd.DataFrame:
+    """The stored fixes (FIX_COLUMNS) of these worker-days."""
+    days = sorted(set(worker_days["day"]))
+    start = dt.datetime.combine(days[0] - dt.timedelta(days=1), dt.time(), LOCAL_TZ)
+    end = dt.datetime.combine(days[-1] + dt.timedelta(days=2), dt.time(), LOCAL_TZ)
     stored = query_frame(
         connection,
-        select(PatrolFix.worker_id, PatrolFix.ts, PatrolFix.lon, PatrolFix.lat, PatrolFix.accuracy_m).where(
+        select(*(table_of(PatrolFix).c[c] for c in FIX_COLUMNS)).where(
             PatrolFix.county_code == county,
             PatrolFix.worker_id.in_(worker_days["worker_id"].unique().tolist()),
-            and_(PatrolFix.ts >= start.to_pydatetime(), PatrolFix.ts <= end.to_pydatetime()),
+            PatrolFix.ts >= start,
+            PatrolFix.ts < end,
         ),
     )
     stored["ts"] = pd.to_datetime(stored["ts"], utc=True)
-    stored["day"] = stored["ts"].dt.tz_convert(LOCAL_TZ).dt.date
-    stored = stored.merge(worker_days, on=["worker_id", "day"])
-    households = query_frame(
-        connection,
-        select(Household.household_id, Household.grid_code, Household.lon, Household.lat).where(
-            Household.county_code == county
-        ),
+    of_worker_day = pd.MultiIndex.from_arrays([stored["worker_id"], local_days(stored["ts"], LOCAL_TZ)]).isin(
+        pd.MultiIndex.from_frame(worker_days)
     )
+    return stored[of_worker_day].reset_index(drop=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class HouseholdPoints:
+    """A county's households where tracks can reach them: household_id, grid_code, x, y (metres
+    in `crs`)."""
+
+    frame: pd.DataFrame
+    crs: str
+
+
+HOUSEHOLD_POINTS: VersionedCache[HouseholdPoints | None] = VersionedCache(HOUSEHOLDS, size=8)  # ~40 MB a county
+
+
+def _household_points(connection: Connection, county: str) -> HouseholdPoints | None:
+    def read() -> HouseholdPoints | None:
+        frame = query_frame(
+            connection,
+            select(Household.household_id, Household.grid_code, Household.lon, Household.lat).where(
+                Household.county_code == county
+            ),
+        )
+        if frame.empty:
+            return None
+        crs = metric_crs_for(float(frame["lon"].mean()))
+        x, y = transform_xy(frame["lon"], frame["lat"], WGS84, crs)
+        return HouseholdPoints(frame[["household_id", "grid_code"]].assign(x=x, y=y), crs)
+
+    return HOUSEHOLD_POINTS.get(connection, county, "points", read)
+
+
+def refresh_patrol_results(
+    connection: Connection, county: str, worker_days: pd.DataFrame, day_fixes: pd.DataFrame
+) -> tuple[int, int]:
+    """Recompute the stored visits and day summaries of `worker_days` (worker_id, day) from
+    `day_fixes`, all their fixes (worker_id, ts, lon, lat, accuracy_m); returns (visit rows, day
+    rows) written."""
     keys = worker_days.assign(county_code=county)[["county_code", "worker_id", "day"]]
     replaced = query_frame(
         connection,
@@ -254,18 +294,17 @@ def refresh_patrol_results(connection: Connection, fixes: pd.DataFrame) -> tuple
     ).merge(worker_days, on=["worker_id", "day"])
     delete_keys(connection, table_of(PatrolVisit), keys)
     delete_keys(connection, table_of(PatrolDay), keys)
-    if households.empty or stored.empty:
+    households = _household_points(connection, county)
+    if households is None or day_fixes.empty:
         refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
         rebuild_latest_visits(connection, county, replaced["household_id"])
         return 0, 0
-    crs = metric_crs_for(float(households["lon"].mean()))
-    fx, fy = transform_xy(stored["lon"], stored["lat"], WGS84, crs)
-    hx, hy = transform_xy(households["lon"], households["lat"], WGS84, crs)
-    grids = stored_grids(connection, county).to_crs(crs)
+    fx, fy = transform_xy(day_fixes["lon"], day_fixes["lat"], WGS84, households.crs)
+    grids = stored_grids(connection, county).to_crs(households.crs)
     worker_grids = query_frame(
         connection, select(WorkerGrid.worker_id, WorkerGrid.grid_code).where(WorkerGrid.county_code == county)
     )
-    results = compute_patrol_results(stored.assign(x=fx, y=fy), households.assign(x=hx, y=hy), grids, worker_grids)
+    results = compute_patrol_results(day_fixes.assign(x=fx, y=fy), households.frame, grids, worker_grids)
     written = insert_frame(connection, table_of(PatrolVisit), results.visits.assign(county_code=county))
     # Where visits were deleted, a month's pairs may go: those months × grids are read again from
     # patrol_visits; elsewhere the new visits' pairs are merged in.

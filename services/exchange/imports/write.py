@@ -71,6 +71,11 @@ def find_changes(
     county = frame["county_code"].iloc[0] if len(frame) else None
     condition = table.c.county_code == county if near is None else and_(table.c.county_code == county, near)
     stored = query_frame(connection, select(*(table.c[c] for c in columns)).where(condition))
+    return compare_rows(frame, stored, key, columns)
+
+
+def compare_rows(frame: pd.DataFrame, stored: pd.DataFrame, key: list[str], columns: list[str]) -> Changes:
+    """`find_changes` on stored rows the caller has read (every one that may share a key)."""
     if stored.empty:
         return Changes(inserted=frame, updated=frame.iloc[0:0], unchanged=0)
     new_key, stored_key = _key_text(frame, key), _key_text(stored, key)
