@@ -6,30 +6,41 @@ so rows written in bulk read back like rows written through the ORM.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
-from sqlalchemy import Boolean, Connection, Date, Table
+from sqlalchemy import Boolean, Connection, Date, Integer, Table
 
 from services.store.types import Geometry, UtcDateTime, geometry_to_db, sqlite_micros
 
 
-def _column_values(series: pd.Series, column_type: object, dialect: str) -> list:
+def _sqlite_values(series: pd.Series, column_type: object) -> list:
+    """A column's values as sqlite3 takes them."""
     if isinstance(column_type, Geometry):
-        encoded = geometry_to_db(np.asarray(series, dtype=object), dialect, column_type.srid)
-        return list(encoded)
+        return list(geometry_to_db(np.asarray(series, dtype=object), "sqlite", column_type.srid))
     if isinstance(column_type, UtcDateTime):
         stamps = pd.to_datetime(series, utc=True)
-        if dialect == "postgresql":
-            return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
         return sqlite_micros(stamps).astype(object).where(stamps.notna(), None).tolist()
     if isinstance(column_type, Date):
-        return [v if isinstance(v, dt.date) or v is None else pd.Timestamp(v).date() for v in series]
+        # As the text sqlite3's date adapter would write, made at once rather than per value.
+        text = _iso_days(series)
+        text[pd.isna(series).to_numpy()] = None
+        return text.tolist()
     if isinstance(column_type, Boolean):
         return [bool(v) for v in series]
-    values = series.astype(object).where(series.notna(), None).tolist()
+    values = series.to_numpy(dtype=object, na_value=None)
+    if series.dtype != object:  # a typed column's values are Python scalars already
+        return values.tolist()
     return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+def _iso_days(series: pd.Series) -> np.ndarray:
+    """Each date as ISO text (missing ones: anything; the callers mask them), converting each
+    distinct day once: a column holds few."""
+    codes, days = pd.factorize(series)
+    if len(days) == 0:
+        return np.full(len(series), "", dtype=object)
+    text = np.array([pd.Timestamp(day).strftime("%Y-%m-%d") for day in days], dtype=object)
+    return text[np.maximum(codes, 0)]
 
 
 def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -38,16 +49,53 @@ def insert_frame(connection: Connection, table: Table, frame: pd.DataFrame) -> i
         return 0
     dialect = connection.dialect.name
     names = [c.name for c in table.columns if c.name in frame.columns]
-    columns = [_column_values(frame[name], table.columns[name].type, dialect) for name in names]
-    rows = list(zip(*columns, strict=True))
     if dialect == "postgresql":
         driver = connection.connection.driver_connection
         assert driver is not None, "a connection in use always holds its driver's connection"
         cursor = driver.cursor()
         with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        placeholders = ", ".join("?" for _ in names)
-        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})", rows)
+            for start in range(0, len(frame), COPY_CHUNK):
+                part = frame.iloc[start : start + COPY_CHUNK]
+                copy.write(_copy_text([_copy_column(part[n], table.columns[n].type) for n in names]))
+        return len(frame)
+    columns = [_sqlite_values(frame[name], table.columns[name].type) for name in names]
+    rows = list(zip(*columns, strict=True))
+    placeholders = ", ".join("?" for _ in names)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})", rows)
     return len(rows)
+
+
+COPY_CHUNK = 100_000  # rows of COPY text made at once (~10 MB)
+_COPY_SPECIAL = r"[\\\t\n\r]"
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def _copy_column(series: pd.Series, column_type: object) -> pd.Series:
+    """A column as COPY's text format writes it (NULL as \\N), made column by column: row by row,
+    psycopg's `write_row` and the values' conversion took 14.7 s of a county day's 33 s import."""
+    missing = pd.isna(series).to_numpy()
+    if isinstance(column_type, Geometry):
+        text = geometry_to_db(np.asarray(series, dtype=object), "postgresql", column_type.srid)
+    elif isinstance(column_type, UtcDateTime):
+        micros = pd.to_datetime(series, utc=True).dt.as_unit("us").to_numpy(dtype="datetime64[us]")
+        text = np.char.add(np.datetime_as_string(micros, unit="us"), "+00:00")
+    elif isinstance(column_type, Date):
+        text = _iso_days(series)
+    elif isinstance(column_type, Boolean):
+        text = np.where(series.fillna(False).astype(bool).to_numpy(), "t", "f")
+    elif isinstance(column_type, Integer) and pd.api.types.is_float_dtype(series):
+        text = series.astype("Int64").astype(str).to_numpy()  # a missing value made the column float
+    elif series.dtype != object and not pd.api.types.is_string_dtype(series):
+        text = series.astype(str).to_numpy()  # numbers: repr, which reads back exactly
+    else:
+        escaped = series.astype(object).where(~missing, "").astype(str)
+        if escaped.str.contains(_COPY_SPECIAL, regex=True).any():  # codes and ids never hold one
+            for plain, coded in _COPY_ESCAPES:
+                escaped = escaped.str.replace(plain, coded, regex=False)
+        text = escaped.to_numpy()
+    return pd.Series(np.where(missing, "\\N", np.asarray(text, dtype=object)), dtype=object)
+
+
+def _copy_text(columns: list[pd.Series]) -> str:
+    rows = columns[0].str.cat(columns[1:], sep="\t") if len(columns) > 1 else columns[0]
+    return "\n".join(rows.tolist()) + "\n"
