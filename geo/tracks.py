@@ -44,13 +44,14 @@ def build_segments(fixes: pd.DataFrame, *, tz: dt.tzinfo, max_gap: pd.Timedelta 
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
     worker = ordered["worker_id"].to_numpy()
     ts = ordered["ts"]
-    day = ts.dt.tz_convert(tz).dt.date.to_numpy()
+    day = local_days(ts, tz)
     x, y = ordered["x"].to_numpy(), ordered["y"].to_numpy()
     gap = ts.diff().to_numpy()[1:]
     joined = (worker[1:] == worker[:-1]) & (day[1:] == day[:-1]) & (gap <= max_gap.to_timedelta64())
     start = np.flatnonzero(joined)
     end = start + 1
-    ts_values = ts.to_numpy()
+    # As datetime64 (UTC): a zone-aware column's own array would be Timestamp objects, one by one.
+    ts_values = ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
     return pd.DataFrame(
         {
             "worker_id": worker[start],
@@ -76,11 +77,10 @@ def find_visits(
     segment lies inside a period of one day or longer.  Rows are ordered by household, then by
     worker and day.
 
-    A county day is ~11 million (household, segment) pairs within reach.  The segments are taken
-    in parts of whole worker-days, each with its own tree against the households inside the
-    part's reach, on `threads` threads (GEOS lets go of the GIL); within a part one integer sort
-    of household × segment position puts each household's near segments of a worker-day in time
-    order, so the first and last are the ends of its run.
+    A county day is ~11 million (household, segment) pairs within reach.  The worker-days are
+    ordered along a Z-order curve of their mean point and cut into parts of whole worker-days,
+    each searched on its own thread (GEOS lets go of the GIL; `threads`: by default one a core, at
+    most MAX_THREADS) against the households inside the part's reach (`_near_runs`).
     """
     columns = ["household_idx", "worker_id", "day", "first_start", "first_end", "last_start", "last_end"]
     if segments.empty or len(household_xy) == 0:
@@ -127,7 +127,7 @@ def find_visits(
     )
 
 
-PART_SEGMENTS = 25_000  # ~0.6 M near pairs a part: bounded memory whatever the day's size
+PART_SEGMENTS = 25_000  # ~0.2 M near pairs a part: memory stays bounded whatever the day's size
 MAX_THREADS = 8
 CHUNK_SEGMENTS = 4  # measured: 2.4 M single-segment pairs against 0.85 M of 4-segment chunks
 
@@ -253,7 +253,7 @@ def find_stops(
     if fixes.empty:
         return pd.DataFrame(columns=columns)
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable").reset_index(drop=True)
-    ordered["day"] = ordered["ts"].dt.tz_convert(tz).dt.date
+    ordered["day"] = local_days(ordered["ts"], tz)
     window = f"{int(minutes * 60)}s"
     seconds = (ordered["ts"] - EPOCH).dt.total_seconds()
     rolled = ordered.assign(t=seconds).groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")
@@ -303,7 +303,7 @@ def summarise_days(
     bool per segment; `stops`: from `find_stops`.
     """
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
-    ordered = ordered.assign(day=ordered["ts"].dt.tz_convert(tz).dt.date)
+    ordered = ordered.assign(day=local_days(ordered["ts"], tz))
     keys = ["worker_id", "day"]
     interval = ordered.groupby(keys)["ts"].diff().dt.total_seconds()
     interval = interval.where(interval <= MAX_GAP.total_seconds())  # within a line: gaps between sessions say nothing
