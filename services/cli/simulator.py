@@ -33,7 +33,7 @@ from services.errors import DomainError, PointOutsideGridsError, StoreError, Sto
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Household, Incident, PatrolFix, Worker, table_of
-from services.store.positions import refresh_last_positions
+from services.store.positions import advance_last_positions
 
 # The simulated people work county-wide, as the command centre's operators do.
 PEOPLE = {
@@ -211,7 +211,7 @@ class Simulator:
         )
         with self.session_factory.begin() as session:
             session.execute(table_of(PatrolFix).insert(), fixes.to_dict(orient="records"))
-            refresh_last_positions(session.connection(), self.county_code)
+            advance_last_positions(session.connection(), fixes)
         return len(fixes)
 
 

@@ -97,7 +97,7 @@ def make_fixes(
                     pd.DataFrame(
                         {
                             "worker_id": worker_id,
-                            "ts": ts[keep].round("s"),
+                            "ts": ts[keep].floor("s"),  # whole seconds, never past now
                             "x": (walk[:, 0] + noise[:, 0])[keep],
                             "y": (walk[:, 1] + noise[:, 1])[keep],
                             "accuracy_m": np.round(accuracy[keep], 1),

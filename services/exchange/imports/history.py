@@ -46,7 +46,7 @@ from services.store.models import (
     WorkerGrid,
     table_of,
 )
-from services.store.positions import refresh_last_positions
+from services.store.positions import advance_last_positions
 from services.store.versions import HOUSEHOLDS, VersionedCache
 from services.store.visit_latest import households_to_rebuild, merge_latest_visits, rebuild_latest_visits
 from services.store.visit_months import merge_visit_months, refresh_visit_months
@@ -211,7 +211,7 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     day_fixes = pd.concat([stored, fixes[FIX_COLUMNS]], ignore_index=True)
     day_fixes = day_fixes.drop_duplicates(["worker_id", "ts"], keep="last", ignore_index=True)
     visits, days = refresh_patrol_results(connection, county, worker_days, day_fixes)
-    refresh_last_positions(connection, county)
+    advance_last_positions(connection, pd.concat([changes.inserted, changes.updated]))
     return {
         **changes.counts("fixes"),
         "visits": visits,
