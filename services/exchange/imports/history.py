@@ -249,7 +249,8 @@ class HouseholdPoints:
     crs: str
 
 
-HOUSEHOLD_POINTS: VersionedCache[HouseholdPoints | None] = VersionedCache(HOUSEHOLDS, size=8)  # ~40 MB a county
+# ~40 MB a county: kept for the next import in the same process (the app, an API client), not many
+HOUSEHOLD_POINTS: VersionedCache[HouseholdPoints | None] = VersionedCache(HOUSEHOLDS, size=2)
 
 
 def _household_points(connection: Connection, county: str) -> HouseholdPoints | None:
