@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from geo.crs import WGS84, transform_xy
+from geo.tracks import local_days
 from services.cases.limits import default_limit_rows
 from services.cli.demo.incidents import make_incidents
 from services.cli.demo.layout import build_layout, read_county_source
@@ -160,7 +161,7 @@ def _patrol_logs(
     fixes_xy: pd.DataFrame, visits: pd.DataFrame, worker_grids: pd.DataFrame, county_code: str, rng: np.random.Generator
 ) -> pd.DataFrame:
     """One written log per worker and patrol day, at the end of the day's last fix."""
-    local_day = fixes_xy["ts"].dt.tz_convert(LOCAL_TZ).dt.date
+    local_day = pd.Series(local_days(fixes_xy["ts"], LOCAL_TZ), index=fixes_xy.index)
     ends = fixes_xy.groupby([fixes_xy["worker_id"], local_day])["ts"].max().rename("logged_at").reset_index()
     ends.columns = ["worker_id", "day", "logged_at"]
     counts = visits.groupby(["worker_id", "day"]).size().rename("households_visited").reset_index()
