@@ -64,8 +64,7 @@ path.area-township, path.area-county { stroke: #e2e8f0; }
 """
 GRID_STYLE_JS = """function (p, v) {
   var x = v[p.id];
-  return {color: '#475569', weight: 0.5, fillColor: x ? x[0] : '#e5e7eb', fillOpacity: 0.72,
-          className: 'area-grid grid-' + p.id};
+  return {color: '#475569', weight: 0.5, fillColor: x ? x[0] : '#e5e7eb', fillOpacity: 0.72};
 }"""
 # Every string the browser inserts as HTML is a `tip` property or a value text, both escaped in
 # Python by render.markup (the one place); the JavaScript only joins them.
@@ -126,6 +125,9 @@ var {{ this.get_name() }} = L.geoJson(null, {
   {%- if this.part %}
   pane: {{ this.areas_pane|tojson }},
   {%- endif %}
+  {%- if this.canvas %}
+  renderer: L.canvas({pane: {{ (this.areas_pane if this.part else 'overlayPane')|tojson }}}),
+  {%- endif %}
   style: function (f) { return ({{ this.style_js }})(f.properties, {{ this.get_name() }}.v); },
   pointToLayer: function (f, latlng) {
     {%- if this.label_class %}
@@ -147,6 +149,10 @@ var {{ this.get_name() }} = L.geoJson(null, {
 {%- if this.part %}
 window.areaShapes.then(function (d) {
   if (d && d[{{ this.part|tojson }}]) { {{ this.get_name() }}.addData(d[{{ this.part|tojson }}]); }
+  // After the renderer's own frame: the map says how many of this part it has drawn (data-grids-drawn, …).
+  L.Util.requestAnimFrame(function () {
+    {{ this._parent.get_name() }}.getContainer().dataset[{{ (this.part ~ 'Drawn')|tojson }}] = {{ this.get_name() }}.getLayers().length;
+  });
 }).catch(function () {});  // AreaShapesSource says that the outlines failed
 {%- else %}
 {{ this.get_name() }}.addData({{ this.data }});
@@ -178,6 +184,7 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
         label_class: str | None = None,
         control: bool = True,
         global_name: str | None = None,
+        canvas: bool = False,
     ) -> None:
         super().__init__(name=name, overlay=True, control=control, show=True)
         self._name = "GeoJsonLayer"
@@ -189,6 +196,10 @@ window[{{ this.global_name|tojson }}] = {{ this.get_name() }};
         self.interactive = interactive
         self.label_class = label_class  # points drawn as text labels (names of areas), not dots
         self.global_name = global_name  # also reachable as window[global_name], to restyle in place
+        # Drawn on one <canvas> instead of an SVG path per feature: for a county's 2,000 grids the
+        # browser builds, styles and lays out no 2,000 DOM nodes (bench/browser_views.py).  Clicks,
+        # tooltips and setStyle work the same; CSS classes do not apply to its features.
+        self.canvas = canvas
         self.points_pane = POINTS_PANE
         self.areas_pane = AREAS_PANE
 
@@ -483,6 +494,7 @@ def build_base_map(
         tip_js=GRID_TIP_JS,
         values=_grid_values(grid_values),
         global_name=GRID_LAYER,
+        canvas=True,
     ).add_to(fmap)
     GeoJsonLayer(part="townships", name="乡镇(街道)", style_js=TOWNSHIP_STYLE_JS, interactive=False).add_to(fmap)
     _labels_layer(shapes.townships, name="乡镇名称", label_class="township").add_to(fmap)

@@ -11,10 +11,11 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.map_probe import click_grid, grid_codes, wait_for_grids
 from render.map_layers import SHAPES_FAILED
 from services.cases.queue import load_queue
 from services.cases.workflow import report_incident
@@ -96,9 +97,8 @@ def test_the_county_map_draws_its_grids_offline(app_url: str) -> None:
         page.on("requestfailed", lambda request: failed.append(request.url))
         sign_in(page, app_url)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-        grids = map_frame.locator("path.area-grid")
-        grids.first.wait_for(state="attached", timeout=60_000)
-        assert grids.count() == 41
+        wait_for_grids(page, 41)
+        assert len(grid_codes(page)) == 41
         assert map_frame.locator("path.area-township").count() == 2
         page.get_by_text("住户").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "county_map.png"), full_page=True)
@@ -130,11 +130,11 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         sign_in(page, app_url)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-        grid = map_frame.locator(f"path.grid-{grid_code}")
-        grid.wait_for(state="attached", timeout=60_000)
+        wait_for_grids(page, 41)
         # Each click on the same grid goes one level down: township, village, grid.
         for expected in (grid_code[:9], grid_code[:12], grid_code):
-            grid.dispatch_event("click")  # on the polygon itself, not on a marker above its centre
+            page.wait_for_timeout(500)  # the map has moved to the area clicked
+            click_grid(page, grid_code)  # on the polygon itself, not on a marker above it
             page.wait_for_function(f"() => location.search.includes('area={expected}')", timeout=30_000)
             page.get_by_role("heading", name=re.compile(r"^(乡镇\(街道\)|村\(社区\)|网格) · ")).first.wait_for()
         heading = page.get_by_role("heading", name=f"网格 · {grid_name}")
@@ -143,7 +143,8 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         map_frame.locator("path.household").first.wait_for(state="attached", timeout=30_000)
         # The fetched outlines lie in a pane under the overlays: the selection's outline stays on top.
         assert map_frame.locator(".leaflet-overlay-pane path.area-selected").count() == 1
-        assert map_frame.locator(".leaflet-areas-pane path.area-grid").count() == 41
+        assert map_frame.locator(".leaflet-areas-pane canvas").count() == 1  # the grids, all 41 of them
+        assert len(grid_codes(page)) == 41
         page.wait_for_timeout(1500)  # let tables and the map settle before the screenshot
         page.screenshot(path=str(ARTIFACTS / "grid_view.png"))
         page.get_by_role("button", name="平乡县").click()
@@ -224,7 +225,7 @@ def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(a
         sign_in(page, f"{app_url}?view=screen")
         page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
         map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-        map_frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
+        wait_for_grids(page)
         page.evaluate("window.__sameDocument = true")
         store = open_store(Settings.from_env({"DATABASE_URL": e2e_database[0]}))
         lon, lat = e2e_database[1]
@@ -249,7 +250,7 @@ def test_the_big_screen_shows_a_new_case_within_a_refresh_and_without_a_reload(a
         page.set_viewport_size({"width": 3840, "height": 2160})
         sign_in(page, f"{app_url}?view=screen&scale=2")
         page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
-        map_frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
+        wait_for_grids(page)
         page.wait_for_timeout(4000)
         page.screenshot(path=str(ARTIFACTS / "screen_3840x2160.png"))
         browser.close()
@@ -316,9 +317,8 @@ def test_a_township_leader_stays_in_their_township_and_sees_residents_masked(app
         page.get_by_text(f"无权查看区域 {other.grid_code}，已回到您负责的区域。").wait_for(timeout=60_000)
         page.wait_for_function(f"() => location.search.includes('area={township}')", timeout=30_000)
         page.get_by_role("heading", name=re.compile(r"^乡镇\(街道\) · ")).wait_for(timeout=30_000)
-        map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
-        expect(map_frame.locator("path.area-grid")).to_have_count(40, timeout=60_000)  # the township's grids only
-        assert map_frame.locator(f"path.grid-{NEIGHBOUR_GRID}").count() == 0
+        wait_for_grids(page, 40)  # the township's grids only
+        assert NEIGHBOUR_GRID not in grid_codes(page)
         page.screenshot(path=str(ARTIFACTS / "leader_refused.png"))
         # Another township's household, named in the query string under the leader's own area: refused.
         sign_in(page, f"{app_url}?area={township}&household={other.household_id}", user="leader")

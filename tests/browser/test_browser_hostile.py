@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.map_probe import hover_grid, wait_for_grids
 from services.cli.bootstrap import open_store
 from services.cli.demo.people import DEMO_PASSWORD
 from services.domain import LOCAL_TZ
@@ -109,13 +110,17 @@ def sign_in(page: Page, url: str, user: str = "operator") -> None:
 
 def settled_map(page: Page) -> FrameLocator:
     frame = page.frame_locator(MAP_FRAME).first
-    frame.locator("path.area-grid").first.wait_for(state="attached", timeout=60_000)
+    wait_for_grids(page)
     page.wait_for_timeout(1500)  # names placed and decluttered
     return frame
 
 
 def tooltip_after_hover(page: Page, frame: FrameLocator, selector: str) -> str:
     frame.locator(selector).first.hover(force=True)
+    return last_tooltip(frame)
+
+
+def last_tooltip(frame: FrameLocator) -> str:
     tip = frame.locator(".leaflet-tooltip").last
     tip.wait_for(timeout=10_000)
     return tip.inner_text()
@@ -134,7 +139,8 @@ def test_hostile_text_shows_as_written_and_runs_nowhere(app_url: str, hostile_co
         frame = settled_map(page)  # the county
         labels = frame.locator(".area-label span").all_inner_texts()
         assert data["township_name"] in labels  # a township name, as written
-        tip = tooltip_after_hover(page, frame, "path.area-grid")
+        hover_grid(page)
+        tip = last_tooltip(frame)
         assert tip.splitlines()[0] in data["grid_tips"]  # the grid's hostile name and code, literally
         page.get_by_text(data["county_name"], exact=True).first.wait_for()  # breadcrumb
         page.screenshot(path=str(ARTIFACTS / "hostile_county.png"))

@@ -15,6 +15,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.map_probe import wait_for_grids
 from services.access.screens import SCREEN_PATH, issue_screen_session
 from services.access.sessions import COOKIE_NAME
 from services.access.users import set_disabled
@@ -146,9 +147,7 @@ def test_a_wall_screen_opens_its_one_time_link_and_comes_back_after_a_reload(ser
     assert "view=screen" in page.url and "token" not in page.url
     page.reload()  # a power cut, a kiosk restart
     page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
-    page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator("path.area-grid").first.wait_for(
-        state="attached", timeout=60_000
-    )
+    wait_for_grids(page)
     page.wait_for_timeout(2000)
     page.screenshot(path=str(ARTIFACTS / "screen_session.png"))
     again = browser_context.new_page()

@@ -455,7 +455,9 @@ def test_with_a_shapes_link_the_map_carries_no_polygons_and_draws_them_below_the
     assert document in inline_html and document not in linked_html
     # The outlines arrive after the overlays: their pane lies under Leaflet's overlay pane (400).
     assert re.search(r'createPane\("areas"\)\.style\.zIndex = (\d+)', linked_html)[1] == "350"
-    assert linked_html.count('pane: "areas"') == 3  # grids, township and county outlines
+    assert linked_html.count('pane: "areas",') == 3  # grids, township and county outlines
+    # The 2,000 grids of a county go on one canvas in that pane, not one SVG path each.
+    assert linked_html.count('renderer: L.canvas({pane: "areas"})') == 1
 
 
 def test_installed_assets_are_the_files_the_map_links_to(tmp_path: Path) -> None:
