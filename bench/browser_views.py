@@ -1,17 +1,16 @@
 """Browser bench of issue 18, the way a user's browser sees the app: headless Chromium signs in on
 the county demo and the bench times the 登录 click until Leaflet has drawn every grid of the
 county, cold (a just-started server, an empty browser cache) and warm (the next sign-in), then a
-drill-down click until the township's outline is drawn, by the browser's own clock (PROBE_JS: from
-the click's event time to the first animation frame that has it, i.e. the next paint; Playwright's
-round trips, which the figures of session 8 included, are reported beside it).  It also counts the bytes the app sends,
-on the wire (a counting proxy between Chromium and the app: after websocket compression), for
-the first view, per map rerun and per wall-screen refresh.  Warm sign-ins are the median of
-WARM_SIGN_INS.
+drill-down click until the township's outline is drawn.  Times are the browser's own (PROBE_JS:
+from the click's event time to the first animation frame that has it, i.e. the next paint);
+Playwright's round trips, which session 8's figures included, are reported beside them.  It also
+counts the bytes the app sends, on the wire (a counting proxy between Chromium and the app: after
+websocket compression), for the first view, per map rerun and per wall-screen refresh.  Warm
+sign-ins are the median of WARM_SIGN_INS.
 
-Each figure is measured for this checkout and for BEFORE_REV (the code before the outlines left
-the map's script and the websocket was compressed; run from a git worktree), one after the other
-on the same database, on SQLite and on PostGIS.  `python -m bench.browser_views`; results in
-bench/results/browser-views.json."""
+Each figure is measured for this checkout and for BEFORE_REV (run from a git worktree), one after
+the other on the same database, on SQLite and on PostGIS.  `python -m bench.browser_views`;
+results in bench/results/browser-views.json."""
 
 from __future__ import annotations
 
@@ -38,7 +37,9 @@ from services.cli.simulator import Simulator
 from services.store.models import Area
 
 COUNTY = "130532"
-BEFORE_REV = "99a0978"  # main before this work (session 7)
+# The code before the grids went onto a canvas (session 10).  Session 8 compared with 99a0978 (the
+# outlines still in the map's script): that code cannot open a database migrated since (0017, 0018).
+BEFORE_REV = "22dc037"
 SCREEN_REFRESH_S = 5
 WARM_SIGN_INS = 3  # single timings on this machine wander by ±0.5 s: the median of three
 SCREEN_REFRESHES = 4
@@ -187,14 +188,13 @@ def kb(size: float) -> float:
     return round(size / 1024, 1)
 
 
-def measure_code(root: Path, store: Store, compression: bool) -> dict:
+def measure_code(root: Path, store: Store) -> dict:
     url = store.engine.url.render_as_string(hide_password=False)
     with store.session_factory() as session:
         grids = sorted(session.query(Area.code).filter(Area.level == "grid").all())
     grid_code = grids[len(grids) // 2][0]
-    options = ("--server.enableWebsocketCompression", "true" if compression else "false")
     environment = {"DATABASE_URL": url, "SCREEN_REFRESH_S": str(SCREEN_REFRESH_S)}
-    with running_app(environment, root=root, options=options, wait_s=120) as (app_url, _):
+    with running_app(environment, root=root, wait_s=120) as (app_url, _):
         port = int(app_url.rstrip("/").rsplit(":", 1)[1])
         with counting_proxy(port) as proxy, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -218,9 +218,9 @@ def measure_code(root: Path, store: Store, compression: bool) -> dict:
 
 
 def measure_store(engine_name: str, store: Store) -> dict:
-    now = measure_code(ROOT, store, compression=True)  # first: the database's pages are not yet in the OS cache
+    now = measure_code(ROOT, store)  # first: the database's pages are not yet in the OS cache
     with checkout(BEFORE_REV) as before_root:
-        before = measure_code(before_root, store, compression=False)
+        before = measure_code(before_root, store)
     ratios = {
         "cold_drawn": ratio(before["cold"]["drawn_s"], now["cold"]["drawn_s"]),
         "warm_drawn": ratio(before["warm"]["drawn_s"], now["warm"]["drawn_s"]),

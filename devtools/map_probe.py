@@ -20,21 +20,22 @@ GRIDS_DRAWN_IN_PAGE_JS = (
 _GRID_POINT_JS = """(map, code) => {
   const layer = window.gridLayer;
   if (!layer || !layer._map) { return null; }
-  const leaflet = layer._map, size = leaflet.getSize(), box = map.getBoundingClientRect();
+  const leaflet = layer._map, size = leaflet.getSize(), box = map.getBoundingClientRect(), steps = 16;
   const grids = layer.getLayers().filter((l) => code === null || l.feature.properties.id === code);
   for (const grid of grids) {
-  const b = grid.getBounds();
-  for (let i = 1; i < 16; i++) {
-    for (let j = 1; j < 16; j++) {
-      const at = L.latLng(b.getSouth() + (b.getNorth() - b.getSouth()) * i / 16, b.getWest() + (b.getEast() - b.getWest()) * j / 16);
-      const p = leaflet.latLngToContainerPoint(at);
-      if (p.x < 2 || p.y < 2 || p.x > size.x - 2 || p.y > size.y - 2) { continue; }
-      if (!grid._containsPoint(leaflet.latLngToLayerPoint(at))) { continue; }
-      const x = box.left + p.x, y = box.top + p.y;
-      const hit = document.elementFromPoint(x, y);  // the grids' canvas, or (older maps) the grid's own path
-      if (hit === grid._renderer._container || hit === grid._path) { return [x, y]; }
+    const b = grid.getBounds();
+    for (let i = 1; i < steps; i++) {
+      for (let j = 1; j < steps; j++) {
+        const at = L.latLng(b.getSouth() + (b.getNorth() - b.getSouth()) * i / steps,
+                            b.getWest() + (b.getEast() - b.getWest()) * j / steps);
+        const p = leaflet.latLngToContainerPoint(at);
+        if (p.x < 2 || p.y < 2 || p.x > size.x - 2 || p.y > size.y - 2) { continue; }
+        if (!grid._containsPoint(leaflet.latLngToLayerPoint(at))) { continue; }
+        const x = box.left + p.x, y = box.top + p.y;
+        const hit = document.elementFromPoint(x, y);  // the grids' canvas, or (older maps) the grid's own path
+        if (hit === grid._renderer._container || hit === grid._path) { return [x, y]; }
+      }
     }
-  }
   }
   return null;
 }"""
