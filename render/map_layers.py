@@ -392,7 +392,7 @@ class Legend(MacroElement):
 var {{ this.get_name() }} = L.control({position: 'bottomright'});
 {{ this.get_name() }}.onAdd = function () {
   var div = L.DomUtil.create('div', 'map-legend');
-  div.innerHTML = {{ this.html|tojson }};
+  div.innerHTML = {{ this.html_json }};
   return div;
 };
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -403,7 +403,7 @@ var {{ this.get_name() }} = L.control({position: 'bottomright'});
     def __init__(self, html: str) -> None:
         super().__init__()
         self._name = "Legend"
-        self.html = html
+        self.html_json = script_json(html)
 
 
 def legend_html(legend: MapLegend) -> Markup:

@@ -6,7 +6,7 @@ through imports, user administration and the workflow, so a township named `<img
 would run its script in every operator's signed-in page.  Every label, tooltip and HTML cell is
 therefore built from `html_text` parts: markupsafe's `Markup` remembers what is already escaped,
 so `Markup("<td>{}</td>").format(name)` escapes `name` and nothing else.  Text stays readable:
-`<b>` in a name shows as `<b>`.
+`<b>` in a name shows as `<b>`.  Nor may text become a template: see JINJA_OPENER.
 
 Services return plain text; a label of several lines separates them with LINE_BREAK, which
 becomes `<br>` here, after escaping.
@@ -33,6 +33,12 @@ MARKDOWN_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+(?=[.)]))", re.MULTILINE)
 SCRIPT_UNSAFE = str.maketrans(
     {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 )
+# branca reads every rendered map script again as a Jinja template (MacroElement.render wraps it in
+# Element(text)), and Jinja is not sandboxed: `{{ … }}`, `{% … %}` or `{# … #}` from the data would
+# run on the server.  So no text from the data leaves here with a brace that opens one: in HTML a
+# brace is written `&#123;`; in JSON such a brace can only stand inside a string (an object's `{`
+# is followed by `"` or `}`), where `\u007b` is the same character.
+JINJA_OPENER = re.compile(r"\{(?=[{%#])")
 
 
 def _plain(value: object) -> str:
@@ -43,7 +49,7 @@ def _plain(value: object) -> str:
 
 def html_text(value: object) -> Markup:
     """`value` (any text from the data) as HTML that shows it literally; its lines are kept."""
-    return BR.join(escape(line) for line in _plain(value).split(LINE_BREAK))
+    return BR.join(Markup(str(escape(line)).replace("{", "&#123;")) for line in _plain(value).split(LINE_BREAK))
 
 
 def html_column(values: pd.Series) -> pd.Series:
@@ -61,4 +67,5 @@ def markdown_text(value: object) -> str:
 
 def script_json(value: object) -> str:
     """Compact JSON of `value` that is safe inside an inline <script>, whatever its strings hold."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(SCRIPT_UNSAFE)
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(SCRIPT_UNSAFE)
+    return JINJA_OPENER.sub(r"\\u007b", text)

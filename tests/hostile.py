@@ -31,6 +31,15 @@ PAYLOADS = (
     "'><img src=y onerror=alert(6)>",
 )
 SHORT_PAYLOADS = tuple(p for p in PAYLOADS if len(p) <= 32)
+# Jinja syntax: branca reads rendered map scripts again as templates, so each of these, if the
+# server ever ran it, would leave its mark: 注入注入注入, 循环循环循环, no 注释, Python's globals.
+TEMPLATE_PAYLOADS = (
+    '{{ "注入" * 3 }}',
+    "{% for i in range(3) %}循环{% endfor %}",
+    "{# 注释 #}{{{",
+    "{{ self.__init__.__globals__ }}",
+)
+TEMPLATE_MARKS = ("注入注入注入", "循环循环循环", "__builtins__")
 TAG_PAYLOAD = "<b>标签</b>"  # 16 characters at most: a tag is part of a key
 FORMULAS = ('=HYPERLINK("http://x","点")', "+1+1", "-2+3", "@SUM(1)", "\t=1", "\r=1")
 

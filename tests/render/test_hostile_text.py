@@ -22,13 +22,14 @@ from geo.display import AreaShapes
 from pages.map.panels import panel_heading
 from render import screen_html
 from render.map_layers import (
+    area_shapes_document,
     build_base_map,
     build_live_overlays,
     build_overlays,
     build_track_layer,
     legend_html,
 )
-from render.markup import html_column, html_text, markdown_text, script_json
+from render.markup import JINJA_OPENER, html_column, html_text, markdown_text, script_json
 from services.access.users import add_user
 from services.basemaps import make_basemap, tile_origins
 from services.cli.bootstrap import open_store
@@ -61,7 +62,7 @@ from tests.factories import (
     make_actor,
     seed_areas,
 )
-from tests.hostile import FORMULAS, PAYLOADS, make_hostile
+from tests.hostile import FORMULAS, PAYLOADS, TEMPLATE_MARKS, TEMPLATE_PAYLOADS, make_hostile
 from tests.paths import ROOT
 from web.headers import SecurityHeaders, content_security_policies, inline_script_hashes
 
@@ -107,6 +108,15 @@ def test_script_json_cannot_end_the_script_it_is_written_into() -> None:
     text = json.loads(script_json({"name": "</script><script>top.XSS=1</script><!--"}))["name"]
     assert text == "</script><script>top.XSS=1</script><!--"
     assert "<" not in script_json({"name": text}) and ">" not in script_json({"name": text})
+
+
+@pytest.mark.parametrize("payload", TEMPLATE_PAYLOADS)
+def test_template_syntax_leaves_markup_and_json_with_no_brace_that_opens_a_template(payload: str) -> None:
+    html = str(html_text(payload))
+    assert "{" not in html and "".join(Markup(html).text) == payload  # the browser still shows it as written
+    text = script_json({"id": payload, "nested": {"tip": payload}, "list": [payload, {"a": 1}]})
+    assert JINJA_OPENER.search(text) is None
+    assert json.loads(text) == {"id": payload, "nested": {"tip": payload}, "list": [payload, {"a": 1}]}
 
 
 def test_markdown_text_escapes_formatting_html_and_links() -> None:
@@ -180,6 +190,47 @@ def test_the_rendered_map_carries_hostile_names_only_as_escaped_text() -> None:
     assert "&lt;b onmouseover=top.XSS=5&gt;粗&lt;/b&gt;" in html.replace("\\u003c", "<").replace(
         "\\u003e", ">"
     ).replace("\\u0026", "&")
+
+
+def test_template_syntax_in_any_field_of_the_map_is_never_run_by_the_server() -> None:
+    """Names, ids, tooltips, legend, track and stop labels all holding Jinja syntax: the rendered
+    map (as streamlit-folium renders it, which reads each element's script again as a template)
+    carries each one as escaped text and none of the marks running it would leave."""
+    names = TEMPLATE_PAYLOADS
+    shapes = hostile_shapes()
+    for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids):
+        frame["name"] = [names[i % len(names)] for i in range(len(frame))]
+    note = {GRID_A: ("#fee2e2", names[0]), GRID_B: ("#fee2e2", names[1])}
+    base = build_base_map(
+        shapes,
+        grid_values=note,
+        legend=MapLegend(names[2], (LegendEntry(names[3], "#fff"),)),
+        basemap=make_basemap("none"),
+    )
+    points = pd.DataFrame({"lon": [115.005], "lat": [37.005]})
+    incidents = points.assign(incident_id=names[1], state="reported", urgent=True, alarm=2, label=names[0])
+    households = points.assign(household_id=names[2], grid_code=GRID_A, family=1, label=names[1])
+    workers = points.assign(worker_id=names[3], on_duty=True, label=names[2])
+    overlays = build_overlays(
+        shapes,
+        selected_code=TOWNSHIP,
+        selected_level="township",
+        child_level="village",
+        incidents=incidents,
+        households=households,
+        workers=workers,
+    )
+    track = pd.DataFrame({"lon": [115.001, 115.002], "lat": [37.001, 37.002], "label": names[:2], "line": [0, 0]})
+    day = build_track_layer(track, points.assign(label=names[3]), households, households, arrow_every=1)
+    live = build_live_overlays(note, incidents.assign(fresh=True))
+    html = rendered(base, *overlays, day, *live)
+    for mark in TEMPLATE_MARKS:
+        assert mark not in html
+    assert html.count("注释") >= 4  # the comment is text, not dropped
+    assert JINJA_OPENER.search(html) is None  # nothing left that a later render could run
+    assert JINJA_OPENER.search(area_shapes_document(shapes)) is None  # the outlines the map fetches
+    for payload in names[:3]:  # the tooltips of a case, a household and a worker, as written
+        assert script_json(str(html_text(payload)))[1:-1] in html
 
 
 def test_the_legend_is_built_from_escaped_parts() -> None:
