@@ -159,19 +159,31 @@ def assert_no_raw_payload(html: str) -> None:
         assert script_json(str(html_text(payload)))[1:-1] in html
 
 
-def test_the_rendered_map_carries_hostile_names_only_as_escaped_text() -> None:
-    shapes = hostile_shapes()
-    note = {GRID_A: ("#fee2e2", PAYLOADS[5]), GRID_B: ("#fee2e2", PAYLOADS[0])}
+def map_with_texts(
+    shapes: AreaShapes,
+    *,
+    grid_notes: tuple[str, str],
+    legend: tuple[str, str],
+    incident: tuple[str, str],
+    household: tuple[str, str],
+    worker: tuple[str, str],
+    track_labels: list[str],
+    stop: str,
+) -> str:
+    """The rendered map of a township with these texts in every field: grid value notes, the
+    legend's title and entry, (id, label) of a case, a household and a worker, a track's point
+    labels and a stop's label, with the live overlays on top."""
+    note = {GRID_A: ("#fee2e2", grid_notes[0]), GRID_B: ("#fee2e2", grid_notes[1])}
     base = build_base_map(
         shapes,
         grid_values=note,
-        legend=MapLegend(PAYLOADS[1], (LegendEntry(PAYLOADS[2], "#fff"),)),
+        legend=MapLegend(legend[0], (LegendEntry(legend[1], "#fff"),)),
         basemap=make_basemap("none"),
     )
     points = pd.DataFrame({"lon": [115.005], "lat": [37.005]})
-    incidents = points.assign(incident_id="SJ1", state="reported", urgent=True, alarm=2, label=PAYLOADS[1] + "\n第二行")
-    households = points.assign(household_id="h1", grid_code=GRID_A, family=1, label=PAYLOADS[2])
-    workers = points.assign(worker_id="w1", on_duty=True, label=PAYLOADS[3])
+    incidents = points.assign(incident_id=incident[0], state="reported", urgent=True, alarm=2, label=incident[1])
+    households = points.assign(household_id=household[0], grid_code=GRID_A, family=1, label=household[1])
+    workers = points.assign(worker_id=worker[0], on_duty=True, label=worker[1])
     overlays = build_overlays(
         shapes,
         selected_code=TOWNSHIP,
@@ -181,11 +193,23 @@ def test_the_rendered_map_carries_hostile_names_only_as_escaped_text() -> None:
         households=households,
         workers=workers,
     )
-    track = pd.DataFrame({"lon": [115.001, 115.002], "lat": [37.001, 37.002], "label": PAYLOADS[4:6], "line": [0, 0]})
-    stops = points.assign(label=PAYLOADS[5])
-    day = build_track_layer(track, stops, households, households, arrow_every=1)
+    track = pd.DataFrame({"lon": [115.001, 115.002], "lat": [37.001, 37.002], "label": track_labels, "line": [0, 0]})
+    day = build_track_layer(track, points.assign(label=stop), households, households, arrow_every=1)
     live = build_live_overlays(note, incidents.assign(fresh=True))
-    html = rendered(base, *overlays, day, *live)
+    return rendered(base, *overlays, day, *live)
+
+
+def test_the_rendered_map_carries_hostile_names_only_as_escaped_text() -> None:
+    html = map_with_texts(
+        hostile_shapes(),
+        grid_notes=(PAYLOADS[5], PAYLOADS[0]),
+        legend=(PAYLOADS[1], PAYLOADS[2]),
+        incident=("SJ1", PAYLOADS[1] + "\n第二行"),
+        household=("h1", PAYLOADS[2]),
+        worker=("w1", PAYLOADS[3]),
+        track_labels=list(PAYLOADS[4:6]),
+        stop=PAYLOADS[5],
+    )
     assert_no_raw_payload(html)
     assert "&lt;b onmouseover=top.XSS=5&gt;粗&lt;/b&gt;" in html.replace("\\u003c", "<").replace(
         "\\u003e", ">"
@@ -200,30 +224,16 @@ def test_template_syntax_in_any_field_of_the_map_is_never_run_by_the_server() ->
     shapes = hostile_shapes()
     for frame in (shapes.county, shapes.townships, shapes.villages, shapes.grids):
         frame["name"] = [names[i % len(names)] for i in range(len(frame))]
-    note = {GRID_A: ("#fee2e2", names[0]), GRID_B: ("#fee2e2", names[1])}
-    base = build_base_map(
+    html = map_with_texts(
         shapes,
-        grid_values=note,
-        legend=MapLegend(names[2], (LegendEntry(names[3], "#fff"),)),
-        basemap=make_basemap("none"),
+        grid_notes=(names[0], names[1]),
+        legend=(names[2], names[3]),
+        incident=(names[1], names[0]),
+        household=(names[2], names[1]),
+        worker=(names[3], names[2]),
+        track_labels=list(names[:2]),
+        stop=names[3],
     )
-    points = pd.DataFrame({"lon": [115.005], "lat": [37.005]})
-    incidents = points.assign(incident_id=names[1], state="reported", urgent=True, alarm=2, label=names[0])
-    households = points.assign(household_id=names[2], grid_code=GRID_A, family=1, label=names[1])
-    workers = points.assign(worker_id=names[3], on_duty=True, label=names[2])
-    overlays = build_overlays(
-        shapes,
-        selected_code=TOWNSHIP,
-        selected_level="township",
-        child_level="village",
-        incidents=incidents,
-        households=households,
-        workers=workers,
-    )
-    track = pd.DataFrame({"lon": [115.001, 115.002], "lat": [37.001, 37.002], "label": names[:2], "line": [0, 0]})
-    day = build_track_layer(track, points.assign(label=names[3]), households, households, arrow_every=1)
-    live = build_live_overlays(note, incidents.assign(fresh=True))
-    html = rendered(base, *overlays, day, *live)
     for mark in TEMPLATE_MARKS:
         assert mark not in html
     assert html.count("注释") >= 4  # the comment is text, not dropped
