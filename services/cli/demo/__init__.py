@@ -89,8 +89,11 @@ def generate_demo(scale: str, *, seed: int, now: dt.datetime) -> DemoCounty:
     lon, lat = transform_xy(fixes_xy["x"], fixes_xy["y"], layout.crs_metric, WGS84)
     fixes = fixes_xy.drop(columns=["x", "y"]).assign(lon=np.round(lon, 6), lat=np.round(lat, 6))
     grids_metric = areas[areas["level"] == "grid"].set_geometry("geom").to_crs(layout.crs_metric)
+    # From the fixes as stored (rounded to 6 decimals), as an import of them computes: a household
+    # a hair from 50 m is then visited alike by the demo and by a re-import of its exported fixes.
+    stored_x, stored_y = transform_xy(fixes["lon"], fixes["lat"], WGS84, layout.crs_metric)
     patrol = compute_patrol_results(
-        fixes_xy,
+        fixes_xy.assign(x=stored_x, y=stored_y),
         households.assign(x=hh_xy[:, 0], y=hh_xy[:, 1]),
         grids_metric[["code", "geom"]],
         worker_grids,
