@@ -9,9 +9,7 @@ three times the fetch)."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.types import TypeEngine
 
+from services.store.collection import collection_paused
 from services.store.engine import translate_driver_error
 from services.store.types import UtcDateTime
 
@@ -55,7 +54,7 @@ def query_frame(connection: Connection | Session, query: Select) -> pd.DataFrame
     query, instants = _stored_instants(query, dialect)
     result = connection.execute(query)
     names = list(result.keys())
-    with _collection_paused():
+    with collection_paused():
         plain = all(_is_plain(column.type) for column in query.selected_columns)
         rows: Sequence[Sequence[Any]] = _driver_rows(connection, result) if plain else result.all()
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
@@ -78,21 +77,6 @@ def _driver_rows(connection: Connection, result: CursorResult[Any]) -> Sequence[
     finally:
         result.close()
     return rows
-
-
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """No garbage collection while the rows become a frame: every tuple made is alive until the
-    frame holds its values, so a collection frees nothing, yet the collections the allocations
-    set off took half the time of a 35,000-row read.  Another thread's pause ending first turns
-    collection back on early, never off for good."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _frame(names: list[str], columns: list[tuple[Any, ...]], instants: set[str]) -> pd.DataFrame:

