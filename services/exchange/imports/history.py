@@ -292,7 +292,7 @@ class PatrolInputs:
     worker_days: pd.DataFrame  # worker_id, day
     replaced: pd.DataFrame  # their stored visits: worker_id, day, household_id, grid_code, last_start, last_end
     households: HouseholdPoints | None
-    grids: gpd.GeoDataFrame  # code, polygon in the households' metric CRS (empty without households)
+    grids: gpd.GeoDataFrame  # code, polygon: in the households' metric CRS where there are households
     worker_grids: pd.DataFrame  # worker_id, grid_code
 
     @property
