@@ -243,35 +243,28 @@ def find_stops(
 ) -> pd.DataFrame:
     """Stops: a worker staying within ~`radius_m` for at least `minutes`.
 
-    A fix ends a stay when the fixes of the `minutes` before it (at least four, spanning two
-    thirds of the window) fit in a box whose half-diagonal is within `radius_m`; a run of such
-    fixes is one stop, from the start of its first window to its last fix.  Vectorised with
-    time-based rolling windows per worker and day.  Returns worker_id, day, start_ts, end_ts,
-    x, y, minutes.
+    A fix ends a stay when the fixes of the `minutes` before it (the window (t − minutes, t] of
+    its worker and day: at least four fixes, spanning two thirds of the window) fit in a box whose
+    half-diagonal is within `radius_m`; a run of such fixes is one stop, from the start of its
+    first window to its last fix.  Returns worker_id, day, start_ts, end_ts, x, y, minutes.
     """
     columns = ["worker_id", "day", "start_ts", "end_ts", "x", "y", "minutes"]
     if fixes.empty:
         return pd.DataFrame(columns=columns)
     ordered = fixes.sort_values(["worker_id", "ts"], kind="stable").reset_index(drop=True)
     ordered["day"] = local_days(ordered["ts"], tz)
-    window = f"{int(minutes * 60)}s"
-    seconds = (ordered["ts"] - EPOCH).dt.total_seconds()
-    rolled = ordered.assign(t=seconds).groupby(["worker_id", "day"], sort=False).rolling(window, on="ts")
-    low, high = rolled[["x", "y", "t"]].min(), rolled[["x", "y"]].max()
-    stats = pd.DataFrame(
-        {
-            "xmin": low["x"].to_numpy(),
-            "xmax": high["x"].to_numpy(),
-            "ymin": low["y"].to_numpy(),
-            "ymax": high["y"].to_numpy(),
-            "n": rolled["x"].count().to_numpy(),
-        }
+    worker = ordered["worker_id"].to_numpy()
+    day = ordered["day"].to_numpy()
+    group = np.cumsum(np.r_[True, (worker[1:] != worker[:-1]) | (day[1:] != day[:-1])]) - 1
+    seconds = (ordered["ts"] - EPOCH).dt.total_seconds().to_numpy()
+    first = _window_firsts(
+        group, ordered["ts"].to_numpy(dtype="datetime64[us]").astype(np.int64), round(minutes * 60e6)
     )
-    first_s = low["t"].to_numpy()
-    span_s = seconds.to_numpy() - first_s
-    half_diagonal = np.hypot(stats["xmax"] - stats["xmin"], stats["ymax"] - stats["ymin"]).to_numpy() / 2
-    staying = (half_diagonal <= radius_m) & (stats["n"].to_numpy() >= 4) & (span_s >= minutes * 60 * 2 / 3)
-    group = (ordered["worker_id"] + "|" + ordered["day"].astype(str)).to_numpy()
+    x, y = ordered["x"].to_numpy(), ordered["y"].to_numpy()
+    half_diagonal = np.hypot(_window_span(x, first), _window_span(y, first)) / 2
+    first_s = seconds[first]
+    count = np.arange(len(ordered)) - first + 1
+    staying = (half_diagonal <= radius_m) & (count >= 4) & (seconds - first_s >= minutes * 60 * 2 / 3)
     run_start = staying & ~np.r_[False, staying[:-1] & (group[1:] == group[:-1])]
     run_id = np.cumsum(run_start)
     flagged = ordered[staying].assign(
@@ -289,6 +282,35 @@ def find_stops(
     )
     stops["minutes"] = ((stops["end_ts"] - stops["start_ts"]).dt.total_seconds() / 60).round(1)
     return stops.reset_index(drop=True)[columns]
+
+
+def _window_firsts(group: np.ndarray, micros: np.ndarray, window_us: int) -> np.ndarray:
+    """For each fix (sorted by group, then time), the position of the first fix of its group
+    in the window (t − window, t]: a pandas time-based rolling window, found by one binary search
+    over the groups laid end to end with a window's room between them."""
+    group_first = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
+    since = micros - micros[group_first][group]
+    stride = int(since.max()) + window_us + 1
+    laid = group.astype(np.int64) * stride + since
+    return np.searchsorted(laid, laid - window_us, side="right")
+
+
+def _window_span(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """max − min of values[first[i] : i + 1] for each i, from a sparse table of the minima and
+    maxima of power-of-two runs (log₂ of the longest window levels)."""
+    length = np.arange(len(values)) - first + 1
+    levels = int(length.max()).bit_length()
+    low, high = [values], [values]
+    for level in range(1, levels):
+        half = 1 << (level - 1)
+        low.append(np.r_[np.minimum(low[-1][:-half], low[-1][half:]), low[-1][-half:]])
+        high.append(np.r_[np.maximum(high[-1][:-half], high[-1][half:]), high[-1][-half:]])
+    level = np.frexp(length)[1] - 1  # ⌊log₂ length⌋, exactly
+    last = np.arange(len(values)) - (1 << level) + 1
+    low_runs, high_runs = np.stack(low), np.stack(high)
+    return np.maximum(high_runs[level, first], high_runs[level, last]) - np.minimum(
+        low_runs[level, first], low_runs[level, last]
+    )
 
 
 def summarise_days(

@@ -85,3 +85,47 @@ def test_a_phone_left_on_a_table_and_a_replayed_track_are_flagged() -> None:
     ).set_index("worker_id")
     assert days.loc["w2", "flags"] == "still"
     assert days.loc["w3", "flags"] == "regular"
+
+
+def _stops_by_definition(fixes: pd.DataFrame) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """find_stops' rule read literally, one fix and one window at a time: (worker, start, end)."""
+    stops = []
+    for (worker, _), day in fixes.groupby(["worker_id", fixes["ts"].dt.tz_convert(LOCAL_TZ).dt.date]):
+        day = day.sort_values("ts").reset_index(drop=True)
+        run: tuple[pd.Timestamp, pd.Timestamp] | None = None
+        for _, fix in day.iterrows():
+            window = day[(day["ts"] > fix["ts"] - pd.Timedelta(minutes=3)) & (day["ts"] <= fix["ts"])]
+            width, height = np.ptp(window["x"]), np.ptp(window["y"])
+            spans = (fix["ts"] - window["ts"].min()).total_seconds() >= 120
+            if np.hypot(width, height) / 2 <= 30 and len(window) >= 4 and spans:
+                run = (run[0] if run else window["ts"].min(), fix["ts"])
+            elif run:
+                stops.append((worker, *run))
+                run = None
+        if run:
+            stops.append((worker, *run))
+    return stops
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_stops_follow_their_definition_on_irregular_tracks_of_several_workers_and_days(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    tracks = []
+    for worker in ("w1", "w2", "w3"):
+        count = int(rng.integers(1, 120))
+        # intervals from 1 s to over the window; exactly 180 s puts a fix on a window's open edge
+        offsets = np.cumsum(rng.choice([1, 5, 30, 60, 90, 180, 400], count))
+        drift = rng.choice([0.5, 4.0, 25.0])  # standing, strolling, walking (m per fix)
+        tracks.append(
+            pd.DataFrame(
+                {
+                    "worker_id": worker,
+                    "ts": pd.Timestamp("2026-11-20 15:40", tz="UTC") + pd.to_timedelta(offsets, unit="s"),
+                    "x": np.cumsum(rng.normal(0, drift, count)).round(int(rng.integers(0, 3))),
+                    "y": np.cumsum(rng.normal(0, drift, count)),
+                }
+            )
+        )
+    fixes = pd.concat(tracks, ignore_index=True).sample(frac=1, random_state=seed)  # any order in
+    stops = find_stops(fixes, tz=LOCAL_TZ)
+    assert list(zip(stops["worker_id"], stops["start_ts"], stops["end_ts"], strict=True)) == _stops_by_definition(fixes)
