@@ -46,7 +46,9 @@ def parse_times(frame: pd.DataFrame, field: str, problems: ProblemList, *, requi
     empty = text == ""
     if required:
         problems.add_rows(frame.index[empty], field, "必填，不能为空")
-    has_offset = text.str.contains(_OFFSET, regex=True) & ~empty
+    # Arrow's regex engine runs over the whole column; Python's, value by value, took 0.55 s of a
+    # county day's fixes.
+    has_offset = text.astype("string[pyarrow]").str.contains(_OFFSET, regex=True, na=False).astype(bool) & ~empty
     result = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us, UTC]")
     naive = ~has_offset & ~empty
     if naive.any():

@@ -258,7 +258,10 @@ def _normalise_codes(frame: pd.DataFrame, name: str) -> None:
     Excel has cut to scientific form cannot be restored and is refused."""
     problems = ProblemList(name)
     for field in CODE_FIELDS.intersection(frame.columns):
-        values = frame[field].map(lambda v: v if v.isascii() else unicodedata.normalize("NFKC", v).strip())
+        # As Arrow strings: the checks below then run over the whole column, not value by value.
+        values = frame[field].astype("str")
+        wide = ~values.str.isascii().to_numpy(dtype=bool)
+        values[wide] = [unicodedata.normalize("NFKC", v).strip() for v in values[wide]]
         values = values.str.replace(_TRAILING_ZEROS, r"\1", regex=True)
         for row in frame.index[values.str.fullmatch(_SCIENTIFIC)]:
             problems.add(
