@@ -5,8 +5,9 @@ SQLite by deleting their rows — but only days whose every worker-day with fixe
 (`patrol_days`, written with its visits by the import that brought the fixes): a day that lacks
 one is kept and named.  The figures never read fixes (visits, their rollups and the patrol days
 hold everything they count), so no figure of an old period changes when its fixes go.  On
-PostgreSQL the next days' partitions are also made ahead, and fixes that landed in the default
-partition move into partitions of their days."""
+PostgreSQL the next days' partitions are also made ahead, fixes that landed in the default
+partition move into partitions of their days, and the days whose fixes have stopped arriving get
+the GiST index of their points."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from services.store.fix_partitions import (
     days_in_default,
     drop_day_partition,
     ensure_day_partitions,
+    index_day_points,
     is_partitioned,
+    unindexed_days,
 )
 from services.store.models import PatrolDay, PatrolFix
 from services.store.types import sqlite_micros
@@ -37,6 +40,7 @@ AHEAD_DAYS = 7  # partitions made ahead: a week of imports and simulator fixes w
 class MaintainSummary:
     keep_from: dt.date  # the oldest local day whose fixes are kept
     partitions_made: tuple[dt.date, ...]
+    partitions_indexed: tuple[dt.date, ...]  # days whose points got their GiST index
     days_dropped: tuple[dt.date, ...]
     fixes_deleted: int  # rows deleted (SQLite, or old fixes waiting in the default partition)
     days_kept_unsummarised: tuple[dt.date, ...]  # old days with a worker-day lacking its summary
@@ -82,13 +86,28 @@ def maintain_store(session_factory: SessionFactory, *, now: dt.datetime, keep_da
             else:
                 deleted += _delete_day(connection, day)
         dropped.append(day)
+    indexed = index_finished_days(session_factory, today)
     return MaintainSummary(
         keep_from=keep_from,
         partitions_made=tuple(made),
+        partitions_indexed=tuple(indexed),
         days_dropped=tuple(dropped),
         fixes_deleted=deleted,
         days_kept_unsummarised=unsummarised,
     )
+
+
+def index_finished_days(session_factory: SessionFactory, today: dt.date) -> list[dt.date]:
+    """Build the GiST index of the points of every day partition whose fixes have stopped
+    arriving and that has none yet; the days indexed, oldest first (none on SQLite)."""
+    with session_factory() as session:
+        unindexed = unindexed_days(session.connection(), today)
+    indexed = []
+    for day in unindexed:
+        with session_factory.begin() as session:  # one day per transaction: each partition locked ~1 s
+            if index_day_points(session.connection(), day):
+                indexed.append(day)
+    return indexed
 
 
 def _day_fixes(day: dt.date) -> ColumnElement[bool]:

@@ -4,6 +4,9 @@ fix whose day has none yet (migration 0018).  A day's partition is made before t
 day are written — by the fixes import, ahead of time by `maintain` — in a short transaction of
 its own, since attaching takes a lock on the whole table; `maintain` also moves fixes that landed
 in the default partition into partitions of their days, and retention drops whole partitions.
+The GiST index of a partition's points (for QGIS; no query here reads it) is built by `maintain`
+once the day's fixes have stopped arriving (migration 0019): kept up fix by fix it made storing a
+county day of fixes take 9.1 s instead of 5.1 s, built in bulk afterwards it takes 0.9 s.
 SQLite keeps the one table (`is_partitioned` is false there)."""
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from services.domain import LOCAL_TZ
 TABLE = "patrol_fixes"
 DAY_PREFIX = "patrol_fixes_d"
 DEFAULT_PARTITION = "patrol_fixes_default"
-_TURN = "patrol-fix-partitions"  # one maker of partitions at a time, across counties
+_TURN = "patrol-fix-partitions"  # one maker of partitions or their indexes at a time, across counties
+# A day's fixes keep arriving on the next day (phones upload late; a day's file is imported the
+# next morning): its points are indexed after that.
+ARRIVING_DAYS = 1
 
 
 def is_partitioned(connection: Connection) -> bool:
@@ -84,6 +90,34 @@ def ensure_day_partitions(connection: Connection, days: Iterable[dt.date]) -> li
         )
         made.append(day)
     return made
+
+
+def geom_index_name(day: dt.date) -> str:
+    return f"ix_{partition_name(day)}_geom"
+
+
+def unindexed_days(connection: Connection, today: dt.date) -> list[dt.date]:
+    """The day partitions whose fixes have stopped arriving and whose points have no GiST index yet."""
+    if not is_partitioned(connection):
+        return []
+    last = today - dt.timedelta(days=ARRIVING_DAYS + 1)
+    indexes = set(
+        connection.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename ~ :p"), {"p": f"^{DAY_PREFIX}"})
+    )
+    return [day for day in day_partitions(connection) if day <= last and geom_index_name(day) not in indexes]
+
+
+def index_day_points(connection: Connection, day: dt.date) -> bool:
+    """Build the GiST index of a day partition's points, in the caller's transaction (the
+    partition takes no writes until it commits: ~1 s a county day); False where another maker
+    built it first or the day has no partition."""
+    connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(_TURN))))
+    if day not in day_partitions(connection) or connection.scalar(
+        text("SELECT to_regclass(:i)"), {"i": geom_index_name(day)}
+    ):
+        return False
+    connection.execute(text(f"CREATE INDEX {geom_index_name(day)} ON {partition_name(day)} USING gist (geom)"))
+    return True
 
 
 def days_in_default(connection: Connection) -> list[dt.date]:

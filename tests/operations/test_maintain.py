@@ -1,8 +1,9 @@
 """`maintain`: fixes past the kept days go (PostgreSQL: their day partitions are dropped; SQLite:
 their rows deleted) once their worker-days are summarised, and no figure of the old period
 changes; a day without its summaries stays; on PostgreSQL the next days' partitions are made and
-fixes that waited in the default partition move into partitions of their days.  Migration 0018
-partitions a filled table and goes back."""
+fixes that waited in the default partition move into partitions of their days, and the days whose
+fixes have stopped arriving get the GiST index of their points.  Migration 0018 partitions a
+filled table and goes back; 0019 moves the points' index onto the day partitions and back."""
 
 from __future__ import annotations
 
@@ -20,7 +21,14 @@ from services.domain import LOCAL_TZ
 from services.figures.area_figures import compute_area_figures
 from services.operations.maintain import AHEAD_DAYS, maintain_store
 from services.store.bulk import insert_frame
-from services.store.fix_partitions import DEFAULT_PARTITION, day_partitions, ensure_day_partitions, is_partitioned
+from services.store.fix_partitions import (
+    DEFAULT_PARTITION,
+    day_partitions,
+    ensure_day_partitions,
+    index_day_points,
+    is_partitioned,
+    partition_name,
+)
 from services.store.migrate import alembic_config
 from services.store.models import PatrolDay, PatrolFix, PatrolVisit, table_of
 from tests.exchange.test_import import household, worker, write_csv
@@ -63,6 +71,12 @@ def fix_days(store) -> list[dt.date]:
     return sorted({stamp.astimezone(LOCAL_TZ).date() for stamp in stamps})
 
 
+def geom_indexes(connection: sa.Connection) -> set[dt.date]:
+    """The days whose partition has the GiST index of its points."""
+    gist = sa.text("SELECT count(*) FROM pg_indexes WHERE tablename = :t AND indexdef ~ 'USING gist \\(geom\\)'")
+    return {day for day in day_partitions(connection) if connection.scalar(gist, {"t": partition_name(day)})}
+
+
 def old_figures(store) -> tuple:
     at = dt.datetime.combine(OLD + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
     figures = compute_area_figures(store.session_factory, actor=OPERATOR, area_code=COUNTY, at=at, days=1)
@@ -87,8 +101,13 @@ def test_old_fixes_go_once_summarised_and_no_figure_of_their_period_changes(stor
     assert fix_days(store) == [UNSUMMARISED, WAITING, RECENT]
     assert (done.keep_from, done.days_kept_unsummarised) == (TODAY - dt.timedelta(days=400), (UNSUMMARISED,))
     assert (again.days_dropped, again.days_kept_unsummarised, again.partitions_made) == ((), (UNSUMMARISED,), ())
+    assert again.partitions_indexed == ()
     with store.engine.connect() as connection:
         if is_partitioned(connection):
+            # every kept day but yesterday's and the ones ahead, whose fixes may still arrive (the
+            # day before RECENT: its import made that partition too)
+            finished = (UNSUMMARISED, WAITING, RECENT - dt.timedelta(days=1))
+            assert done.partitions_indexed == finished and geom_indexes(connection) == set(finished)
             partitions = day_partitions(connection)
             waiting = connection.scalar(sa.text(f"SELECT count(*) FROM {DEFAULT_PARTITION}"))
             assert waiting == 0 and WAITING in done.partitions_made and OLD not in partitions
@@ -100,7 +119,7 @@ def test_old_fixes_go_once_summarised_and_no_figure_of_their_period_changes(stor
             assert done.fixes_deleted == 0
         else:
             assert connection.dialect.name == "sqlite"
-            assert (done.days_dropped, done.fixes_deleted) == ((OLD,), 6)
+            assert (done.days_dropped, done.fixes_deleted, done.partitions_indexed) == ((OLD,), 6, ())
 
 
 @pytest.mark.postgis
@@ -117,6 +136,25 @@ def test_sixteen_makers_of_the_same_partitions_at_once_make_each_once(postgis_st
     assert sorted(day for each in made for day in each) == days
     with postgis_store.engine.connect() as connection:
         assert set(days) <= set(day_partitions(connection))
+
+
+@pytest.mark.postgis
+def test_sixteen_indexers_of_the_same_days_at_once_build_each_index_once(postgis_store) -> None:
+    days = [TODAY - dt.timedelta(days=n) for n in range(40, 43)]
+    with postgis_store.session_factory.begin() as session:
+        ensure_day_partitions(session.connection(), days)
+    built: list[dt.date] = []
+
+    def index(n: int) -> None:
+        with postgis_store.session_factory.begin() as session:
+            if index_day_points(session.connection(), days[n % 3]):
+                built.append(days[n % 3])
+
+    errors = run_together(index)
+    assert errors == []
+    assert sorted(built) == sorted(days)
+    with postgis_store.engine.connect() as connection:
+        assert set(days) <= geom_indexes(connection)
 
 
 @pytest.mark.postgis
@@ -138,11 +176,18 @@ def test_the_partitioning_migration_moves_a_filled_table_and_back(postgis_store)
         per_day = connection.exec_driver_sql(
             "SELECT tableoid::regclass::text, count(*), count(geom) FROM patrol_fixes GROUP BY 1 ORDER BY 1"
         ).all()
+        indexed = geom_indexes(connection)
+        whole_table_index = connection.scalar(sa.text("SELECT to_regclass('ix_patrol_fixes_geom')"))
     assert partitioned and partitions == [OLD, RECENT]
     assert [tuple(row) for row in per_day] == [
         (f"patrol_fixes_d{OLD:%Y%m%d}", 4, 4),
         (f"patrol_fixes_d{RECENT:%Y%m%d}", 4, 4),
     ]
+    assert indexed == {OLD, RECENT} and whole_table_index is None  # 0019: one index per stored day
+    command.downgrade(config, "0018")
+    with postgis_store.engine.connect() as connection:
+        assert geom_indexes(connection) == {OLD, RECENT}  # the partitions' share of the whole table's index
+        assert connection.scalar(sa.text("SELECT to_regclass('ix_patrol_fixes_geom')")) is not None
     command.downgrade(config, "0017")
     with postgis_store.engine.connect() as connection:
         assert not is_partitioned(connection)

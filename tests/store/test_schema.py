@@ -26,7 +26,7 @@ def test_migrations_create_the_models_tables_and_run_twice(store) -> None:
     names = set(sa.inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= names
     with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0018"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0019"
 
 
 @pytest.mark.postgis
@@ -43,7 +43,8 @@ def test_postgis_has_real_geometry_columns_with_gist_indexes(postgis_store) -> N
         }
     assert ("areas", "MULTIPOLYGON", 4326) in columns
     assert {(t, "POINT", 4326) for t in POINT_TABLES} <= set(columns)
-    assert {"areas", *POINT_TABLES} <= indexes
+    # the fixes' points are indexed per day partition, once the day's fixes are in (test_maintain)
+    assert {"areas", *POINT_TABLES} - {"patrol_fixes"} <= indexes
 
 
 @pytest.mark.postgis
