@@ -19,7 +19,9 @@ from render.assets import install_assets, install_tiles
 from services.access.actor import Actor
 from services.access.sign_in import SessionPolicy
 from services.cli.bootstrap import Store, county_is_empty, open_store
+from services.domain import LOCAL_TZ
 from services.errors import StoreError, StoreUnavailableError
+from services.mapping.areas import county_is_synthetic
 from services.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -154,9 +156,20 @@ def uploaded_file(upload: UploadedFile) -> Iterator[Path]:
 SYNTHETIC_NOTE = "演示数据：平乡县县界与乡镇代码为真实数据，乡镇以下区域、住户、人员、事件与轨迹均为合成。"
 
 
+def synthetic_note() -> str:
+    """SYNTHETIC_NOTE while the county shown is the synthetic demo; '' on a county's own data."""
+    return SYNTHETIC_NOTE if county_is_synthetic(store().session_factory, settings().county_code) else ""
+
+
 def compact_metrics() -> None:
     """Smaller metric numbers, so that a side panel fits three figures in a row."""
     st.html("<style>[data-testid='stMetricValue'] { font-size: 1.55rem; }</style>")
+
+
+def local_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table as shown: every instant as Beijing time text (stored instants are UTC)."""
+    instants = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    return frame.assign(**{c: frame[c].dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d %H:%M:%S") for c in instants})
 
 
 def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:

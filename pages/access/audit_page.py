@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from pages.components import current_actor, guarded, store
+from pages.components import current_actor, guarded, local_times, store
 from services.access.audit import AUDIT_ACTIONS, AuditQuery, record_export, search_audit
 from services.domain import LOCAL_TZ
 from services.errors import DomainError
@@ -44,7 +44,7 @@ except DomainError as error:
     st.stop()
 
 st.metric("条目", f"{len(entries):,}")
-shown = entries.assign(at=entries["at"].dt.tz_convert(LOCAL_TZ).dt.strftime("%Y-%m-%d %H:%M:%S"))[list(COLUMNS)]
+shown = local_times(entries)[list(COLUMNS)]
 shown = shown.rename(columns=AUDIT_LABELS)
 st.dataframe(shown, hide_index=True, width="stretch", height=520, key="audit.table")
 name = f"审计日志_{period[0]:%Y%m%d}-{period[1]:%Y%m%d}"

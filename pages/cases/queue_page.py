@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.components import SYNTHETIC_NOTE, current_actor, current_minute, require_data, store
+from pages.components import current_actor, current_minute, require_data, store, synthetic_note
 from services.cases.queue import NEEDS, load_queue
 from services.labels import COLUMN_LABELS
 from services.mapping.selection import Selection
@@ -12,7 +12,7 @@ from services.mapping.selection import Selection
 st.title("案件队列")
 st.caption(
     "需要处理的在办事件：超期、核实超时、临期、待核实、待派遣、待核查。点选一行，在民情地图上打开该事件。"
-    + SYNTHETIC_NOTE
+    + synthetic_note()
 )
 require_data()
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from pages.components import current_actor, store, uploaded_file
+from pages.components import current_actor, local_times, store, uploaded_file
 from pages.map.reads import forget_area_shapes
 from services.errors import DomainError
 from services.exchange.imports.service import CRS_CHOICES, KIND_NAMES, KINDS, check_import, import_file
@@ -81,7 +81,7 @@ with uploaded_file(upload) as path:
         )
         st.stop()
     st.success(f"检查通过：共 {check.rows_read:,} 条{KIND_NAMES[kind]}，可以导入。以下为前 {len(check.preview)} 条：")
-    st.dataframe(check.preview, hide_index=True, width="stretch")
+    st.dataframe(local_times(check.preview), hide_index=True, width="stretch")
     if st.button("确认导入", type="primary", key="import.go"):
         bar = st.progress(0.0, text="开始导入")
         try:

@@ -11,13 +11,13 @@ import geopandas as gpd
 import streamlit as st
 
 from pages.components import (
-    SYNTHETIC_NOTE,
     compact_metrics,
     current_actor,
     current_minute,
     require_data,
     settings,
     store,
+    synthetic_note,
 )
 from pages.figures import reads
 from pages.map.reads import area_shapes
@@ -165,7 +165,7 @@ def show_ranking(
 
 st.title("统计分析")
 compact_metrics()
-st.caption("所有数字与导出的月报/周报相同，口径见每个指标的说明（鼠标悬停）。" + SYNTHETIC_NOTE)
+st.caption("所有数字与导出的月报/周报相同，口径见每个指标的说明（鼠标悬停）。" + synthetic_note())
 require_data()
 actor = current_actor()
 now = current_minute()

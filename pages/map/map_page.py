@@ -12,7 +12,6 @@ from streamlit_folium import st_folium
 
 from geo.display import AreaShapes, display_point, stored_point
 from pages.components import (
-    SYNTHETIC_NOTE,
     compact_metrics,
     current_actor,
     current_minute,
@@ -20,6 +19,7 @@ from pages.components import (
     require_data,
     settings,
     store,
+    synthetic_note,
 )
 from pages.map import incident_panel, panels, patrol_panel, reads
 from pages.map.panels import REVEALED_KEY
@@ -263,7 +263,7 @@ def show_panels(
 
 st.title("民情地图")
 compact_metrics()
-st.caption(SYNTHETIC_NOTE)
+st.caption(synthetic_note())
 require_data()
 
 actor = current_actor()

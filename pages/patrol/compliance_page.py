@@ -11,13 +11,13 @@ from typing import Any
 import streamlit as st
 
 from pages.components import (
-    SYNTHETIC_NOTE,
     blank_missing,
     current_actor,
     current_minute,
     require_data,
     settings,
     store,
+    synthetic_note,
 )
 from pages.patrol import reads
 from render.markup import markdown_text
@@ -42,7 +42,8 @@ ALL = "全部乡镇"
 
 st.title("巡查考核")
 st.caption(
-    f"每名网格员每月巡查日志不少于 {LOG_TARGET} 篇、有效上报不少于 {REPORT_TARGET} 件；未达标者标红。" + SYNTHETIC_NOTE
+    f"每名网格员每月巡查日志不少于 {LOG_TARGET} 篇、有效上报不少于 {REPORT_TARGET} 件；未达标者标红。"
+    + synthetic_note()
 )
 require_data()
 actor = current_actor()

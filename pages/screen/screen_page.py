@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from pages.access.sign_in import keep_signed_in
-from pages.components import SYNTHETIC_NOTE, current_actor, require_data, settings, store
+from pages.components import current_actor, require_data, settings, store, synthetic_note
 from pages.map import reads
 from render import screen_html
 from render.map_layers import build_base_map, build_live_overlays
@@ -164,7 +164,7 @@ def _layout(figures: ScreenFigures, by_grid: pd.DataFrame, stale_since: dt.datet
         )
         st.altair_chart(_dark_chart(bars, scale), width="stretch")
     st.markdown(
-        screen_html.banner("note", f"{SYNTHETIC_NOTE} 每 {refresh.total_seconds():g} 秒自动刷新。"),
+        screen_html.banner("note", f"{synthetic_note()}每 {refresh.total_seconds():g} 秒自动刷新。"),
         unsafe_allow_html=True,
     )
 

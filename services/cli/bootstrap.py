@@ -11,6 +11,7 @@ from services.access.passwords import hash_password
 from services.cli.demo import generate_demo
 from services.cli.demo.load import load_demo
 from services.cli.demo.people import DEMO_PASSWORD
+from services.mapping.areas import county_is_synthetic
 from services.settings import Settings
 from services.store.engine import SessionFactory, make_engine, make_session_factory
 from services.store.migrate import upgrade_schema
@@ -45,12 +46,9 @@ def give_demo_users_passwords(store: Store, county_code: str) -> int:
     """A demo county made before sign-in existed has users with no password: they get the demo
     password, so that `make run` keeps opening.  Only a wholly synthetic county qualifies — real
     users get theirs from `user passwd`."""
+    if not county_is_synthetic(store.session_factory, county_code):
+        return 0
     with store.session_factory.begin() as session:
-        real_areas = session.scalar(
-            select(func.count()).where(Area.county_code == county_code, Area.level == "grid", Area.synthetic.is_(False))
-        )
-        if real_areas:
-            return 0
         users = session.scalars(select(User).where(User.county_code == county_code, User.password_hash.is_(None))).all()
         password_hash = hash_password(DEMO_PASSWORD) if users else None
         for user in users:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 
 from geo.crs import WGS84
 from services.access.actor import Actor
@@ -32,3 +32,13 @@ def load_areas(session_factory: SessionFactory, *, actor: Actor, levels: tuple[s
     columns = ["code", "level", "name", "parent_code", "synthetic"]
     data = {c: [getattr(r, c) for r in rows] for c in columns}
     return gpd.GeoDataFrame(data, geometry=[r.geom for r in rows], crs=WGS84)
+
+
+def county_is_synthetic(session_factory: SessionFactory, county_code: str) -> bool:
+    """Whether the county's grids are all synthetic (the demo county): a county with one real
+    grid, imported from its own files, is real data, and an empty county is neither."""
+    grids = (Area.county_code == county_code, Area.level == "grid")
+    with session_factory() as session:
+        any_grid = session.scalar(select(exists().where(*grids)))
+        any_real = session.scalar(select(exists().where(*grids, Area.synthetic.is_(False))))
+    return bool(any_grid) and not any_real

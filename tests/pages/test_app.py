@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 import streamlit as st
 import streamlit_folium
 from streamlit.testing.v1 import AppTest
@@ -44,6 +45,19 @@ def test_map_page_shows_the_county_figures(monkeypatch, demo_database) -> None:
     metrics = {m.label: m.value for m in app.metric}
     assert int(metrics["住户"].replace(",", "")) > 7000
     assert "合成" in app.caption[0].value
+
+
+def test_a_county_with_its_own_grids_is_not_called_synthetic(monkeypatch, copy_small_demo, tmp_path) -> None:
+    url = copy_small_demo(tmp_path / "real.db")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:  # one grid imported from the county's own file
+        connection.execute(
+            sa.text("UPDATE areas SET synthetic = 0 WHERE code = (SELECT min(code) FROM areas WHERE level = 'grid')")
+        )
+    engine.dispose()
+    app = run_app(monkeypatch, url)
+    assert not app.exception and app.title[0].value == "民情地图"
+    assert not any("合成" in caption.value for caption in app.caption)
 
 
 def test_an_empty_database_tells_how_to_create_the_demo(monkeypatch, tmp_path) -> None:
