@@ -49,14 +49,15 @@ def _cycle(values: tuple[str, ...], count: int) -> list[str]:
 
 
 def _rename(session: Session, column, key_columns: tuple, short: bool = False, where=None) -> None:  # type: ignore[no-untyped-def]
-    """Give every row's `column` a payload (cycling through them), followed by the old text
-    where the column has room for it; only the rows `where` holds if given."""
+    """Give every row's `column` a payload (cycling through them, the template ones too where the
+    column is long enough), followed by the old text where the column has room for it; only the
+    rows `where` holds if given."""
     rows = session.execute(
         select(*key_columns, column).where(true() if where is None else where).order_by(*key_columns)
     ).all()
     if not rows:
         return
-    payloads = _cycle(SHORT_PAYLOADS if short else PAYLOADS, len(rows))
+    payloads = _cycle(SHORT_PAYLOADS if short else PAYLOADS + TEMPLATE_PAYLOADS, len(rows))
     limit = getattr(column.type, "length", None)
     table = column.class_.__table__  # Core, not an ORM bulk update: no version check on incidents
     statement = (
