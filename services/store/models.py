@@ -291,7 +291,8 @@ class PatrolFix(Base):
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     accuracy_m: Mapped[float] = mapped_column(Float)
-    __table_args__ = (Index(None, "county_code", "ts"),)
+    # SQLite keeps the rows in the key's b-tree (migration 0020): one b-tree fewer to write per fix
+    __table_args__ = (Index(None, "county_code", "ts"), {"sqlite_with_rowid": False})
 
 
 class PatrolLog(Base):

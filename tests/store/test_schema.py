@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -26,7 +28,7 @@ def test_migrations_create_the_models_tables_and_run_twice(store) -> None:
     names = set(sa.inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= names
     with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0019"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0020"
 
 
 @pytest.mark.postgis
@@ -134,3 +136,47 @@ def test_the_role_title_migration_goes_down_and_up_on_a_filled_database(store) -
     command.upgrade(config, "head")
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT worker_id, grid_code FROM worker_grids").all() == [("W1", GRID_A)]
+
+
+def test_the_fixes_table_goes_without_rowid_and_back_on_a_filled_sqlite_database(store) -> None:
+    from alembic import command
+
+    from services.store.bulk import insert_frame
+    from services.store.migrate import alembic_config
+    from services.store.models import PatrolFix, table_of
+    from tests.factories import COUNTY, T
+
+    fixes = pd.DataFrame(
+        {
+            "county_code": COUNTY,
+            "worker_id": ["W2", "W1", "W1"],
+            "ts": [T, T + dt.timedelta(seconds=30), T],
+            "lon": [115.0051, 115.0052, 115.0053],
+            "lat": 37.005,
+            "accuracy_m": [5.0, 6.5, 7.25],
+        }
+    )
+    config = alembic_config(store.engine)
+    with store.engine.begin() as connection:
+        insert_frame(connection, table_of(PatrolFix), fixes)
+
+    def stored() -> list[tuple]:
+        with store.engine.connect() as connection:
+            return connection.execute(sa.select(table_of(PatrolFix)).order_by("worker_id", "ts")).all()
+
+    def table_sql() -> str:
+        with store.engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'patrol_fixes'").scalar()
+
+    rows = stored()
+    command.downgrade(config, "0019")
+    if store.engine.dialect.name == "sqlite":
+        assert "WITHOUT ROWID" not in table_sql()
+    assert stored() == rows
+    command.upgrade(config, "head")
+    if store.engine.dialect.name == "sqlite":
+        assert table_sql().endswith("WITHOUT ROWID")
+        assert {i["name"] for i in sa.inspect(store.engine).get_indexes("patrol_fixes")} == {
+            "ix_patrol_fixes_county_code_ts"
+        }
+    assert stored() == rows and len(rows) == 3
