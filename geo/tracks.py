@@ -31,6 +31,19 @@ def local_days(ts: pd.Series, tz: dt.tzinfo) -> np.ndarray:
     return np.array([day.date() for day in pd.DatetimeIndex(days)], dtype=object)[codes]
 
 
+def by_worker_and_time(fixes: pd.DataFrame) -> pd.DataFrame:
+    """`fixes` (worker_id, ts) ordered by worker, then time, as a stable sort orders them: the
+    frame itself where it is in that order already, as fixes handed from one step of a patrol's
+    computation to the next are (a sort of a county day's fixes costs 0.1–0.2 s, a check 0.02 s)."""
+    worker = fixes["worker_id"].to_numpy()
+    if len(worker) > 1:
+        ts = fixes["ts"].to_numpy(dtype="datetime64[us]")
+        same = worker[1:] == worker[:-1]
+        if not ((worker[1:] > worker[:-1]) | (same & (ts[1:] >= ts[:-1]))).all():
+            return fixes.sort_values(["worker_id", "ts"], kind="stable")
+    return fixes
+
+
 def drop_inaccurate(fixes: pd.DataFrame, max_accuracy_m: float = MAX_ACCURACY_M) -> pd.DataFrame:
     return fixes[fixes["accuracy_m"] <= max_accuracy_m]
 
@@ -41,7 +54,7 @@ def build_segments(fixes: pd.DataFrame, *, tz: dt.tzinfo, max_gap: pd.Timedelta 
     `fixes` has columns worker_id, ts (tz-aware), x, y (metres).  Returns one row per segment:
     worker_id, day (local date), start_ts, end_ts, x0, y0, x1, y1.
     """
-    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
+    ordered = by_worker_and_time(fixes)
     worker = ordered["worker_id"].to_numpy()
     ts = ordered["ts"]
     day = local_days(ts, tz)
@@ -223,7 +236,7 @@ def find_jumps(fixes: pd.DataFrame, max_speed_kmh: float = MAX_SPEED_KMH) -> pd.
     """
     limit = max_speed_kmh / 3.6
     dropped = pd.Series(False, index=fixes.index)
-    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
+    ordered = by_worker_and_time(fixes)
     for spike_pass in (True, False):
         kept = ordered[~dropped[ordered.index]]
         same = kept["worker_id"].to_numpy()
@@ -251,7 +264,7 @@ def find_stops(
     columns = ["worker_id", "day", "start_ts", "end_ts", "x", "y", "minutes"]
     if fixes.empty:
         return pd.DataFrame(columns=columns)
-    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable").reset_index(drop=True)
+    ordered = by_worker_and_time(fixes).reset_index(drop=True)
     ordered["day"] = local_days(ordered["ts"], tz)
     worker = ordered["worker_id"].to_numpy()
     day = ordered["day"].to_numpy()
@@ -324,7 +337,7 @@ def summarise_days(
     `fixes`: worker_id, ts, x, y (cleaned); `segments`: from `build_segments`; `outside`: one
     bool per segment; `stops`: from `find_stops`.
     """
-    ordered = fixes.sort_values(["worker_id", "ts"], kind="stable")
+    ordered = by_worker_and_time(fixes)
     ordered = ordered.assign(day=local_days(ordered["ts"], tz))
     keys = ["worker_id", "day"]
     interval = ordered.groupby(keys)["ts"].diff().dt.total_seconds()

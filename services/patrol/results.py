@@ -12,7 +12,15 @@ import pandas as pd
 import shapely
 
 from geo.assign import NO_GRID, assign_grids
-from geo.tracks import build_segments, drop_inaccurate, find_jumps, find_stops, find_visits, summarise_days
+from geo.tracks import (
+    build_segments,
+    by_worker_and_time,
+    drop_inaccurate,
+    find_jumps,
+    find_stops,
+    find_visits,
+    summarise_days,
+)
 from services.domain import LOCAL_TZ
 
 
@@ -42,7 +50,7 @@ def compute_patrol_results(
     visits: household_id, grid_code, worker_id, day, first/last segment times; days: worker_id,
     day, the `summarise_days` columns and `visited` (households reached that day).
     """
-    clean, _ = clean_fixes(fixes)
+    clean, _ = clean_fixes(by_worker_and_time(fixes))  # in the order every step below reads them
     segments = build_segments(clean, tz=LOCAL_TZ)
     found = find_visits(segments, households[["x", "y"]].to_numpy())
     reached = households.iloc[found["household_idx"].to_numpy()]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo.tracks import build_segments, find_jumps, find_stops, summarise_days
+from geo.tracks import build_segments, by_worker_and_time, find_jumps, find_stops, summarise_days
 from services.domain import LOCAL_TZ
 
 START = pd.Timestamp("2026-11-20 00:30", tz="UTC")  # 08:30 in Shanghai
@@ -129,3 +129,19 @@ def test_stops_follow_their_definition_on_irregular_tracks_of_several_workers_an
     fixes = pd.concat(tracks, ignore_index=True).sample(frac=1, random_state=seed)  # any order in
     stops = find_stops(fixes, tz=LOCAL_TZ)
     assert list(zip(stops["worker_id"], stops["start_ts"], stops["end_ts"], strict=True)) == _stops_by_definition(fixes)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fixes_in_worker_and_time_order_are_left_as_they_are_and_others_sorted_stably(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    count = 60
+    fixes = pd.DataFrame(
+        {
+            "worker_id": rng.choice(["w1", "w2", "w10"], count),
+            "ts": START + pd.to_timedelta(rng.integers(0, 20, count), unit="min"),  # ties included
+            "x": np.arange(count, dtype=float),  # tells tied fixes apart
+        }
+    )
+    stable = fixes.sort_values(["worker_id", "ts"], kind="stable")
+    assert by_worker_and_time(fixes).equals(stable)
+    assert by_worker_and_time(stable) is stable
