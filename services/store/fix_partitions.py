@@ -21,7 +21,10 @@ from services.domain import LOCAL_TZ
 TABLE = "patrol_fixes"
 DAY_PREFIX = "patrol_fixes_d"
 DEFAULT_PARTITION = "patrol_fixes_default"
-_TURN = "patrol-fix-partitions"  # one maker of partitions or their indexes at a time, across counties
+_TURN = "patrol-fix-partitions"  # one maker of partitions at a time, across counties
+# One builder of point indexes at a time, on a turn of its own: a build holds its day's partition
+# for a while, and partitions for imports must not wait on it.
+_INDEX_TURN = "patrol-fix-point-indexes"
 # A day's fixes keep arriving on the next day (phones upload late; a day's file is imported the
 # next morning): its points are indexed after that.
 ARRIVING_DAYS = 1
@@ -111,7 +114,7 @@ def index_day_points(connection: Connection, day: dt.date) -> bool:
     """Build the GiST index of a day partition's points, in the caller's transaction (the
     partition takes no writes until it commits: ~1 s a county day); False where another maker
     built it first or the day has no partition."""
-    connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(_TURN))))
+    connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(_INDEX_TURN))))
     if day not in day_partitions(connection) or connection.scalar(
         text("SELECT to_regclass(:i)"), {"i": geom_index_name(day)}
     ):
