@@ -14,6 +14,7 @@ import html
 import math
 import time
 
+import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
@@ -37,6 +38,7 @@ CLEAR_COOKIE_KEY = "auth.clear_cookie"  # the form asks the browser to drop its 
 # The form keeps asking for a while: a rerun that starts before the browser has drawn the image
 # (the map's component reports its first value as it goes) would otherwise take it away unfetched.
 CLEAR_COOKIE_FOR_S = 20.0
+PRELOAD_KEY = "auth-preload"  # also its CSS class, st-key-auth-preload
 
 
 def require_signed_in() -> Actor:
@@ -148,6 +150,19 @@ def _show_form() -> None:
         if _single_sign_on_configured():
             st.button("统一身份认证登录", width="stretch", on_click=st.login)
         st.caption("连续输错密码后需等待片刻再试。所有登录与查看个人信息的操作均记入审计日志。")
+    _preload_page_elements()
+
+
+def _preload_page_elements() -> None:
+    """A table and a figure, drawn hidden under the form, so that the browser loads and compiles
+    their code (lazily loaded, ~1 MB of script for the table) while the user types.  Without them
+    the first page after the 登录 click waited for it: Streamlit's frontend shows no element of a
+    page until every lazily loaded element in it is ready, the map's included (a warm sign-in on
+    the county demo ~0.6 s later)."""
+    st.html(f"<style>.st-key-{PRELOAD_KEY} {{ display: none; }}</style>")
+    with st.container(key=PRELOAD_KEY):
+        st.dataframe(pd.DataFrame({"": [0.5]}), column_config={"": st.column_config.ProgressColumn()}, hide_index=True)
+        st.metric("预加载", "", label_visibility="collapsed")
 
 
 def _submit() -> None:

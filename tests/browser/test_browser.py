@@ -88,6 +88,24 @@ def app_url(e2e_database) -> Iterator[str]:
 
 
 @pytest.mark.browser
+def test_the_sign_in_page_shows_the_form_alone(app_url: str) -> None:
+    """The table and figure it preloads are on the page, so that their code is loaded, but unseen."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(app_url)
+        page.get_by_label("密码").wait_for()
+        preloaded = [page.get_by_test_id(test_id) for test_id in ("stDataFrame", "stMetric")]
+        for element in preloaded:
+            element.wait_for(state="attached")
+        assert [element.count() for element in preloaded] == [1, 1]
+        assert not any(element.is_visible() for element in preloaded)
+        page.screenshot(path=str(ARTIFACTS / "sign_in.png"), full_page=True)
+        browser.close()
+
+
+@pytest.mark.browser
 def test_the_county_map_draws_its_grids_offline(app_url: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
