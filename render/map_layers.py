@@ -214,6 +214,19 @@ POINTS_PANE = "points"
 LEAFLET_CREDIT = '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>'
 
 
+# What streamlit-folium returns of a click, in the order it puts them (its updateComponentValue).
+CLICK_KEYS = (
+    "last_clicked",
+    "last_object_clicked",
+    "last_object_clicked_count",
+    "last_object_clicked_tooltip",
+    "last_object_clicked_popup",
+    "all_drawings",
+    "last_active_drawing",
+)
+DOUBLE_CLICK_MS = 400  # a second click this soon after a sent one is the rest of a double click
+
+
 class MapChrome(MacroElement):
     """What the map shows besides the data: a metric scale bar, a plain attribution (Leaflet's
     default prefix carries a national flag, out of place on a government wall screen; the
@@ -246,6 +259,35 @@ class MapChrome(MacroElement):
     });
   };
   map.on('zoomend', function () { window.declutterLabels(map); });
+  // streamlit-folium tells Streamlit of a click 250 ms late (one debounce for clicks, pans and
+  // zooms), and every drill-down waited for it.  Once its own click handlers have run, this sends
+  // what it would send, at once; its debounced call then finds nothing new.  The second click of
+  // a double click only joins the first, as the debounce made it.  Maps that return the view
+  // (bounds, zoom, centre) are left to the debounce.
+  var clickKeys = {{ this.click_keys|tojson }}, lastSentAt = -Infinity;
+  map.on('click', function () {
+    setTimeout(function sendClickAtOnce() {
+      var g = window.__GLOBAL_DATA__, wanted = g && g.returned_objects;
+      if (!window.Streamlit || !wanted || !wanted.length
+          || wanted.some(function (k) { return clickKeys.indexOf(k) < 0; })) { return; }
+      var wrap = function (v) { return v && g.wrap_longitude ? map.wrapLatLng(v) : v; };
+      var all = {
+        last_clicked: wrap(g.lat_lng_clicked), last_object_clicked: wrap(g.last_object_clicked),
+        last_object_clicked_count: g.last_object_clicked_count,
+        last_object_clicked_tooltip: g.last_object_clicked_tooltip,
+        last_object_clicked_popup: g.last_object_clicked_popup,
+        all_drawings: g.all_drawings, last_active_drawing: g.last_active_drawing
+      };
+      var value = {};
+      clickKeys.forEach(function (k) { if (wanted.indexOf(k) >= 0) { value[k] = all[k]; } });
+      if (JSON.stringify(value) === JSON.stringify(g.previous_data)) { return; }
+      g.previous_data = value;
+      var now = performance.now();
+      if (now - lastSentAt < {{ this.double_click_ms }}) { return; }
+      lastSentAt = now;
+      window.Streamlit.setComponentValue(value);
+    }, 0);
+  });
 })({{ this._parent.get_name() }});
 {% endmacro %}
 """
@@ -257,6 +299,8 @@ class MapChrome(MacroElement):
         self.prefix = LEAFLET_CREDIT
         self.points_pane = POINTS_PANE
         self.areas_pane = AREAS_PANE
+        self.click_keys = CLICK_KEYS
+        self.double_click_ms = DOUBLE_CLICK_MS
 
 
 class RecolourGrids(MacroElement):

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from devtools.map_probe import click_grid, grid_codes, wait_for_grids
+from devtools.map_probe import click_grid, grid_codes, grid_point, map_in, wait_for_grids
 from render.map_layers import SHAPES_FAILED
 from services.cases.queue import load_queue
 from services.cases.workflow import report_incident
@@ -173,6 +173,44 @@ def test_clicking_a_grid_drills_down_to_its_panel_and_the_breadcrumb_returns_to_
         assert map_frame.locator("path.household").count() == 0  # the county view ships no households
         page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "county_view.png"))
+        browser.close()
+
+
+# Records in the top page each value the map's component sends, with the JS stack that sent it.
+RECORD_SENT_VALUES_JS = """() => {
+  const s = window.Streamlit, send = s.setComponentValue;
+  window.top.__sent = [];
+  s.setComponentValue = function (value) {
+    window.top.__sent.push({count: value.last_object_clicked_count, stack: new Error().stack});
+    return send.apply(this, arguments);
+  };
+}"""
+
+
+@pytest.mark.browser
+def test_a_grid_click_is_sent_at_once_and_once(app_url: str, e2e_database) -> None:
+    """Not 250 ms later by streamlit-folium's debounce, and not a second time by it; a double
+    click is one move."""
+    grid_code = e2e_database[2][0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        sign_in(page, app_url)
+        wait_for_grids(page, 41)
+        page.wait_for_timeout(500)  # the component's own first report
+        map_in(page).locator(".leaflet-container").evaluate(RECORD_SENT_VALUES_JS)
+        click_grid(page, grid_code)
+        page.wait_for_function(f"() => location.search.includes('area={grid_code[:9]}')", timeout=30_000)
+        page.wait_for_timeout(1000)  # long past the debounce
+        sent = page.evaluate("() => window.__sent")
+        assert len(sent) == 1 and "sendClickAtOnce" in sent[0]["stack"]
+        page.wait_for_timeout(500)  # the map has moved to the township
+        x, y = grid_point(page, grid_code)
+        page.mouse.dblclick(x, y)
+        page.wait_for_function(f"() => location.search.includes('area={grid_code[:12]}')", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert len(page.evaluate("() => window.__sent")) == 2
+        assert "area=" + grid_code not in page.url  # one level down, not two
         browser.close()
 
 
