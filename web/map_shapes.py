@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-import time
 import urllib.parse
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,11 +39,11 @@ from services.cli.bootstrap import Store
 from services.errors import StoreError
 from services.mapping.map_data import load_area_shapes
 from services.settings import Settings
+from services.store.versions import AREAS, read_version
 from web.shared import NO_STORE, default_store, route_prefix
 
 CRS_CHOICES = ("wgs84", "gcj02")
 LINK_PURPOSE = "map-areas/v1"  # signed first: a signature made for another kind of link never fits
-DOCUMENT_TTL_S = 600.0  # as long as the pages keep their area shapes (pages/map/reads.py)
 DOCUMENTS_KEPT = 64  # one per scope and basemap in use: a county, its townships, some supervisors
 CURRENT = "private, max-age=31536000, immutable"
 SUPERSEDED = "private, no-cache"
@@ -58,15 +57,15 @@ class ShapesDocument:
 
 
 class _Documents:
-    """Documents by (database, county, areas, crs), each kept DOCUMENT_TTL_S, the least recently
-    used dropped beyond DOCUMENTS_KEPT.  The pages take their area shapes from here too, so what
-    a page names, outlines and frames is always the version its link fetches; one build per key
-    at a time (others wait for it)."""
+    """Documents by (database, county, areas, crs), each kept while the county's areas version
+    token (services.store.versions.AREAS) stays where it was when it was built, whichever process
+    writes the areas; the least recently used dropped beyond DOCUMENTS_KEPT.  The pages take their
+    area shapes from here too, so what a page names, outlines and frames is always the version its
+    link fetches; one build per key at a time (others wait for it)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple[str, str, tuple[str, ...], str], tuple[float, ShapesDocument]] = OrderedDict()
+        self._kept: OrderedDict[tuple[str, str, tuple[str, ...], str], tuple[int, ShapesDocument]] = OrderedDict()
         self._building: dict[tuple[str, str, tuple[str, ...], str], threading.Lock] = {}
 
     def get(self, store: Store, actor: Actor, crs: str) -> ShapesDocument:
@@ -74,31 +73,28 @@ class _Documents:
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
-            now = self._clock()
+            with store.session_factory() as session:
+                version = read_version(session, actor.county_code, AREAS)
             with self._lock:
                 found = self._kept.get(key)
-                if found is not None and now - found[0] < DOCUMENT_TTL_S:
+                if found is not None and found[0] == version:
                     self._kept.move_to_end(key)
                     return found[1]
-            return self._build(key, store, actor, crs, now)
+            return self._build(key, store, actor, crs, version)
 
     def _build(
-        self, key: tuple[str, str, tuple[str, ...], str], store: Store, actor: Actor, crs: str, now: float
+        self, key: tuple[str, str, tuple[str, ...], str], store: Store, actor: Actor, crs: str, version: int
     ) -> ShapesDocument:
         shapes = load_area_shapes(store.session_factory, actor=actor).in_crs(crs)
         body = area_shapes_document(shapes).encode()
         document = ShapesDocument(shapes, body, hashlib.sha256(body).hexdigest())
         with self._lock:
-            self._kept[key] = (now, document)
+            self._kept[key] = (version, document)
             self._kept.move_to_end(key)
             while len(self._kept) > DOCUMENTS_KEPT:
                 dropped, _ = self._kept.popitem(last=False)
                 self._building.pop(dropped, None)  # its lock goes with it: neither grows without bound
         return document
-
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
 
 
 DOCUMENTS = _Documents()

@@ -8,7 +8,6 @@ import datetime as dt
 import streamlit as st
 
 from pages.components import current_actor, local_times, store, uploaded_file
-from pages.map.reads import forget_area_shapes
 from services.errors import DomainError
 from services.exchange.imports.service import CRS_CHOICES, KIND_NAMES, KINDS, check_import, import_file
 
@@ -94,8 +93,6 @@ with uploaded_file(upload) as path:
         except DomainError as error:  # the store changed since the check, e.g. grids removed
             st.error(str(error))
             st.stop()
-        if kind == "grids":  # the new outlines show on the next map run, not after the shapes' ten minutes
-            forget_area_shapes()
         main = {action: summary.written.get(f"{kind}_{action}", 0) for action in ("inserted", "updated", "unchanged")}
         st.success(
             f"导入完成：{upload.name}，读取 {summary.rows_read:,} 条：新增 {main['inserted']:,}，"

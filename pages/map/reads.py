@@ -30,11 +30,6 @@ def area_shapes(actor: Actor, crs: str) -> AreaShapes:
     return DOCUMENTS.get(store(), actor, crs).shapes
 
 
-def forget_area_shapes() -> None:
-    """After an import of grids: every page's areas and outlines are read again."""
-    DOCUMENTS.clear()
-
-
 def area_shapes_link(actor: Actor, crs: str) -> str:
     """Where the map fetches the outlines of `area_shapes`."""
     return shapes_link(store(), settings(), actor=actor, crs=crs, base_path=st.get_option("server.baseUrlPath"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Alembic runs its commands through one process-wide context (alembic.context): two threads of a
+# process (a page's first run, a route's first request, the warm-up) must not run one at once.
+# Between processes the engines' own locks order them (migrations/env.py).
+_UPGRADING = threading.Lock()
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -25,7 +30,8 @@ def upgrade_schema(engine: Engine) -> None:
     """Create the schema or bring it to the newest version (idempotent), in one transaction: a
     migration that fails leaves the database as it was, on both engines (on SQLite too: the
     engine begins its transactions itself, so DDL is transactional, see `services.store.engine`)."""
-    command.upgrade(alembic_config(engine), "head")
+    with _UPGRADING:
+        command.upgrade(alembic_config(engine), "head")
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from services.store.models import DataVersion
 
 HOUSEHOLDS = "households"  # households and their tags (the triggers of migration 0017)
+AREAS = "areas"  # the areas: grids, villages, townships, the county (migration 0021)
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ def test_migrations_create_the_models_tables_and_run_twice(store) -> None:
     names = set(sa.inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= names
     with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0020"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0021"
 
 
 @pytest.mark.postgis
@@ -180,3 +180,56 @@ def test_the_fixes_table_goes_without_rowid_and_back_on_a_filled_sqlite_database
             "ix_patrol_fixes_county_code_ts"
         }
     assert stored() == rows and len(rows) == 3
+
+
+UPGRADE_WHEN_RELEASED = """
+import pathlib, sys, time
+from services.store.engine import make_engine
+from services.store.migrate import upgrade_schema
+release = pathlib.Path(sys.argv[2])
+while not release.exists():
+    time.sleep(0.01)
+upgrade_schema(make_engine(sys.argv[1]))
+"""
+
+
+def test_threads_and_processes_starting_at_once_on_an_older_schema_upgrade_it_without_errors(store, tmp_path) -> None:
+    """The pages, the routes and the warm-up of a process, and the simulator and the CLI beside
+    it, each open the store at start; after an upgrade of the code they all find the schema behind."""
+    import subprocess
+    import sys
+
+    from alembic import command
+
+    from services.store.engine import make_engine
+    from services.store.migrate import alembic_config
+    from tests.factories import seed_areas
+    from tests.threads import run_together
+
+    seed_areas(store)
+    url = store.engine.url.render_as_string(hide_password=False)
+
+    def revision() -> str:
+        with store.engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+    command.downgrade(alembic_config(store.engine), "0019")
+    engines = [make_engine(url) for _ in range(16)]
+    try:
+        errors = run_together(lambda n: upgrade_schema(engines[n]))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert errors == [] and revision() == "0021"
+    command.downgrade(alembic_config(store.engine), "0019")
+    release = tmp_path / "release"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", UPGRADE_WHEN_RELEASED, url, str(release)], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    release.touch()
+    failures = [process.communicate(timeout=120)[1].decode() for process in processes]
+    assert [process.returncode for process in processes] == [0] * 4, failures
+    assert revision() == "0021"
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM areas").scalar() == 5

@@ -1,4 +1,4 @@
-"""Version tokens kept by triggers (migration 0017) and the values cached under them: every write to
+"""Version tokens kept by triggers (migrations 0017, 0021) and the values cached under them: every write to
 households or their tags moves the county's token, so the per-grid counts the live map reuses are
 never older than the rows, whoever wrote them."""
 
@@ -12,8 +12,8 @@ from services.access.scope import Scope
 from services.domain import LOCAL_TZ
 from services.figures.area_figures import compute_grid_figures
 from services.patrol.coverage import count_households, county_households_per_grid
-from services.store.models import Household, HouseholdTag
-from services.store.versions import HOUSEHOLDS, VersionedCache, read_version
+from services.store.models import Area, Household, HouseholdTag
+from services.store.versions import AREAS, HOUSEHOLDS, VersionedCache, read_version
 from tests.factories import COUNTY, GRID_A, GRID_B, household, make_actor, seed_areas
 from tests.threads import run_together
 
@@ -147,3 +147,43 @@ def test_sixteen_writers_at_once_each_move_the_token_and_the_counts_follow(store
         special = county_households_per_grid(session, COUNTY, ("低保户",))
     assert errors == []
     assert counts.to_dict() == {GRID_A: 8, GRID_B: 8} and special.to_dict() == {GRID_A: 8, GRID_B: 8}
+
+
+def _areas_version(store) -> int:
+    with store.session_factory() as session:
+        return read_version(session, COUNTY, AREAS)
+
+
+def test_every_write_to_the_areas_moves_their_token_and_not_the_households_one(store) -> None:
+    tokens = [_areas_version(store)]
+    seed_areas(store)
+    tokens.append(_areas_version(store))
+    households = _version(store)
+    with store.session_factory.begin() as session:
+        session.execute(sa.update(Area).where(Area.code == GRID_A).values(name="改名后的网格"))
+    tokens.append(_areas_version(store))
+    with store.session_factory.begin() as session:
+        session.execute(sa.delete(Area).where(Area.code == GRID_B))
+    tokens.append(_areas_version(store))
+    assert tokens[0] == 0 and len(set(tokens)) == len(tokens) and _version(store) == households
+    with store.session_factory() as session:
+        assert read_version(session, "410526", AREAS) == 0
+
+
+def test_the_areas_token_migration_goes_down_and_up_on_a_filled_database(store) -> None:
+    from alembic import command
+
+    from services.store.migrate import alembic_config
+
+    seed_areas(store)
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0020")
+    with store.session_factory.begin() as session:  # no trigger: nothing moves, and nothing is left of it
+        session.execute(sa.update(Area).where(Area.code == GRID_A).values(name="降级时改名"))
+    assert _areas_version(store) == 0
+    command.upgrade(config, "head")
+    with store.session_factory() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Area)) == 5
+    with store.session_factory.begin() as session:
+        session.execute(sa.update(Area).where(Area.code == GRID_A).values(name="升级后改名"))
+    assert _areas_version(store) != 0

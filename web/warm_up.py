@@ -1,0 +1,62 @@
+"""What the first county-wide page after a start would otherwise build while its user waits,
+built in the background as the server starts: the county's outlines document for each basemap's
+coordinates (web.map_shapes.DOCUMENTS, ~1 s for a county) and the households per grid behind the
+grid figures (services.patrol.coverage.COUNTY_HOUSEHOLDS, ~0.3 s).  Both are kept per process until
+their rows change, so a restart (an upgrade, the nightly maintenance) no longer makes the next
+person at the wall screen or the duty desk wait for them.  A township's or a supervisor's scope is
+built when first asked for, as before."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from services.access.actor import Actor
+from services.cli.bootstrap import Store
+from services.figures.area_figures import compute_grid_figures
+from services.settings import Settings
+from web.map_shapes import DOCUMENTS
+
+logger = logging.getLogger(__name__)
+
+# The county-wide roles, one of each clearance (the figures count the tags each may see).
+COUNTY_ROLES = ("county_operator", "viewer")
+
+
+def warm_up(store: Store, settings: Settings, *, now: dt.datetime) -> None:
+    """Build what the first county-wide map run reads, for the county of `settings`."""
+    county = settings.county_code
+    for role in COUNTY_ROLES:
+        actor = Actor("warm-up", "启动预热", role, county, (county,))
+        compute_grid_figures(
+            store.session_factory,
+            actor=actor,
+            area_code=county,
+            at=now,
+            days=7,
+            special_tags=actor.clearance.highlighted_tags(),
+        )
+    actor = Actor("warm-up", "启动预热", COUNTY_ROLES[0], county, (county,))
+    for crs in sorted({basemap.crs for basemap in settings.basemaps}):
+        DOCUMENTS.get(store, actor, crs)
+
+
+def start_warm_up(store: Callable[[], Store], settings: Callable[[], Settings]) -> threading.Thread:
+    """`warm_up` on a thread of its own: the server answers meanwhile, and a page that needs a
+    document being built waits for that build rather than making a second one."""
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            warm_up(store(), settings(), now=dt.datetime.now(dt.UTC))
+        except Exception:  # a store not yet filled or unreachable: the pages say so when asked
+            logger.warning("warm-up failed after %.1f s", time.perf_counter() - started, exc_info=True)
+            return
+        logger.info("warm-up done in %.1f s", time.perf_counter() - started)
+
+    thread = threading.Thread(target=run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
