@@ -60,6 +60,13 @@ def test_a_store_that_cannot_be_read_leaves_a_warning_and_no_traceback_behind(ca
     def broken_store():  # type: ignore[no-untyped-def]
         raise OSError("数据库无法打开")
 
-    with caplog.at_level(logging.WARNING, logger="web.warm_up"):
-        start_warm_up(broken_store, Settings.from_env).join(timeout=60)
+    # Caught on the logger itself: once the app's logging is configured, "web" lines stop at its
+    # own handler and never reach the root logger pytest listens on.
+    logger = logging.getLogger("web.warm_up")
+    logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="web.warm_up"):
+            start_warm_up(broken_store, Settings.from_env).join(timeout=60)
+    finally:
+        logger.removeHandler(caplog.handler)
     assert [record.getMessage().startswith("warm-up failed after") for record in caplog.records] == [True]
