@@ -28,6 +28,7 @@ from services.figures.area_figures import compute_area_figures
 from services.patrol.supervision import load_worker_day
 from services.settings import Settings
 from services.store.bulk import insert_frame
+from services.store.fix_partitions import ensure_day_partitions, local_days_between
 from services.store.models import PatrolDay, PatrolFix, table_of
 
 ACTOR = Actor("bench", "基准测试", "county_operator", "130532", ("130532",))
@@ -55,11 +56,15 @@ def day_query_seconds(store: Store, worker_id: str, day: dt.date) -> float:
 
 
 def add_older_days(store: Store, fixes: pd.DataFrame, days: int) -> int:
-    """Copies of the demo's fixes shifted back week by week, until `days` days are loaded."""
+    """Copies of the demo's fixes shifted back week by week, until `days` days are loaded: in their
+    days' partitions on PostgreSQL, as `maintain` keeps a running store (in the default partition,
+    every later partition made would first scan them all)."""
     copies = []
     for week in range(1, days // 7 + 1):
         copies.append(fixes.assign(ts=fixes["ts"] - pd.Timedelta(days=7 * week)))
     older = pd.concat(copies, ignore_index=True)
+    with store.engine.begin() as connection:
+        ensure_day_partitions(connection, local_days_between(older["ts"].min(), older["ts"].max()))
     with store.engine.begin() as connection:
         written = insert_frame(connection, table_of(PatrolFix), older)
         connection.execute(text("ANALYZE patrol_fixes" if store.engine.dialect.name == "postgresql" else "ANALYZE"))
