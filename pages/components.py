@@ -18,11 +18,12 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from render.assets import install_assets, install_tiles
 from services.access.actor import Actor
 from services.access.sign_in import SessionPolicy
-from services.cli.bootstrap import Store, county_is_empty, open_store
+from services.cli.bootstrap import Store, county_is_empty
 from services.domain import LOCAL_TZ
 from services.errors import StoreError, StoreUnavailableError
 from services.mapping.areas import county_is_synthetic
 from services.settings import Settings
+from web.shared import store_for
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 STORE_RETRY_S = 10  # while the database cannot be reached, the notice tries again this often
@@ -41,7 +42,7 @@ def _open_store(current: Settings) -> Store:
     install_assets(STATIC_DIR)
     if current.local_tiles_dir is not None:
         install_tiles(STATIC_DIR, current.local_tiles_dir)
-    return open_store(current)
+    return store_for(current)
 
 
 def store() -> Store:

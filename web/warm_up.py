@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from services.access.actor import Actor
 from services.cli.bootstrap import Store
-from services.figures.area_figures import compute_grid_figures
+from services.figures.area_figures import LIVE_DAYS, compute_grid_figures
 from services.settings import Settings
 from web.map_shapes import DOCUMENTS
 
@@ -29,6 +29,10 @@ COUNTY_ROLES = ("county_operator", "viewer")
 def warm_up(store: Store, settings: Settings, *, now: dt.datetime) -> None:
     """Build what the first county-wide map run reads, for the county of `settings`."""
     county = settings.county_code
+    # The outlines first: the larger part, and one a figures failure should not hold back.
+    outlines_actor = Actor("warm-up", "启动预热", COUNTY_ROLES[0], county, (county,))
+    for crs in sorted({basemap.crs for basemap in settings.basemaps}):
+        DOCUMENTS.get(store, outlines_actor, crs)
     for role in COUNTY_ROLES:
         actor = Actor("warm-up", "启动预热", role, county, (county,))
         compute_grid_figures(
@@ -36,12 +40,9 @@ def warm_up(store: Store, settings: Settings, *, now: dt.datetime) -> None:
             actor=actor,
             area_code=county,
             at=now,
-            days=7,
+            days=LIVE_DAYS,
             special_tags=actor.clearance.highlighted_tags(),
         )
-    actor = Actor("warm-up", "启动预热", COUNTY_ROLES[0], county, (county,))
-    for crs in sorted({basemap.crs for basemap in settings.basemaps}):
-        DOCUMENTS.get(store, actor, crs)
 
 
 def start_warm_up(store: Callable[[], Store], settings: Callable[[], Settings]) -> threading.Thread:

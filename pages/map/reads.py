@@ -13,7 +13,7 @@ import streamlit as st
 from geo.display import AreaShapes, display_points
 from pages.components import settings, store
 from services.access.actor import Actor
-from services.figures.area_figures import AreaFigures, compute_area_figures, compute_grid_figures
+from services.figures.area_figures import LIVE_DAYS, AreaFigures, compute_area_figures, compute_grid_figures
 from services.mapping.map_data import (
     load_household_points,
     load_open_incidents,
@@ -40,13 +40,13 @@ def grid_figures(
     url: str, actor: Actor, area_code: str, at: dt.datetime, special_tags: tuple[str, ...]
 ) -> pd.DataFrame:
     return compute_grid_figures(
-        store().session_factory, actor=actor, area_code=area_code, at=at, days=7, special_tags=special_tags
+        store().session_factory, actor=actor, area_code=area_code, at=at, days=LIVE_DAYS, special_tags=special_tags
     )
 
 
 @st.cache_data(ttl=120, show_spinner=False)
 def area_figures(url: str, actor: Actor, area_code: str, at: dt.datetime) -> AreaFigures:
-    return compute_area_figures(store().session_factory, actor=actor, area_code=area_code, at=at, days=7)
+    return compute_area_figures(store().session_factory, actor=actor, area_code=area_code, at=at, days=LIVE_DAYS)
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -31,6 +31,8 @@ from services.store.engine import SessionFactory
 from services.store.frames import query_frame
 from services.store.models import Area, Incident
 
+# The live map, the wall screen and their warm-up at start show the last 7 days (DESIGN.md, Figures).
+LIVE_DAYS = 7
 INCIDENT_COLUMNS = ("grid_code", *INCIDENT_TIMES, "limit_hours", "close_reason", "level")
 GRID_FIGURE_COLUMNS = (
     "households",

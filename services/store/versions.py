@@ -1,9 +1,10 @@
 """What a process computed from a topic's rows, kept until the topic's version token moves.
 
-The tokens live in `data_versions` and database triggers move them on every write (migration
-0017), so a value cached here is right in every process of a deployment, whoever wrote: the check
-is one primary-key read.  The token is read before the value is computed, so a write that commits
-in between makes the stored value newer than its token, never older: the next read recomputes."""
+The tokens live in `data_versions` and database triggers move them on every write (migrations
+0017 and 0021), so a value cached here is right in every process of a deployment, whoever wrote:
+the check is one primary-key read.  The token is read before the value is computed, so a write
+that commits in between makes the stored value newer than its token, never older: the next read
+recomputes."""
 
 from __future__ import annotations
 

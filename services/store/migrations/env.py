@@ -17,6 +17,6 @@ with engine.begin() as connection:
         # Processes that start at once on an older schema (the pages, the routes, the warm-up, the
         # simulator) upgrade it one after the other, each reading the revision after the last has
         # committed: the others find it current.  Without the lock their DDL waited on each other
-        # for ever.  SQLite's BEGIN IMMEDIATE does the same (services.store.engine).
+        # for ever.  SQLite's BEGIN IMMEDIATE does the same, for its busy timeout (services.store.engine).
         connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(SCHEMA_LOCK))))
     context.run_migrations()
