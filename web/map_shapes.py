@@ -70,17 +70,26 @@ class _Documents:
 
     def get(self, store: Store, actor: Actor, crs: str) -> ShapesDocument:
         key = (str(store.engine.url), actor.county_code, actor.area_codes, crs)
+        # The token is read before any lock: page runs and fetches of a kept document never queue
+        # behind each other's reads, only behind a build of their key.
+        with store.session_factory() as session:
+            version = read_version(session, actor.county_code, AREAS)
+        found = self._current(key, version)
+        if found is not None:
+            return found
         with self._lock:
             building = self._building.setdefault(key, threading.Lock())
         with building:
-            with store.session_factory() as session:
-                version = read_version(session, actor.county_code, AREAS)
-            with self._lock:
-                found = self._kept.get(key)
-                if found is not None and found[0] == version:
-                    self._kept.move_to_end(key)
-                    return found[1]
-            return self._build(key, store, actor, crs, version)
+            found = self._current(key, version)  # built meanwhile by whoever held the lock
+            return found if found is not None else self._build(key, store, actor, crs, version)
+
+    def _current(self, key: tuple[str, str, tuple[str, ...], str], version: int) -> ShapesDocument | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._kept.move_to_end(key)
+            return found[1]
 
     def _build(
         self, key: tuple[str, str, tuple[str, ...], str], store: Store, actor: Actor, crs: str, version: int

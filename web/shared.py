@@ -18,8 +18,8 @@ _OPENING = threading.Lock()
 
 def store_for(settings: Settings) -> Store:
     """The process's store of `settings`' database: one engine per URL, so that the pages, the
-    routes and the warm-up share its caches (web.map_shapes.DOCUMENTS, the version-token caches,
-    which are kept per engine) and its connection pool."""
+    routes and the warm-up share its caches (the version-token caches of services.store.versions
+    are kept per engine) and its connection pool."""
     with _OPENING:  # the warm-up and the first request may ask at once
         held = _STORES.get(settings.database_url)
         if held is None:

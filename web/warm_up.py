@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from services.access.actor import Actor
+from services.access.actor import USER_ROLE_AREA_LEVELS, USER_ROLES, Actor
 from services.cli.bootstrap import Store
 from services.figures.area_figures import LIVE_DAYS, compute_grid_figures
 from services.settings import Settings
@@ -22,23 +22,30 @@ from web.map_shapes import DOCUMENTS
 
 logger = logging.getLogger(__name__)
 
-# The county-wide roles, one of each clearance (the figures count the tags each may see).
-COUNTY_ROLES = ("county_operator", "viewer")
+
+def county_actors(county: str) -> list[Actor]:
+    """One county-wide actor for each set of tags the grid figures highlight: the counts are kept
+    per set, and every county-wide role sees one of them (services.access.actor)."""
+    actors: dict[tuple[str, ...], Actor] = {}
+    for role in USER_ROLES:
+        if "county" in USER_ROLE_AREA_LEVELS[role]:
+            actor = Actor("warm-up", "启动预热", role, county, (county,))
+            actors.setdefault(actor.clearance.highlighted_tags(), actor)
+    return list(actors.values())
 
 
 def warm_up(store: Store, settings: Settings, *, now: dt.datetime) -> None:
     """Build what the first county-wide map run reads, for the county of `settings`."""
-    county = settings.county_code
-    # The outlines first: the larger part, and one a figures failure should not hold back.
-    outlines_actor = Actor("warm-up", "启动预热", COUNTY_ROLES[0], county, (county,))
+    actors = county_actors(settings.county_code)
+    # The outlines first: the larger part, and one a figures failure should not hold back.  They
+    # are the same for every county-wide actor.
     for crs in sorted({basemap.crs for basemap in settings.basemaps}):
-        DOCUMENTS.get(store, outlines_actor, crs)
-    for role in COUNTY_ROLES:
-        actor = Actor("warm-up", "启动预热", role, county, (county,))
+        DOCUMENTS.get(store, actors[0], crs)
+    for actor in actors:
         compute_grid_figures(
             store.session_factory,
             actor=actor,
-            area_code=county,
+            area_code=settings.county_code,
             at=now,
             days=LIVE_DAYS,
             special_tags=actor.clearance.highlighted_tags(),
