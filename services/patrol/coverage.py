@@ -22,6 +22,7 @@ from services.store.models import (
     HouseholdTag,
     PatrolVisit,
     PatrolVisitLatest,
+    PatrolVisitLatestEnd,
     PatrolVisitMonth,
     PatrolVisitMonthGrid,
 )
@@ -202,9 +203,10 @@ def visited_rows(session: Session, scope: Scope, area_code: str, at: dt.datetime
 
 
 def latest_is_exact(session: Session, county_code: str, at: dt.datetime) -> bool:
-    """No stored visit ends after T, so each household's latest one decides (patrol_visit_latest)."""
+    """No stored visit ends after T (the kept newest end is not after it), so each household's
+    latest one decides (patrol_visit_latest)."""
     newest = session.scalar(
-        select(func.max(PatrolVisitLatest.last_end)).where(PatrolVisitLatest.county_code == county_code)
+        select(PatrolVisitLatestEnd.last_end).where(PatrolVisitLatestEnd.county_code == county_code)
     )
     return newest is None or newest <= at
 

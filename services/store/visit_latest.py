@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Select, delete, event, func, insert, inspect,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
-from services.store.models import PatrolVisit, PatrolVisitLatest, table_of
+from services.store.models import PatrolVisit, PatrolVisitLatest, PatrolVisitLatestEnd, table_of
 
 CHUNK = 500  # households per statement when re-reading replaced ones
 
@@ -27,10 +27,18 @@ def rebuild_latest_visits(connection: Connection, county_code: str, household_id
     in the caller's transaction."""
     if household_ids is None:
         _rebuild(connection, county_code, None)
+        # the county's rows all rewritten: its newest end is set anew, here alone lowered
+        connection.execute(
+            delete(table_of(PatrolVisitLatestEnd)).where(PatrolVisitLatestEnd.county_code == county_code)
+        )
+        _keep_newest_end(connection, county_code)
         return
     ids = sorted(set(household_ids))
+    if not ids:
+        return
     for first in range(0, len(ids), CHUNK):
         _rebuild(connection, county_code, ids[first : first + CHUNK])
+    _keep_newest_end(connection, county_code)
 
 
 def _rebuild(connection: Connection, county_code: str, ids: list[str] | None) -> None:
@@ -86,6 +94,27 @@ def merge_latest_visits(
                 "last_start": later(latest.c.last_start, statement.excluded.last_start),
                 "last_end": later(latest.c.last_end, statement.excluded.last_end),
             },
+        )
+    )
+    _keep_newest_end(connection, county_code)
+
+
+def _keep_newest_end(connection: Connection, county_code: str) -> None:
+    """Raise the county's kept newest end to the rollup's, never lower it (PatrolVisitLatestEnd)."""
+    latest, ends = table_of(PatrolVisitLatest), table_of(PatrolVisitLatestEnd)
+    newest = (
+        select(latest.c.county_code, func.max(latest.c.last_end))
+        .where(latest.c.county_code == county_code)
+        .group_by(latest.c.county_code)
+    )
+    postgres = connection.dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(ends).from_select(
+        ["county_code", "last_end"], newest
+    )
+    later = func.greatest if postgres else func.max
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["county_code"], set_={"last_end": later(ends.c.last_end, statement.excluded.last_end)}
         )
     )
 

@@ -28,10 +28,12 @@ from services.store.models import (
     Area,
     PatrolVisit,
     PatrolVisitLatest,
+    PatrolVisitLatestEnd,
     PatrolVisitMonth,
     PatrolVisitMonthGrid,
     table_of,
 )
+from services.store.visit_latest import rebuild_latest_visits
 from services.store.visit_months import next_month
 from tests.exchange.test_import import household, run, worker, write_csv
 from tests.factories import COUNTY, GRID_A, GRID_B, OPERATOR, SHANGHAI, seed_areas
@@ -81,10 +83,19 @@ def rollup(store) -> set[tuple]:
                 func.max(PatrolVisit.last_end),
             ).group_by(PatrolVisit.household_id, PatrolVisit.grid_code)
         ).all()
+        kept_ends = dict(session.execute(select(PatrolVisitLatestEnd.county_code, PatrolVisitLatestEnd.last_end)).all())
+        newest_ends = dict(
+            session.execute(
+                select(PatrolVisit.county_code, func.max(PatrolVisit.last_end)).group_by(PatrolVisit.county_code)
+            ).all()
+        )
     assert len(rows) == len(set(rows))
-    # Every check of the rollup checks its per-grid counts and each household's latest visit too.
+    # Every check of the rollup checks its per-grid counts and each household's latest visit too,
+    # and that no county's kept newest end is earlier than a visit's end.
     assert {(c, m, g): n for c, m, g, n in counts} == Counter((c, m, g) for c, m, _, g in rows)
     assert {tuple(row) for row in latest} == {tuple(row) for row in visits}
+    assert all(kept_ends.get(county, newest) >= newest for county, newest in newest_ends.items())
+    assert set(newest_ends) <= set(kept_ends)
     return {tuple(row) for row in rows}
 
 
@@ -266,6 +277,61 @@ def test_the_migration_fills_the_rollup_from_the_visits_already_stored(store) ->
             (COUNTY, dt.date(2026, 11, 1), "H2", GRID_B),
         }
     )
+
+
+def _visit_at(household_id: str, grid: str, at: dt.datetime) -> PatrolVisit:
+    end = at + dt.timedelta(seconds=30)
+    return PatrolVisit(
+        county_code=COUNTY,
+        household_id=household_id,
+        worker_id="W1",
+        day=at.astimezone(SHANGHAI).date(),
+        grid_code=grid,
+        first_start=at,
+        first_end=end,
+        last_start=at,
+        last_end=end,
+    )
+
+
+def _kept_end(store) -> dt.datetime | None:
+    with store.session_factory() as session:
+        return session.scalar(select(PatrolVisitLatestEnd.last_end).where(PatrolVisitLatestEnd.county_code == COUNTY))
+
+
+def test_the_kept_newest_end_is_raised_by_writers_and_set_anew_only_by_a_whole_rebuild(store) -> None:
+    seed_areas(store)
+    nine, ten = (dt.datetime(2026, 11, 20, hour, tzinfo=SHANGHAI) for hour in (9, 10))
+    with store.session_factory.begin() as session:
+        session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
+    assert _kept_end(store) == ten + dt.timedelta(seconds=30)
+    with store.session_factory.begin() as session:  # H2's visit taken away: the end stays late
+        session.delete(session.get(PatrolVisit, (COUNTY, "H2", "W1", ten.date())))
+    assert _kept_end(store) == ten + dt.timedelta(seconds=30)
+    at = ten + dt.timedelta(seconds=10)  # before the kept end: the visits decide, and agree
+    with store.session_factory() as session:
+        assert not latest_is_exact(session, COUNTY, at)
+        read = pairs(store, visited_rows(session, OPERATOR.scope, COUNTY, at, 1))
+    assert read == pairs(store, instant_visited_rows(OPERATOR.scope, COUNTY, at, 1)) == {("H1", GRID_A)}
+    with store.engine.begin() as connection:
+        rebuild_latest_visits(connection, COUNTY)
+    assert _kept_end(store) == nine + dt.timedelta(seconds=30)
+    assert rollup(store) == raw_months(store)
+
+
+def test_the_kept_end_migration_goes_down_and_up_on_a_filled_database(store) -> None:
+    seed_areas(store)
+    nine, ten = (dt.datetime(2026, 11, 20, hour, tzinfo=SHANGHAI) for hour in (9, 10))
+    with store.session_factory.begin() as session:
+        session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0021")
+    command.upgrade(config, "head")
+    assert _kept_end(store) == ten + dt.timedelta(seconds=30)
+    with store.session_factory() as session:
+        assert latest_is_exact(session, COUNTY, ten + dt.timedelta(minutes=1))
+        assert not latest_is_exact(session, COUNTY, ten)
+    assert rollup(store) == raw_months(store)
 
 
 def test_one_monthly_statistics_call_reads_the_visits_once(demo_store, small_demo) -> None:
