@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import Connection, Select, delete, event, func, insert, inspect, select
+from sqlalchemy import Connection, Select, Table, delete, event, func, insert, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.store.models import PatrolVisit, PatrolVisitLatest, PatrolVisitLatestEnd, table_of
 
@@ -25,20 +26,21 @@ CHUNK = 500  # households per statement when re-reading replaced ones
 def rebuild_latest_visits(connection: Connection, county_code: str, household_ids: Iterable[str] | None = None) -> None:
     """The rollup rows of `household_ids` (None: the whole county) read again from patrol_visits,
     in the caller's transaction."""
+    latest = table_of(PatrolVisitLatest)
     if household_ids is None:
         _rebuild(connection, county_code, None)
         # the county's rows all rewritten: its newest end is set anew, here alone lowered
         connection.execute(
             delete(table_of(PatrolVisitLatestEnd)).where(PatrolVisitLatestEnd.county_code == county_code)
         )
-        _keep_newest_end(connection, county_code)
+        _keep_newest_end(connection, latest, latest.c.county_code == county_code)
         return
     ids = sorted(set(household_ids))
     if not ids:
         return
     for first in range(0, len(ids), CHUNK):
         _rebuild(connection, county_code, ids[first : first + CHUNK])
-    _keep_newest_end(connection, county_code)
+    _keep_newest_end(connection, latest, latest.c.county_code == county_code)
 
 
 def _rebuild(connection: Connection, county_code: str, ids: list[str] | None) -> None:
@@ -79,9 +81,8 @@ def merge_latest_visits(
     if not workers:
         return
     latest, visits = table_of(PatrolVisitLatest), table_of(PatrolVisit)
-    source = _latest_of_visits(county_code).where(
-        visits.c.worker_id.in_(workers), visits.c.day >= first_day, visits.c.day <= last_day
-    )
+    written = (visits.c.worker_id.in_(workers), visits.c.day >= first_day, visits.c.day <= last_day)
+    source = _latest_of_visits(county_code).where(*written)
     postgres = connection.dialect.name == "postgresql"
     statement = (postgresql.insert if postgres else sqlite.insert)(latest).from_select(
         ["county_code", "household_id", "grid_code", "last_start", "last_end"], source
@@ -96,17 +97,14 @@ def merge_latest_visits(
             },
         )
     )
-    _keep_newest_end(connection, county_code)
+    _keep_newest_end(connection, visits, visits.c.county_code == county_code, *written)
 
 
-def _keep_newest_end(connection: Connection, county_code: str) -> None:
-    """Raise the county's kept newest end to the rollup's, never lower it (PatrolVisitLatestEnd)."""
-    latest, ends = table_of(PatrolVisitLatest), table_of(PatrolVisitLatestEnd)
-    newest = (
-        select(latest.c.county_code, func.max(latest.c.last_end))
-        .where(latest.c.county_code == county_code)
-        .group_by(latest.c.county_code)
-    )
+def _keep_newest_end(connection: Connection, table: Table, *where: ColumnElement[bool]) -> None:
+    """Raise the county's kept newest end to the latest `last_end` of `table`'s rows `where`
+    (the county's first), never lower it (PatrolVisitLatestEnd)."""
+    ends = table_of(PatrolVisitLatestEnd)
+    newest = select(table.c.county_code, func.max(table.c.last_end)).where(*where).group_by(table.c.county_code)
     postgres = connection.dialect.name == "postgresql"
     statement = (postgresql.insert if postgres else sqlite.insert)(ends).from_select(
         ["county_code", "last_end"], newest

@@ -4,8 +4,9 @@ equal to its rows counted per grid.
 
 Writers in bulk (the fixes import, the demo load) call `refresh_visit_months` in the transaction
 that changed the visits — the fixes import only for the grids where it deleted visits, and
-`merge_visit_months` for the pairs of the visits it added elsewhere; visits written or deleted through the ORM refresh their months × grids
-at flush, so no writer can leave the rollup behind.  Readers: `services.patrol.coverage`.
+`merge_visit_month_pairs` with `recount_visit_months` for the pairs of the visits it added
+elsewhere; visits written or deleted through the ORM refresh their months × grids at flush, so no
+writer can leave the rollup behind.  Readers: `services.patrol.coverage`.
 """
 
 from __future__ import annotations
@@ -77,23 +78,23 @@ def refresh_visit_months(
     _recount(connection, county_code, grid_codes, days)
 
 
-def merge_visit_months(
+def merge_visit_month_pairs(
     connection: Connection, county_code: str, worker_ids: Iterable[str], first_day: dt.date, last_day: dt.date
 ) -> None:
     """Merge the month pairs of the stored visits of `worker_ids` on [first_day, last_day] (those
-    an import just wrote) into the rollup — a pair already there stays — and recount the grids
-    they are in.  Only for grids where no visit was deleted: there pairs can only be added."""
+    an import just wrote) into the rollup — a pair already there stays.  Only for grids where no
+    visit was deleted: there pairs can only be added.  The caller recounts their grids
+    (`recount_visit_months`) once its merges are done."""
     workers = sorted(set(worker_ids))
     if not workers:
         return
     rollup, visits = table_of(PatrolVisitMonth), table_of(PatrolVisit)
-    written = and_(
+    source = _month_pairs(connection.dialect.name).where(
         visits.c.county_code == county_code,
         visits.c.worker_id.in_(workers),
         visits.c.day >= first_day,
         visits.c.day <= last_day,
     )
-    source = _month_pairs(connection.dialect.name).where(written)
     postgres = connection.dialect.name == "postgresql"
     statement = (postgresql.insert if postgres else sqlite.insert)(rollup).from_select(
         ["county_code", "month", "household_id", "grid_code"], source
@@ -101,11 +102,15 @@ def merge_visit_months(
     connection.execute(
         statement.on_conflict_do_nothing(index_elements=["county_code", "month", "household_id", "grid_code"])
     )
-    grids = connection.scalars(select(visits.c.grid_code).distinct().where(written)).all()
-    months = [first_day.replace(day=1)]
-    while next_month(months[-1]) <= last_day:
-        months.append(next_month(months[-1]))
-    if grids:
+
+
+def recount_visit_months(
+    connection: Connection, county_code: str, grid_codes: Iterable[str], days: Iterable[dt.date]
+) -> None:
+    """The per-grid counts of the rollup rows of the months holding `days` × `grid_codes`, read
+    again from the rollup (after `merge_visit_month_pairs`)."""
+    grids, months = sorted(set(grid_codes)), sorted({day.replace(day=1) for day in days})
+    if grids and months:
         _recount(connection, county_code, grids, months)
 
 

@@ -374,3 +374,34 @@ def test_sixteen_simultaneous_fixes_imports_keep_every_visit_and_the_rollups_exa
     assert sorted(visitors) == sorted((w, h) for w in workers for h in ("H-a", "H-b"))
     november = dt.date(2026, 11, 1)
     assert rollup(store) == raw_months(store) == {(COUNTY, november, "H-a", GRID_A), (COUNTY, november, "H-b", GRID_B)}
+
+
+def test_an_import_written_in_parts_keeps_every_visit_and_the_rollups_exact(store, tmp_path, monkeypatch) -> None:
+    """On PostgreSQL each part of workers is written while the next is computed: parts of one
+    worker each here.  The visits, day summaries and rollups are those of the whole import."""
+    from services.exchange.imports import history
+
+    seed_areas(store)
+    homes = [household("H-a", 115.0040, 37.0052), household("H-b", 115.0150, 37.0050)]
+    run(store, "households", write_csv(tmp_path / "h.csv", homes))
+    workers = ["W1", "W2", "W3"]
+    run(store, "workers", write_csv(tmp_path / "w.csv", [worker(w, GRID_A) for w in workers]))
+    written: list[list[str]] = []
+    write_part = history._write_part
+
+    def record(connection, county, results):
+        written.append(sorted(set(results.days["worker_id"])))
+        return write_part(connection, county, results)
+
+    monkeypatch.setattr(history, "PART_FIXES", 30)  # fewer than a worker's 41 fixes
+    monkeypatch.setattr(history, "_write_part", record)
+    walks = [fix for w in workers for fix in _walk(w, "2026-11-20", 37.0050)]
+    counts = run(store, "fixes", write_csv(tmp_path / "all.csv", walks)).written
+    one_each = store.engine.dialect.name == "postgresql"
+    assert written == ([[w] for w in workers] if one_each else [workers])
+    assert counts["visits"] == 6 and counts["patrol_days"] == 3
+    with store.session_factory() as session:
+        visitors = session.execute(select(PatrolVisit.worker_id, PatrolVisit.household_id)).all()
+    assert sorted(visitors) == sorted((w, h) for w in workers for h in ("H-a", "H-b"))
+    november = dt.date(2026, 11, 1)
+    assert rollup(store) == raw_months(store) == {(COUNTY, november, "H-a", GRID_A), (COUNTY, november, "H-b", GRID_B)}

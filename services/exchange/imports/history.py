@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -51,7 +53,9 @@ from services.store.models import (
 from services.store.positions import advance_last_positions
 from services.store.versions import HOUSEHOLDS, VersionedCache
 from services.store.visit_latest import households_to_rebuild, merge_latest_visits, rebuild_latest_visits
-from services.store.visit_months import merge_visit_months, refresh_visit_months
+from services.store.visit_months import merge_visit_month_pairs, recount_visit_months, refresh_visit_months
+
+T = TypeVar("T")
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
 # (later stage, the stage it must not precede)
@@ -212,25 +216,34 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     day_fixes = pd.concat([stored, fixes[FIX_COLUMNS]], ignore_index=True)
     day_fixes = day_fixes.drop_duplicates(["worker_id", "ts"], keep="last", ignore_index=True)
     inputs = _patrol_inputs(connection, county, worker_days)
-    if connection.dialect.name == "postgresql":
-        # The server stores the fixes and drops the worker-days' old results while the tracks are
-        # computed here (a county day: 27 → 22 s).  The connection is never used by both at once:
-        # nothing here touches it until the thread is done.  Not on SQLite: its executemany takes
-        # the GIL back for every row and waits on the computation's threads each time (2.3 → 8.7 s).
-        with ThreadPoolExecutor(max_workers=1) as database:
-            stored_write = database.submit(_store_fixes, connection, changes, inputs.keys)
-            results = _compute_results(day_fixes, inputs)
-            stored_write.result()
-    else:
-        _store_fixes(connection, changes, inputs.keys)
-        results = _compute_results(day_fixes, inputs)
-    visits, days = _write_patrol_results(connection, inputs, results)
+    # On PostgreSQL one thread writes, in the order submitted: the server stores the fixes and each
+    # part's visits while the next part is computed here.  The connection is never used by both at
+    # once: nothing here touches it until the thread is done.
+    overlapped = connection.dialect.name == "postgresql"
+    with ThreadPoolExecutor(max_workers=1) if overlapped else _AtOnce() as database:
+        stored_write = database.submit(_store_fixes, connection, changes, inputs.keys)
+        computed = _computed_parts(day_fixes, inputs, PART_FIXES if overlapped else len(day_fixes))
+        pending = [database.submit(_write_part, connection, county, part) for part in computed]
+        stored_write.result()
+        parts = [future.result() for future in pending]
+    visits, days = _finish_rollups(connection, inputs, parts)
     advance_last_positions(connection, pd.concat([changes.inserted, changes.updated]))
     return {
         **changes.counts("fixes"),
         "visits": visits,
         "patrol_days": days,
     }
+
+
+class _AtOnce(Executor):
+    """Runs each task when it is submitted, in the caller's thread: the fixes import's writes on
+    SQLite, whose executemany takes the GIL back for every row and would wait on the
+    computation's threads each time (2.3 → 8.7 s in a thread)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        future: Future[T] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
 
 
 def _stored_fixes(connection: Connection, county: str, worker_days: pd.DataFrame) -> pd.DataFrame:
@@ -334,33 +347,47 @@ def _store_fixes(connection: Connection, changes: Changes, keys: pd.DataFrame) -
     delete_keys(connection, table_of(PatrolDay), keys)
 
 
-def _compute_results(day_fixes: pd.DataFrame, inputs: PatrolInputs) -> PatrolResults | None:
+PART_FIXES = 100_000  # fixes of a part computed while the part before it is written (~4 a county day)
+
+
+def _computed_parts(day_fixes: pd.DataFrame, inputs: PatrolInputs, part_fixes: int) -> Iterator[PatrolResults]:
     """The worker-days' visits and summaries from all their fixes (worker_id, ts, lon, lat,
-    accuracy_m); None where there is nothing to compute (no fixes, or no households)."""
+    accuracy_m), in parts of whole workers of about `part_fixes` fixes; none where there is
+    nothing to compute (no fixes, or no households)."""
     households = inputs.households
     if households is None or day_fixes.empty:
-        return None
+        return
     fx, fy = transform_xy(day_fixes["lon"], day_fixes["lat"], WGS84, households.crs)
-    return compute_patrol_results(day_fixes.assign(x=fx, y=fy), households.frame, inputs.grids, inputs.worker_grids)
+    located = day_fixes.assign(x=fx, y=fy)
+    codes, _ = pd.factorize(located["worker_id"], sort=True)
+    per_worker = np.bincount(codes)
+    part_of_worker = (np.cumsum(per_worker) - per_worker) // max(part_fixes, 1)  # where each worker's fixes start
+    for _, part in located.groupby(part_of_worker[codes], sort=True):
+        yield compute_patrol_results(part, households.frame, inputs.grids, inputs.worker_grids)
 
 
-def _write_patrol_results(
-    connection: Connection, inputs: PatrolInputs, results: PatrolResults | None
-) -> tuple[int, int]:
-    """Store the worker-days' recomputed visits and day summaries (their old ones are deleted) and
-    bring the visit rollups up to date; returns (visit rows, day rows) written."""
+def _write_part(connection: Connection, county: str, results: PatrolResults) -> PatrolResults:
+    """Store a part's visits and day summaries (their worker-days' old ones are deleted) and
+    merge its visits into the rollups; their grids are recounted once every part is in."""
+    visits = results.visits
+    insert_frame(connection, table_of(PatrolVisit), visits.assign(county_code=county))
+    insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))
+    if not visits.empty:
+        first_day, last_day = visits["day"].min(), visits["day"].max()
+        merge_visit_month_pairs(connection, county, visits["worker_id"], first_day, last_day)
+        merge_latest_visits(connection, county, visits["worker_id"], first_day, last_day)
+    return results
+
+
+def _finish_rollups(connection: Connection, inputs: PatrolInputs, parts: list[PatrolResults]) -> tuple[int, int]:
+    """Bring the visit rollups up to date once every part is written; returns (visit rows, day
+    rows) written.  Where visits were deleted, a month's pairs may go: those months × grids are
+    read again from patrol_visits, as are the households the merges would leave too late."""
     county, worker_days, replaced = inputs.county, inputs.worker_days, inputs.replaced
-    if results is None:
-        refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
-        rebuild_latest_visits(connection, county, replaced["household_id"])
-        return 0, 0
-    written = insert_frame(connection, table_of(PatrolVisit), results.visits.assign(county_code=county))
-    # Where visits were deleted, a month's pairs may go: those months × grids are read again from
-    # patrol_visits; elsewhere the new visits' pairs are merged in.
-    first_day, last_day = worker_days["day"].min(), worker_days["day"].max()
+    visits = pd.concat([part.visits for part in parts]) if parts else pd.DataFrame(columns=replaced.columns)
     if not replaced.empty:
         refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
-    merge_visit_months(connection, county, worker_days["worker_id"], first_day, last_day)
-    merge_latest_visits(connection, county, worker_days["worker_id"], first_day, last_day)
-    rebuild_latest_visits(connection, county, households_to_rebuild(replaced, results.visits))
-    return written, insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))
+    merged_grids = set(visits["grid_code"]) - set(replaced["grid_code"])  # those refreshed are recounted
+    recount_visit_months(connection, county, merged_grids, worker_days["day"])
+    rebuild_latest_visits(connection, county, households_to_rebuild(replaced, visits))
+    return len(visits), sum(len(part.days) for part in parts)
