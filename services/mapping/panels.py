@@ -30,10 +30,11 @@ from services.errors import UnknownItemError
 from services.mapping.map_data import load_visible_tags
 from services.patrol.assessment import worker_month
 from services.patrol.assessment_rules import current_month
+from services.patrol.coverage import last_visit_day
 from services.patrol.misses import confirmed_misses
 from services.store.engine import SessionFactory
 from services.store.frames import query_frame
-from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, PatrolVisit, Worker, WorkerGrid
+from services.store.models import Area, Household, HouseholdTag, Incident, PatrolFix, Worker, WorkerGrid
 
 
 def _local(times: pd.Series, pattern: str = "%Y-%m-%d %H:%M") -> pd.Series:
@@ -204,13 +205,7 @@ def load_household_card(
                 HouseholdTag.tag.in_(clearance.visible_tags()),
             )
         ).all()
-        last_day = session.scalar(
-            select(func.max(PatrolVisit.day)).where(
-                PatrolVisit.county_code == county,
-                PatrolVisit.household_id == household_id,
-                PatrolVisit.first_start <= at,
-            )
-        )
+        last_day = last_visit_day(session, county, household_id, at)
         head = shown_names(pd.Series([household.head_name]), clearance).iloc[0]
         phone = shown_phones(pd.Series([household.phone]), clearance).iloc[0]
         id_number = shown_id_numbers(pd.Series([household.id_number]), clearance).iloc[0]

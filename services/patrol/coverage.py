@@ -211,6 +211,29 @@ def latest_is_exact(session: Session, county_code: str, at: dt.datetime) -> bool
     return newest is None or newest <= at
 
 
+def last_visit_day(session: Session, county_code: str, household_id: str, at: dt.datetime) -> dt.date | None:
+    """The latest local day a visit of the household began by T (None: never).  While no stored
+    visit ends after T its latest visit decides; otherwise its visits are read through the grids
+    it was visited in, which the rollup knows (patrol_visits has no index led by the household)."""
+    latest = session.execute(
+        select(PatrolVisitLatest.grid_code, PatrolVisitLatest.last_start).where(
+            PatrolVisitLatest.county_code == county_code, PatrolVisitLatest.household_id == household_id
+        )
+    ).all()
+    if not latest:
+        return None
+    if latest_is_exact(session, county_code, at):
+        return max(start for _, start in latest).astimezone(LOCAL_TZ).date()
+    return session.scalar(
+        select(func.max(PatrolVisit.day)).where(
+            PatrolVisit.county_code == county_code,
+            PatrolVisit.grid_code.in_(sorted({grid for grid, _ in latest})),
+            PatrolVisit.household_id == household_id,
+            PatrolVisit.first_start <= at,
+        )
+    )
+
+
 def latest_visited_rows(scope: Scope, area_code: str, at: dt.datetime, days: int) -> Subquery:
     """DESIGN.md's rule at a T no stored visit ends after: every near segment ends by T, so a
     household was visited in P exactly when its latest near segment started after T − days."""

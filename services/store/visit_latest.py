@@ -10,7 +10,7 @@ county; visits written or deleted through the ORM refresh their households at fl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 import pandas as pd
 from sqlalchemy import Connection, Select, Table, delete, event, func, insert, inspect, select
@@ -23,9 +23,16 @@ from services.store.models import PatrolVisit, PatrolVisitLatest, PatrolVisitLat
 CHUNK = 500  # households per statement when re-reading replaced ones
 
 
-def rebuild_latest_visits(connection: Connection, county_code: str, household_ids: Iterable[str] | None = None) -> None:
+def rebuild_latest_visits(
+    connection: Connection,
+    county_code: str,
+    household_ids: Iterable[str] | None = None,
+    grid_codes: Iterable[str] = (),
+) -> None:
     """The rollup rows of `household_ids` (None: the whole county) read again from patrol_visits,
-    in the caller's transaction."""
+    in the caller's transaction.  Their visits are read in the grids the rollup holds for them and
+    in `grid_codes` (those of visits written since): patrol_visits is keyed by worker-day, and
+    reaches a household through its grid."""
     latest = table_of(PatrolVisitLatest)
     if household_ids is None:
         _rebuild(connection, county_code, None)
@@ -38,18 +45,24 @@ def rebuild_latest_visits(connection: Connection, county_code: str, household_id
     ids = sorted(set(household_ids))
     if not ids:
         return
+    extra = set(grid_codes)
     for first in range(0, len(ids), CHUNK):
-        _rebuild(connection, county_code, ids[first : first + CHUNK])
+        _rebuild(connection, county_code, ids[first : first + CHUNK], extra)
     _keep_newest_end(connection, latest, latest.c.county_code == county_code)
 
 
-def _rebuild(connection: Connection, county_code: str, ids: list[str] | None) -> None:
+def _rebuild(connection: Connection, county_code: str, ids: list[str] | None, grids: Set[str] = frozenset()) -> None:
     latest, visits = table_of(PatrolVisitLatest), table_of(PatrolVisit)
     drop = delete(latest).where(latest.c.county_code == county_code)
     source = _latest_of_visits(county_code)
     if ids is not None:
+        held = connection.scalars(
+            select(latest.c.grid_code)
+            .distinct()
+            .where(latest.c.county_code == county_code, latest.c.household_id.in_(ids))
+        ).all()
         drop = drop.where(latest.c.household_id.in_(ids))
-        source = source.where(visits.c.household_id.in_(ids))
+        source = source.where(visits.c.grid_code.in_(sorted(grids | set(held))), visits.c.household_id.in_(ids))
     connection.execute(drop)
     connection.execute(
         insert(latest).from_select(["county_code", "household_id", "grid_code", "last_start", "last_end"], source)
@@ -133,14 +146,17 @@ def households_to_rebuild(replaced: pd.DataFrame, written: pd.DataFrame) -> list
 
 @event.listens_for(Session, "after_flush")
 def _refresh_after_flush(session: Session, _flush: UOWTransaction) -> None:
-    touched: dict[str, set[str]] = {}
+    touched: dict[str, tuple[set[str], set[str]]] = {}
     for instance in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(instance, PatrolVisit):
             continue
         state = inspect(instance)
         counties = {instance.county_code, *state.attrs["county_code"].history.deleted}
         households = {instance.household_id, *state.attrs["household_id"].history.deleted}
+        grids = {instance.grid_code, *state.attrs["grid_code"].history.deleted}
         for county in counties:
-            touched.setdefault(county, set()).update(households)
-    for county, households in touched.items():
-        rebuild_latest_visits(session.connection(), county, households)
+            held_households, held_grids = touched.setdefault(county, (set(), set()))
+            held_households.update(households)
+            held_grids.update(grids)
+    for county, (households, grids) in touched.items():
+        rebuild_latest_visits(session.connection(), county, households, grids)

@@ -18,6 +18,7 @@ from services.figures.statistics import compute_statistics
 from services.patrol.coverage import (
     area_grids,
     instant_visited_rows,
+    last_visit_day,
     latest_is_exact,
     latest_visited_rows,
     visited_per_grid,
@@ -306,7 +307,7 @@ def test_the_kept_newest_end_is_raised_by_writers_and_set_anew_only_by_a_whole_r
         session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
     assert _kept_end(store) == ten + dt.timedelta(seconds=30)
     with store.session_factory.begin() as session:  # H2's visit taken away: the end stays late
-        session.delete(session.get(PatrolVisit, (COUNTY, "H2", "W1", ten.date())))
+        session.delete(session.get(PatrolVisit, (COUNTY, "W1", ten.date(), "H2")))
     assert _kept_end(store) == ten + dt.timedelta(seconds=30)
     at = ten + dt.timedelta(seconds=10)  # before the kept end: the visits decide, and agree
     with store.session_factory() as session:
@@ -405,3 +406,45 @@ def test_an_import_written_in_parts_keeps_every_visit_and_the_rollups_exact(stor
     assert sorted(visitors) == sorted((w, h) for w in workers for h in ("H-a", "H-b"))
     november = dt.date(2026, 11, 1)
     assert rollup(store) == raw_months(store) == {(COUNTY, november, "H-a", GRID_A), (COUNTY, november, "H-b", GRID_B)}
+
+
+def test_a_households_last_visit_day_by_the_rollup_and_before_its_end_by_the_visits(store) -> None:
+    """The household card's last visit: from the household's latest visit while no visit ends
+    after T, else from its visits in every grid it was visited in (it moved from A to B)."""
+    seed_areas(store)
+    first, second = dt.datetime(2026, 11, 19, 9, tzinfo=SHANGHAI), dt.datetime(2026, 11, 20, 9, tzinfo=SHANGHAI)
+    with store.session_factory.begin() as session:
+        session.add_all(
+            [_visit_at("H1", GRID_A, first), _visit_at("H1", GRID_B, second), _visit_at("H2", GRID_A, first)]
+        )
+    moments = {
+        second + dt.timedelta(hours=1): second.date(),  # after every end: the rollup decides
+        second - dt.timedelta(hours=1): first.date(),  # before the kept end: the visits, in grids A and B
+        first - dt.timedelta(hours=1): None,
+    }
+    with store.session_factory() as session:
+        assert latest_is_exact(session, COUNTY, second + dt.timedelta(hours=1))
+        assert not latest_is_exact(session, COUNTY, second - dt.timedelta(hours=1))
+        found = {at: last_visit_day(session, COUNTY, "H1", at) for at in moments}
+        never = last_visit_day(session, COUNTY, "H-none", second + dt.timedelta(hours=1))
+    assert found == moments and never is None
+    with store.session_factory.begin() as session:  # H1's visit in B taken away: read in A again
+        session.delete(session.get(PatrolVisit, (COUNTY, "W1", second.date(), "H1")))
+    with store.session_factory() as session:
+        assert last_visit_day(session, COUNTY, "H1", second + dt.timedelta(hours=1)) == first.date()
+    assert rollup(store) == raw_months(store)
+
+
+def test_the_worker_day_key_migration_goes_down_and_up_on_a_filled_database(store) -> None:
+    seed_areas(store)
+    nine, ten = (dt.datetime(2026, 11, 20, hour, tzinfo=SHANGHAI) for hour in (9, 10))
+    with store.session_factory.begin() as session:
+        session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
+    before = raw_months(store)
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0022")
+    command.upgrade(config, "head")
+    with store.session_factory() as session:
+        keyed = session.get(PatrolVisit, (COUNTY, "W1", ten.date(), "H2"))
+        assert keyed is not None and keyed.last_end == ten + dt.timedelta(seconds=30)
+    assert rollup(store) == raw_months(store) == before

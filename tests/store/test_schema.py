@@ -28,7 +28,7 @@ def test_migrations_create_the_models_tables_and_run_twice(store) -> None:
     names = set(sa.inspect(store.engine).get_table_names())
     assert set(Base.metadata.tables) <= names
     with store.engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0022"
+        assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0023"
 
 
 @pytest.mark.postgis
@@ -249,7 +249,7 @@ def test_threads_and_processes_starting_at_once_on_an_older_schema_upgrade_it_wi
     finally:
         for engine in engines:
             engine.dispose()
-    assert errors == [] and revision() == "0022"
+    assert errors == [] and revision() == "0023"
     command.downgrade(alembic_config(store.engine), "0019")
     release = tmp_path / "release"
     processes = [
@@ -259,6 +259,6 @@ def test_threads_and_processes_starting_at_once_on_an_older_schema_upgrade_it_wi
     release.touch()
     failures = [process.communicate(timeout=120)[1].decode() for process in processes]
     assert [process.returncode for process in processes] == [0] * 4, failures
-    assert revision() == "0022"
+    assert revision() == "0023"
     with store.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM areas").scalar() == 5
