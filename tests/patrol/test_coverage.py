@@ -300,11 +300,17 @@ def _kept_end(store) -> dt.datetime | None:
         return session.scalar(select(PatrolVisitLatestEnd.last_end).where(PatrolVisitLatestEnd.county_code == COUNTY))
 
 
-def test_the_kept_newest_end_is_raised_by_writers_and_set_anew_only_by_a_whole_rebuild(store) -> None:
+def _visits_at_nine_and_ten(store) -> tuple[dt.datetime, dt.datetime]:
+    """H1 visited in grid A at nine, H2 in grid B at ten (W1, 2026-11-20)."""
     seed_areas(store)
     nine, ten = (dt.datetime(2026, 11, 20, hour, tzinfo=SHANGHAI) for hour in (9, 10))
     with store.session_factory.begin() as session:
         session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
+    return nine, ten
+
+
+def test_the_kept_newest_end_is_raised_by_writers_and_set_anew_only_by_a_whole_rebuild(store) -> None:
+    nine, ten = _visits_at_nine_and_ten(store)
     assert _kept_end(store) == ten + dt.timedelta(seconds=30)
     with store.session_factory.begin() as session:  # H2's visit taken away: the end stays late
         session.delete(session.get(PatrolVisit, (COUNTY, "W1", ten.date(), "H2")))
@@ -321,10 +327,7 @@ def test_the_kept_newest_end_is_raised_by_writers_and_set_anew_only_by_a_whole_r
 
 
 def test_the_kept_end_migration_goes_down_and_up_on_a_filled_database(store) -> None:
-    seed_areas(store)
-    nine, ten = (dt.datetime(2026, 11, 20, hour, tzinfo=SHANGHAI) for hour in (9, 10))
-    with store.session_factory.begin() as session:
-        session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
+    nine, ten = _visits_at_nine_and_ten(store)
     config = alembic_config(store.engine)
     command.downgrade(config, "0021")
     command.upgrade(config, "head")
@@ -436,10 +439,7 @@ def test_a_households_last_visit_day_by_the_rollup_and_before_its_end_by_the_vis
 
 
 def test_the_worker_day_key_migration_goes_down_and_up_on_a_filled_database(store) -> None:
-    seed_areas(store)
-    nine, ten = (dt.datetime(2026, 11, 20, hour, tzinfo=SHANGHAI) for hour in (9, 10))
-    with store.session_factory.begin() as session:
-        session.add_all([_visit_at("H1", GRID_A, nine), _visit_at("H2", GRID_B, ten)])
+    nine, ten = _visits_at_nine_and_ten(store)
     before = raw_months(store)
     config = alembic_config(store.engine)
     command.downgrade(config, "0022")
