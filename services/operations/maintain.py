@@ -14,24 +14,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import Connection, and_, delete, exists, select, text
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Connection, delete, exists, select
 
 from services.domain import LOCAL_TZ
 from services.errors import InvalidArgumentError
 from services.store.engine import SessionFactory
 from services.store.fix_partitions import (
-    day_bounds,
     day_partitions,
     days_in_default,
     drop_day_partition,
     ensure_day_partitions,
+    fixes_of_day,
     index_day_points,
     is_partitioned,
+    sqlite_fix_days_before,
     unindexed_days,
 )
 from services.store.models import PatrolDay, PatrolFix
-from services.store.types import sqlite_micros
 
 AHEAD_DAYS = 7  # partitions made ahead: a week of imports and simulator fixes without a maintain
 
@@ -72,7 +71,7 @@ def maintain_store(session_factory: SessionFactory, *, now: dt.datetime, keep_da
         old_days = (
             [d for d in day_partitions(connection) if d < keep_from]
             if partitioned
-            else _fix_days_before(connection, keep_from)
+            else sqlite_fix_days_before(connection, keep_from)
         )
         unsummarised = tuple(d for d in old_days if _lacks_summary(connection, d))
     dropped, deleted = [], 0
@@ -110,26 +109,10 @@ def index_finished_days(session_factory: SessionFactory, today: dt.date) -> list
     return indexed
 
 
-def _day_fixes(day: dt.date) -> ColumnElement[bool]:
-    start, end = day_bounds(day)
-    return and_(PatrolFix.ts >= start, PatrolFix.ts < end)
-
-
-def _fix_days_before(connection: Connection, keep_from: dt.date) -> list[dt.date]:
-    """Local days of the stored fixes before `keep_from` (SQLite, which stores UTC microseconds):
-    one pass over the old rows, whichever county they belong to."""
-    start, _ = day_bounds(keep_from)
-    days = connection.scalars(
-        text(
-            "SELECT DISTINCT date(ts / 1000000, 'unixepoch', '+8 hours') FROM patrol_fixes WHERE ts < :start ORDER BY 1"
-        ),
-        {"start": sqlite_micros(start)},
-    )
-    return [dt.date.fromisoformat(day) for day in days]
-
-
 def _lacks_summary(connection: Connection, day: dt.date) -> bool:
-    workers = select(PatrolFix.county_code, PatrolFix.worker_id).where(_day_fixes(day)).distinct().subquery()
+    workers = (
+        select(PatrolFix.county_code, PatrolFix.worker_id).where(fixes_of_day(connection, day)).distinct().subquery()
+    )
     summarised = exists().where(
         PatrolDay.county_code == workers.c.county_code, PatrolDay.worker_id == workers.c.worker_id, PatrolDay.day == day
     )
@@ -137,4 +120,4 @@ def _lacks_summary(connection: Connection, day: dt.date) -> bool:
 
 
 def _delete_day(connection: Connection, day: dt.date) -> int:
-    return connection.execute(delete(PatrolFix).where(_day_fixes(day))).rowcount
+    return connection.execute(delete(PatrolFix).where(fixes_of_day(connection, day))).rowcount

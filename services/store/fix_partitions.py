@@ -7,16 +7,18 @@ in the default partition into partitions of their days, and retention drops whol
 The GiST index of a partition's points (for QGIS; no query here reads it) is built by `maintain`
 once the day's fixes have stopped arriving (migration 0019): kept up fix by fix it made storing a
 county day of fixes take 9.1 s instead of 5.1 s, built in bulk afterwards it takes 0.9 s.
-SQLite keeps the one table (`is_partitioned` is false there)."""
+SQLite keeps the one table (`is_partitioned` is false there), indexed by local day (migration 0024)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, and_, func, literal_column, select, text
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.domain import LOCAL_TZ
+from services.store.models import SQLITE_FIX_DAY, PatrolFix
 
 TABLE = "patrol_fixes"
 DAY_PREFIX = "patrol_fixes_d"
@@ -45,6 +47,32 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """The instants [start, end) of a local day: a partition's range."""
     start = dt.datetime.combine(day, dt.time(), LOCAL_TZ)
     return start, start + dt.timedelta(days=1)
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def fixes_of_day(connection: Connection, day: dt.date) -> ColumnElement[bool]:
+    """The fixes of a local day, as each engine finds them fast: on SQLite by the local-day index
+    (its expression spelled as the index's), on PostgreSQL by the day partition's range."""
+    if connection.dialect.name == "sqlite":
+        return _sqlite_fix_day() == (day - _EPOCH_DAY).days
+    start, end = day_bounds(day)
+    return and_(PatrolFix.ts >= start, PatrolFix.ts < end)
+
+
+def sqlite_fix_days_before(connection: Connection, day: dt.date) -> list[dt.date]:
+    """The local days of SQLite's stored fixes before `day`, whichever county they belong to,
+    oldest first: read from the local-day index alone."""
+    fix_day = _sqlite_fix_day()
+    numbers = connection.scalars(
+        select(fix_day).select_from(PatrolFix).where(fix_day < (day - _EPOCH_DAY).days).distinct().order_by(fix_day)
+    )
+    return [_EPOCH_DAY + dt.timedelta(days=number) for number in numbers]
+
+
+def _sqlite_fix_day() -> ColumnElement[int]:
+    return literal_column(SQLITE_FIX_DAY)
 
 
 def day_partitions(connection: Connection) -> list[dt.date]:

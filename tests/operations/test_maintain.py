@@ -25,9 +25,11 @@ from services.store.fix_partitions import (
     DEFAULT_PARTITION,
     day_partitions,
     ensure_day_partitions,
+    fixes_of_day,
     index_day_points,
     is_partitioned,
     partition_name,
+    sqlite_fix_days_before,
 )
 from services.store.migrate import alembic_config
 from services.store.models import PatrolDay, PatrolFix, PatrolVisit, table_of
@@ -120,6 +122,28 @@ def test_old_fixes_go_once_summarised_and_no_figure_of_their_period_changes(stor
         else:
             assert connection.dialect.name == "sqlite"
             assert (done.days_dropped, done.fixes_deleted, done.partitions_indexed) == ((OLD,), 6, ())
+
+
+def test_a_fix_belongs_to_its_local_day_up_to_the_last_microsecond_before_midnight(store) -> None:
+    """SQLite finds a day's fixes by its local-day index, PostgreSQL by the partition's range."""
+    midnight = dt.datetime.combine(RECENT, dt.time(), LOCAL_TZ)
+    stamps = [midnight - dt.timedelta(microseconds=1), midnight, midnight + dt.timedelta(days=1, microseconds=-1)]
+    stamps.append(midnight + dt.timedelta(days=1))
+    frame = pd.DataFrame(
+        {"county_code": COUNTY, "worker_id": "W1", "ts": stamps, "lon": 115.005, "lat": 37.005, "accuracy_m": 5.0}
+    )
+    with store.engine.begin() as connection:
+        ensure_day_partitions(connection, [RECENT - dt.timedelta(days=1), RECENT, RECENT + dt.timedelta(days=1)])
+    with store.engine.begin() as connection:
+        insert_frame(connection, table_of(PatrolFix), frame)
+    with store.engine.connect() as connection:
+        of_day = connection.scalars(
+            sa.select(PatrolFix.ts).where(fixes_of_day(connection, RECENT)).order_by(PatrolFix.ts)
+        )
+        assert list(of_day) == stamps[1:3]
+        if connection.dialect.name == "sqlite":
+            days = [RECENT - dt.timedelta(days=1), RECENT]
+            assert sqlite_fix_days_before(connection, RECENT + dt.timedelta(days=1)) == days
 
 
 @pytest.mark.postgis

@@ -207,6 +207,9 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     # grids it touched, and two at once would insert the same rollup rows.
     county = fixes["county_code"].iloc[0]
     take_county_turn(connection, "patrol_visits", county)
+    # In key order, each worker's fixes go in side by side (and, on SQLite, at the end of their
+    # day in its index), wherever a file has them.
+    fixes = fixes.sort_values(["worker_id", "ts"], ignore_index=True)
     worker_days = pd.DataFrame({"worker_id": fixes["worker_id"], "day": local_days(fixes["ts"], LOCAL_TZ)})
     worker_days = worker_days.drop_duplicates(ignore_index=True)
     # Read once, before the write: every stored fix a new one may replace lies in these worker-days,
