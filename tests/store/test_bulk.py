@@ -119,6 +119,31 @@ def test_a_frame_longer_than_a_copy_chunk_is_written_whole(store) -> None:
     )
 
 
+def test_text_held_in_several_arrow_chunks_is_written_whole(store) -> None:
+    """Frames put together (`pd.concat`, as the import's parts are) hold their text columns in
+    chunks of Arrow arrays."""
+    halves = [
+        pd.DataFrame(
+            {
+                "county_code": COUNTY,
+                "worker_id": pd.Series([f"W{half}{n}" for n in range(3)], dtype="str"),
+                "logged_at": pd.date_range(AT + dt.timedelta(hours=half), periods=3, freq="s"),
+                "grid_code": "130532101201001",
+                "text": pd.Series(TEXTS[half * 3 : half * 3 + 3], dtype="str"),
+                "households_visited": 1,
+            }
+        )
+        for half in range(2)
+    ]
+    frame = pd.concat(halves, ignore_index=True)
+    assert frame["text"].array._pa_array.num_chunks == 2
+    with store.engine.begin() as connection:
+        assert insert_frame(connection, table_of(PatrolLog), frame) == 6
+    with store.session_factory() as session:
+        rows = session.execute(select(PatrolLog.worker_id, PatrolLog.text).order_by(PatrolLog.logged_at)).all()
+    assert [tuple(r) for r in rows] == list(zip(frame["worker_id"], frame["text"], strict=True))
+
+
 def test_numbers_read_back_exactly_and_a_nullable_integer_column_stays_integer(store) -> None:
     # Floats go out as their shortest repr and must read back bit for bit; a nullable integer
     # column (pandas Int64 with <NA>) must not turn into "1.0" on the way.
