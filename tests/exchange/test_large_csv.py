@@ -1,6 +1,6 @@
-"""A large CSV (a county day of GPS fixes) is parsed by pandas' C reader, not row by row: it must
-read exactly as the careful reader reads it, and refuse what that reader refuses, with the same
-row numbers."""
+"""A large CSV (a county day of GPS fixes) is parsed by Arrow's reader (pandas' C reader where a
+row is short), not row by row: it must read exactly as the careful reader reads it, and refuse
+what that reader refuses, with the same row numbers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ HOSTILE = PAYLOADS[2] + FORMULAS[0]  # quotes, a tag and a formula in one cell
 HEADER = "工号,定位时间,经度,纬度,定位精度"
 
 
-def large_register(path: Path, middle: str = "") -> Path:
+SHORT_LAST = "W00003,2026-11-20T07:03:00+08:00,115.3,37.3"  # no accuracy cell: pandas' reader pads it
+
+
+def large_register(path: Path, middle: str = "", last: str = SHORT_LAST) -> Path:
     """A title and a note above the header, blank lines, padded cells, a quoted comma, a cell
     across two lines, hostile text, then rows enough to pass LARGE_CSV_CHARS."""
     rows = [f"W{n % 300:05d},2026-11-20T08:{n % 60:02d}:00+08:00,115.{n:06d},37.0,5" for n in range(40_000)]
@@ -35,7 +38,7 @@ def large_register(path: Path, middle: str = "") -> Path:
         *rows[:20_000],
         middle,
         *rows[20_000:],
-        "W00003,2026-11-20T07:03:00+08:00,115.3,37.3",
+        last,
     ]
     path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
     assert path.stat().st_size > readers.LARGE_CSV_CHARS
@@ -66,6 +69,24 @@ def test_a_large_csv_reads_exactly_as_the_careful_reader_reads_it(tmp_path, monk
     assert quick.loc[4, "worker_id"] == "W00001" and quick.loc[6, "worker_id"] == HOSTILE
     assert quick.loc[7, "lon"] == "115,2" and 5 not in quick.index and 8 not in quick.index
     assert quick.iloc[-1].tolist() == ["W00003", "2026-11-20T07:03:00+08:00", "115.3", "37.3", ""]
+
+
+def test_a_large_csv_of_whole_rows_is_read_by_arrow_exactly_as_the_careful_reader_reads_it(
+    tmp_path, monkeypatch
+) -> None:
+    path = large_register(tmp_path / "fixes.csv", last=SHORT_LAST + ",7.5")
+    expected = careful_read(path, monkeypatch)
+    assert isinstance(expected, pd.DataFrame)
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("the file of whole rows went past Arrow's reader")
+
+    monkeypatch.setattr(readers, "_csv_rows", refuse)
+    monkeypatch.setattr(readers, "_pandas_cells", refuse)
+    quick = readers.read_table(path, kind="fixes")
+    pd.testing.assert_frame_equal(quick, expected)
+    assert quick.loc[6, "worker_id"] == HOSTILE and quick.loc[7, "worker_id"] == "W0\n0002"
+    assert quick.iloc[-1].tolist() == ["W00003", "2026-11-20T07:03:00+08:00", "115.3", "37.3", "7.5"]
 
 
 def test_a_row_wider_than_the_header_deep_in_a_large_csv_is_refused_with_its_number(tmp_path, monkeypatch) -> None:

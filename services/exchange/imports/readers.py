@@ -13,12 +13,15 @@ import re
 import unicodedata
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyogrio
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -132,9 +135,10 @@ LARGE_CSV_CHARS = 1_000_000  # ~20,000 rows of fixes: Python's csv module costs 
 
 
 def _large_csv_frame(text: str, name: str, kind: str) -> pd.DataFrame | None:
-    """`read_table`'s frame of a large CSV, parsed by pandas' C reader, or None where the careful
-    reader must say what is wrong (a row wider than the header, a broken quote).  Records are
-    counted as `_csv_rows` counts them, so row numbers are the same."""
+    """`read_table`'s frame of a large CSV, parsed by Arrow's reader (or, where a row is shorter
+    than the header, pandas' C reader), or None where the careful reader must say what is wrong
+    (a row wider than the header, a broken quote).  Records are counted as `_csv_rows` counts
+    them (a blank line is one), so row numbers are the same."""
     try:
         head = list(itertools.islice(csv.reader(io.StringIO(text)), MAX_HEADER_ROW))
     except csv.Error:
@@ -143,6 +147,63 @@ def _large_csv_frame(text: str, name: str, kind: str) -> pd.DataFrame | None:
         return None
     header, fields = _find_header([[cell.strip() for cell in record] for record in head], kind, name)
     width = len(head[header])
+    data = text[_end_of_records(text, header + 1) :]  # the title and note rows above have other widths
+    cells = _arrow_cells(data, width)
+    if cells is None:
+        cells = _pandas_cells(data, width)
+    if cells is None:
+        return None
+    cells.index = pd.RangeIndex(header + 2, header + 2 + len(cells))
+    stripped = {i: cells[i].str.strip() for i in cells.columns}
+    filled = np.zeros(len(cells), dtype=bool)
+    for column in stripped.values():
+        filled |= (column != "").to_numpy()
+    frame = pd.DataFrame({field: stripped[i][filled] for i, field in fields.items()}, dtype=object)
+    frame.index = frame.index.astype("int64")
+    return _finish(frame, header, name)
+
+
+def _end_of_records(text: str, count: int) -> int:
+    """Where the record after the first `count` records of `text` starts (they are read already:
+    no error is left to raise)."""
+    end = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal end
+        while end < len(text):
+            start, end = end, text.find("\n", end) + 1 or len(text)
+            yield text[start:end]
+
+    # csv.reader takes a line only when a record needs it: `end` follows the records read
+    for _ in itertools.islice(csv.reader(lines()), count):
+        pass
+    return end
+
+
+def _arrow_cells(text: str, width: int) -> pd.DataFrame | None:
+    """Every record's `width` cells as text, columns 0…width-1; None unless each record has
+    exactly `width` cells or none (a blank line).  Arrow reads a county day's fixes in 0.1 s
+    where pandas' C reader took 0.7 s."""
+    names = [str(i) for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
+            parse_options=pa_csv.ParseOptions(ignore_empty_lines=False, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return pd.DataFrame({i: table.column(i).to_pandas() for i in range(width)})
+
+
+def _pandas_cells(text: str, width: int) -> pd.DataFrame | None:
+    """`_arrow_cells` where a record may have fewer cells than `width` (the missing ones ''); None
+    where one has more."""
     try:
         cells = pd.read_csv(
             io.StringIO(text),
@@ -156,15 +217,7 @@ def _large_csv_frame(text: str, name: str, kind: str) -> pd.DataFrame | None:
         )
     except (pd.errors.ParserError, ValueError):
         return None
-    cells = cells.iloc[header + 1 :].fillna("")
-    cells.index = pd.RangeIndex(header + 2, header + 2 + len(cells))
-    stripped = {i: cells[i].str.strip() for i in cells.columns}
-    filled = np.zeros(len(cells), dtype=bool)
-    for column in stripped.values():
-        filled |= (column != "").to_numpy()
-    frame = pd.DataFrame({field: stripped[i][filled] for i, field in fields.items()}, dtype=object)
-    frame.index = frame.index.astype("int64")
-    return _finish(frame, header, name)
+    return cells.fillna("")
 
 
 def _csv_rows(text: str, name: str) -> list[list[str]]:
