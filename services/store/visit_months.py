@@ -22,6 +22,7 @@ from sqlalchemy import (
     cast,
     delete,
     event,
+    exists,
     func,
     insert,
     inspect,
@@ -89,11 +90,21 @@ def merge_visit_month_pairs(
     if not workers:
         return
     rollup, visits = table_of(PatrolVisitMonth), table_of(PatrolVisit)
+    # Most pairs are there already (a household is visited many times a month): looked up first,
+    # they cost PostgreSQL an index probe each rather than an insert that conflicts (1.3 → 0.9 s
+    # of a county day).  The conflict clause stays for a pair another writer adds meanwhile.
+    present = exists().where(
+        rollup.c.county_code == visits.c.county_code,
+        rollup.c.month == month_of_day(connection.dialect.name, visits.c.day),
+        rollup.c.household_id == visits.c.household_id,
+        rollup.c.grid_code == visits.c.grid_code,
+    )
     source = _month_pairs(connection.dialect.name).where(
         visits.c.county_code == county_code,
         visits.c.worker_id.in_(workers),
         visits.c.day >= first_day,
         visits.c.day <= last_day,
+        ~present,
     )
     postgres = connection.dialect.name == "postgresql"
     statement = (postgresql.insert if postgres else sqlite.insert)(rollup).from_select(
