@@ -109,11 +109,12 @@ def find_visits(
     worker_day = worker_day[order]
     coords = ordered[["x0", "y0", "x1", "y1"]].to_numpy()
     parts = _worker_day_parts(worker_day, PART_SEGMENTS)
+    household_points = np.asarray(shapely.points(household_xy))  # once: the parts' reaches overlap
     workers = threads or min(len(parts), os.cpu_count() or 1, MAX_THREADS)
 
     def near_runs(part: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         first, last = part
-        return _near_runs(coords[first:last], first, worker_day[first:last], household_xy, radius_m)
+        return _near_runs(coords[first:last], first, worker_day[first:last], household_xy, household_points, radius_m)
 
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         found = list(pool.map(near_runs, parts))
@@ -168,7 +169,12 @@ def _worker_day_parts(worker_day: np.ndarray, size: int) -> list[tuple[int, int]
 
 
 def _near_runs(
-    coords: np.ndarray, offset: int, worker_day: np.ndarray, household_xy: np.ndarray, radius_m: float
+    coords: np.ndarray,
+    offset: int,
+    worker_day: np.ndarray,
+    household_xy: np.ndarray,
+    household_points: np.ndarray,
+    radius_m: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one part (segments x0, y0, x1, y1 in time order within each worker-day): each
     (household, worker-day) within reach, as household index and the first and last near
@@ -191,7 +197,7 @@ def _near_runs(
     chunk_first = np.flatnonzero(opens_chunk)
     chunk_end = np.r_[chunk_first[1:], count]
     chunks = np.asarray(shapely.multilinestrings(lines, indices=np.cumsum(opens_chunk) - 1))
-    points = np.asarray(shapely.points(household_xy[reach]))
+    points = household_points[reach]
     near_point, near_chunk = shapely.STRtree(chunks).query(points, predicate="dwithin", distance=radius_m)
     if len(near_point) == 0:
         return empty, empty, empty

@@ -32,6 +32,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from services.errors import StoreConflictError, StoreError, StoreUnavailableError
 from services.store import visit_latest, visit_months  # noqa: F401  (their flush hooks keep the visit rollups current)
+from services.store.wal import install_checkpointer
 
 LOG = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -48,6 +49,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _tune_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
+        install_checkpointer(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     event.listen(engine, "handle_error", _translate_error)

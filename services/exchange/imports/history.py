@@ -377,8 +377,9 @@ def _write_part(connection: Connection, county: str, results: PatrolResults) -> 
     insert_frame(connection, table_of(PatrolDay), results.days.assign(county_code=county))
     if not visits.empty:
         first_day, last_day = visits["day"].min(), visits["day"].max()
-        merge_visit_month_pairs(connection, county, visits["worker_id"], first_day, last_day)
-        merge_latest_visits(connection, county, visits["worker_id"], first_day, last_day)
+        workers = visits["worker_id"].unique()  # distinct first: a set of Arrow strings takes them one by one
+        merge_visit_month_pairs(connection, county, workers, first_day, last_day)
+        merge_latest_visits(connection, county, workers, first_day, last_day)
     return results
 
 
@@ -390,7 +391,8 @@ def _finish_rollups(connection: Connection, inputs: PatrolInputs, parts: list[Pa
     visits = pd.concat([part.visits for part in parts]) if parts else pd.DataFrame(columns=replaced.columns)
     if not replaced.empty:
         refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
-    merged_grids = set(visits["grid_code"]) - set(replaced["grid_code"])  # those refreshed are recounted
+    # those refreshed are recounted
+    merged_grids = set(visits["grid_code"].unique()) - set(replaced["grid_code"].unique())
     recount_visit_months(connection, county, merged_grids, worker_days["day"])
     rebuild_latest_visits(connection, county, households_to_rebuild(replaced, visits))
     return len(visits), sum(len(part.days) for part in parts)

@@ -22,6 +22,7 @@ from services.exchange.imports.readers import read_fixes, read_layer, read_table
 from services.store.collection import collection_paused
 from services.store.engine import SessionFactory
 from services.store.fix_partitions import ensure_day_partitions
+from services.store.wal import defer_checkpoint
 
 KINDS = ("grids", "households", "workers", "incidents", "fixes", "workorders")
 KIND_NAMES = {
@@ -220,6 +221,7 @@ def import_file(
                 ensure_day_partitions(session.connection(), history.days_the_fixes_touch(table))
         with session_factory.begin() as session:
             connection = session.connection()
+            defer_checkpoint(connection)  # a file's rows are copied into SQLite's file after the commit
             rows, prepared, dropped, _ = _prepare(
                 connection, kind, table, filename, crs, scope.county_code, remove_missing
             )
