@@ -216,8 +216,12 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
     # and the worker-days' tracks are these fixes overlaid with the new ones.
     stored = _stored_fixes(connection, county, worker_days)
     changes = compare_rows(fixes, stored, FIX_KEY, FIX_COLUMNS)
-    day_fixes = pd.concat([stored, fixes[FIX_COLUMNS]], ignore_index=True)
-    day_fixes = day_fixes.drop_duplicates(["worker_id", "ts"], keep="last", ignore_index=True)
+    # A new day's tracks are the file's fixes alone (checked: one per worker and instant); a concat
+    # with the empty read would also turn their Arrow strings into Python objects, slower to write.
+    day_fixes = fixes[FIX_COLUMNS]
+    if not stored.empty:
+        day_fixes = pd.concat([stored, day_fixes], ignore_index=True)
+        day_fixes = day_fixes.drop_duplicates(["worker_id", "ts"], keep="last", ignore_index=True)
     inputs = _patrol_inputs(connection, county, worker_days)
     # On PostgreSQL one thread writes, in the order submitted: the server stores the fixes and each
     # part's visits while the next part is computed here.  The connection is never used by both at
