@@ -2,7 +2,7 @@
 commit, on a thread of its own, rather than inside the commit the user waits for.
 
 By default the commit that leaves the log over 1,000 pages copies it back (a checkpoint): for a
-county day of fixes ~130 MB, 0.6–1.2 s of a ~10 s import.  Readers see the committed pages in the
+county day of fixes ~190 MB, 0.6–1.2 s of a ~10 s import.  Readers see the committed pages in the
 log meanwhile, and a PASSIVE checkpoint blocks neither readers nor writers, so nothing waits for
 it; the next commit that finds the log still full checkpoints as before.
 """

@@ -395,7 +395,7 @@ def _finish_rollups(connection: Connection, inputs: PatrolInputs, parts: list[Pa
     visits = pd.concat([part.visits for part in parts]) if parts else pd.DataFrame(columns=replaced.columns)
     if not replaced.empty:
         refresh_visit_months(connection, county, days=worker_days["day"], grid_codes=replaced["grid_code"])
-    # those refreshed are recounted
+    # (the grids refreshed above are recounted there)
     merged_grids = set(visits["grid_code"].unique()) - set(replaced["grid_code"].unique())
     recount_visit_months(connection, county, merged_grids, worker_days["day"])
     rebuild_latest_visits(connection, county, households_to_rebuild(replaced, visits))
