@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, delete, select, tuple_, update, values
+from sqlalchemy import column as column_of
 
 from services.store.bulk import insert_frame
 from services.store.frames import query_frame
@@ -97,7 +98,18 @@ def delete_keys(connection: Connection, table: Table, keys: pd.DataFrame) -> Non
         # Each column's own values too: SQLite reads an index for those, where a list of row values
         # alone makes it scan the table (every stored visit, for a day of fixes).
         each = [table.c[c].in_(sorted(set(part[c].tolist()))) for c in columns]
-        connection.execute(delete(table).where(*each, tuple_(*(table.c[c] for c in columns)).in_(chunk)))
+        rows = tuple_(*(table.c[c] for c in columns))
+        connection.execute(delete(table).where(*each, rows.in_(_key_rows(connection, table, columns, chunk))))
+
+
+def _key_rows(connection: Connection, table: Table, columns: list[str], chunk: list[tuple]) -> list[tuple] | Select:
+    """What `IN` compares row values with: on PostgreSQL a VALUES list, which it hashes, where a
+    list of row values becomes an OR of ANDs tested on every candidate row (a day's visits of
+    1,935 worker-days: 57.8 s, 10.9 s without JIT, 0.9 s so); SQLite looks a list up in an
+    index of its own (0.8 s) but names no columns of a VALUES list."""
+    if connection.dialect.name != "postgresql":
+        return chunk
+    return select(values(*(column_of(c, table.c[c].type) for c in columns), name="key_rows").data(chunk))
 
 
 def replace_rows(connection: Connection, table: Table, changes: Changes, key: list[str]) -> None:
