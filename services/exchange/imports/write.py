@@ -31,23 +31,35 @@ class Changes:
         }
 
 
-def _key_part(column: pd.Series) -> pd.Series:
-    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column):
-        return pd.to_datetime(column, utc=True).dt.as_unit("us").astype("int64").astype(str)
-    return column.astype(str)
+def _is_instant(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column)
 
 
-def _key_text(frame: pd.DataFrame, key: list[str]) -> pd.Series:
-    """One string per row for a (possibly composite) key, to match new rows with stored ones."""
-    text = _key_part(frame[key[0]])
-    return text.str.cat([_key_part(frame[k]) for k in key[1:]], sep="\x1f") if len(key) > 1 else text
+def _instants(column: pd.Series) -> np.ndarray:
+    """Microseconds since the epoch (what both stores keep): naive values are UTC, as stored."""
+    return pd.to_datetime(column, utc=True).dt.tz_convert(None).dt.as_unit("us").to_numpy().view("int64")
+
+
+def _key_codes(stored: pd.DataFrame, frame: pd.DataFrame, key: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """One integer per row of each frame for a (possibly composite) key, equal where the keys are.
+    Values are compared as text (a code read back as a number matches the file's), instants as
+    such; each column pair is folded into codes of at most as many values as there are rows."""
+    codes = np.zeros(len(stored) + len(frame), dtype="int64")
+    for k in key:
+        if _is_instant(frame[k]):
+            part = np.concatenate([_instants(stored[k]), _instants(frame[k])])
+        else:
+            part = np.concatenate([stored[k].astype(str).to_numpy(object), frame[k].astype(str).to_numpy(object)])
+        column_codes, uniques = pd.factorize(part)
+        codes, _ = pd.factorize(codes * len(uniques) + column_codes)
+    return codes[: len(stored)], codes[len(stored) :]
 
 
 def _same(new: pd.Series, old: pd.Series) -> np.ndarray:
     """Element-wise equality of a new and a stored column, missing equal to missing."""
     new_missing, old_missing = new.isna().to_numpy(), old.isna().to_numpy()
-    if isinstance(new.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(new):
-        equal = pd.to_datetime(new, utc=True).to_numpy() == pd.to_datetime(old, utc=True).to_numpy()
+    if _is_instant(new):
+        equal = _instants(new) == _instants(old)
     elif len(new) and isinstance(new.dropna().iloc[0] if new.notna().any() else None, shapely.Geometry):
         equal = shapely.equals_exact(shapely.normalize(new.to_numpy()), shapely.normalize(old.to_numpy()), tolerance=0)
     elif pd.api.types.is_numeric_dtype(new) or pd.api.types.is_bool_dtype(new):
@@ -79,13 +91,15 @@ def compare_rows(frame: pd.DataFrame, stored: pd.DataFrame, key: list[str], colu
     """`find_changes` on stored rows the caller has read (every one that may share a key)."""
     if stored.empty:
         return Changes(inserted=frame, updated=frame.iloc[0:0], unchanged=0)
-    new_key, stored_key = _key_text(frame, key), _key_text(stored, key)
-    exists = new_key.isin(stored_key).to_numpy()
-    old = stored.set_index(stored_key).loc[new_key[exists].to_numpy()]
+    stored_codes, new_codes = _key_codes(stored, frame, key)
+    # Stored keys are unique (a primary or unique key), so each new row has at most one old row.
+    position = pd.Index(stored_codes).get_indexer(new_codes)
+    exists = position >= 0
+    old = stored.iloc[position[exists]].reset_index(drop=True)
     new = frame[exists]
     same = np.ones(int(exists.sum()), dtype=bool)
     for column in columns:
-        same &= _same(new[column].reset_index(drop=True), old[column].reset_index(drop=True))
+        same &= _same(new[column].reset_index(drop=True), old[column])
     return Changes(inserted=frame[~exists], updated=new[~same], unchanged=int(same.sum()))
 
 
