@@ -62,13 +62,21 @@ def grid_codes(page: Page) -> list[str]:
     )
 
 
-def grid_point(page: Page, code: str | None = None) -> tuple[float, float]:
-    """A point of the page inside grid `code` (any grid if None) where the grid itself takes the mouse."""
+def find_grid_point(page: Page, code: str | None = None) -> tuple[float, float] | None:
+    """A point of the page inside grid `code` (any grid if None) where the grid itself takes the
+    mouse, or None when no such point is in view."""
     inside = map_in(page).locator(MAP).evaluate(_GRID_POINT_JS, code)
-    assert inside is not None, f"no free point of grid {code} on the map"
+    if inside is None:
+        return None
     frame = page.locator(MAP_FRAME).first.bounding_box()
     assert frame is not None
     return frame["x"] + inside[0], frame["y"] + inside[1]
+
+
+def grid_point(page: Page, code: str | None = None) -> tuple[float, float]:
+    point = find_grid_point(page, code)
+    assert point is not None, f"no free point of grid {code} on the map"
+    return point
 
 
 def click_grid(page: Page, code: str) -> None:

@@ -224,7 +224,7 @@ CLICK_KEYS = (
     "all_drawings",
     "last_active_drawing",
 )
-DOUBLE_CLICK_MS = 400  # a second click this soon after a sent one is the rest of a double click
+DOUBLE_CLICK_MS = 400  # a second click this soon after a sent one, on the same feature, is the rest of a double click
 
 
 class MapChrome(MacroElement):
@@ -262,9 +262,10 @@ class MapChrome(MacroElement):
   // streamlit-folium tells Streamlit of a click 250 ms late (one debounce for clicks, pans and
   // zooms), and every drill-down waited for it.  Once its own click handlers have run, this sends
   // what it would send, at once; its debounced call then finds nothing new.  The second click of
-  // a double click only joins the first, as the debounce made it.  Maps that return the view
-  // (bounds, zoom, centre) are left to the debounce.
-  var clickKeys = {{ this.click_keys|tojson }}, lastSentAt = -Infinity;
+  // a double click (on the same feature, soon after) only joins the first, as the debounce made
+  // it; a quick click on another feature is sent.  Maps that return the view (bounds, zoom,
+  // centre) are left to the debounce.
+  var clickKeys = {{ this.click_keys|tojson }}, lastSentAt = -Infinity, lastSentFeature = null;
   map.on('click', function () {
     setTimeout(function sendClickAtOnce() {
       var g = window.__GLOBAL_DATA__, wanted = g && g.returned_objects;
@@ -282,9 +283,11 @@ class MapChrome(MacroElement):
       clickKeys.forEach(function (k) { if (wanted.indexOf(k) >= 0) { value[k] = all[k]; } });
       if (JSON.stringify(value) === JSON.stringify(g.previous_data)) { return; }
       g.previous_data = value;
-      var now = performance.now();
-      if (now - lastSentAt < {{ this.double_click_ms }}) { return; }
+      var now = performance.now(), drawing = g.last_active_drawing;
+      var feature = JSON.stringify(drawing ? drawing.properties : null);
+      if (now - lastSentAt < {{ this.double_click_ms }} && feature === lastSentFeature) { return; }
       lastSentAt = now;
+      lastSentFeature = feature;
       window.Streamlit.setComponentValue(value);
     }, 0);
   });

@@ -269,14 +269,17 @@ require_data()
 actor = current_actor()
 now = current_minute()
 selection = current_selection()
+# One slot for a notice, there in every run: when a notice goes, what follows keeps its place in
+# the page, so Streamlit does not mount the map's iframe again (and fetch its county again).
+notice = st.empty()
 if st.session_state.get("map.refused"):
-    st.warning(st.session_state.pop("map.refused"))
+    notice.warning(st.session_state.pop("map.refused"))
     go_to(selection)
 controls = show_controls(actor)
 shapes = reads.area_shapes(actor, controls.basemap.crs)
 names = shapes.names()
 if selection.area_code not in names:
-    st.warning(f"区域 {selection.area_code} 不存在，已回到您负责的区域。")
+    notice.warning(f"区域 {selection.area_code} 不存在，已回到您负责的区域。")
     selection = Selection(actor.home_area)
 show_breadcrumb_and_search(actor, selection, names)
 content = read_content(actor, selection, controls.basemap.crs, now)

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
-from devtools.map_probe import click_grid, grid_codes, grid_point, map_in, wait_for_grids
+from devtools.map_probe import click_grid, find_grid_point, grid_codes, grid_point, map_in, wait_for_grids
 from render.map_layers import SHAPES_FAILED
 from services.cases.queue import load_queue
 from services.cases.workflow import report_incident
@@ -211,6 +211,21 @@ def test_a_grid_click_is_sent_at_once_and_once(app_url: str, e2e_database) -> No
         page.wait_for_timeout(1000)
         assert len(page.evaluate("() => window.__sent")) == 2
         assert "area=" + grid_code not in page.url  # one level down, not two
+        # The grid, then one of a neighbouring village, clicked in quick succession: the second is
+        # meant (it moves to that village, or to that grid if the first had landed), not a double click.
+        page.wait_for_timeout(500)  # the map has moved to the village
+        first_at = grid_point(page, grid_code)
+        other, second_at = next(
+            (code, point)
+            for code in grid_codes(page)
+            if code[:12] != grid_code[:12] and (point := find_grid_point(page, code)) is not None
+        )
+        page.mouse.click(*first_at)
+        page.wait_for_timeout(100)
+        page.mouse.click(*second_at)
+        page.wait_for_function(f"() => location.search.includes('area={other[:12]}')", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert len(page.evaluate("() => window.__sent")) == 4
         browser.close()
 
 

@@ -395,3 +395,37 @@ def test_a_county_admin_adds_a_user_on_the_users_page(monkeypatch, demo_database
     app.text_input(key="users.password2").input("pass word 8")
     next(b for b in app.button if b.label == "新增").click().run()
     assert app.error[0].value == "用户名 sun.ba 已存在"
+
+
+def test_the_map_keeps_its_place_in_the_page_when_a_refusal_notice_goes(monkeypatch, demo_database) -> None:
+    """A notice shown once (a link outside the user's township) must not move the map down one
+    place for that run only: Streamlit would mount the map's iframe again at the next run."""
+    store = open_store(Settings.from_env({"DATABASE_URL": demo_database}))
+    with store.engine.connect() as connection:
+        township = connection.exec_driver_sql("SELECT area_code FROM user_areas WHERE username = 'leader'").scalar()
+    store.engine.dispose()
+    other = f"{int(township) + 1}001001"  # a grid of the next township (the small demo has one)
+
+    def fake_st_folium(fig, *, key, on_change=None, **kwargs):
+        st.markdown("the map")
+        return {}
+
+    monkeypatch.setattr(streamlit_folium, "st_folium", fake_st_folium)
+
+    def map_place(app: AppTest) -> int:
+        def holds_map(node) -> bool:
+            if getattr(node, "type", None) == "markdown" and node.value == "the map":
+                return True
+            return any(holds_map(child) for child in getattr(node, "children", {}).values())
+
+        return next(index for index, child in app.main.children.items() if holds_map(child))
+
+    app = open_app(monkeypatch, demo_database, user="leader", area=other)
+    app.run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == [f"无权查看区域 {other}，已回到您负责的区域。"]
+    first = map_place(app)
+    app.run()  # the map's first report reruns the page; the notice has been said
+    assert not app.exception and not app.warning
+    assert app.query_params["area"] == township
+    assert map_place(app) == first
