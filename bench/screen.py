@@ -22,6 +22,7 @@ from bench.foundation import NOW, RESULTS, timed
 from bench.map_page import component_payload
 from devtools.app_server import ROOT, running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
+from devtools.sign_in import sign_in
 from render.map_layers import build_base_map, build_live_overlays
 from services.access.actor import Actor
 from services.basemaps import make_basemap
@@ -98,7 +99,7 @@ def soak(cycles: int) -> dict:
                 )
                 page = browser.new_page(viewport={"width": 1920, "height": 1080})
                 page.on("pageerror", lambda error: errors.append(str(error)))
-                page.goto(f"{app_url}?view=screen")
+                sign_in(page, f"{app_url}?view=screen")
                 page.get_by_text("平乡县网格化综合指挥中心").wait_for(timeout=60_000)
                 started = time.monotonic()
                 for cycle in range(cycles + 1):

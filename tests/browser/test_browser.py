@@ -11,16 +11,16 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.map_probe import click_grid, find_grid_point, grid_codes, grid_point, map_in, wait_for_grids
+from devtools.sign_in import sign_in
 from render.map_layers import SHAPES_FAILED
 from services.cases.queue import load_queue
 from services.cases.workflow import report_incident
 from services.cli.bootstrap import Store, open_store
-from services.cli.demo.people import DEMO_PASSWORD
 from services.exchange.imports.service import import_file
 from services.mapping.areas import load_areas
 from services.settings import Settings
@@ -68,17 +68,6 @@ def add_neighbour_township(store: Store, bounds, folder: Path) -> None:  # type:
         import_file(
             store.session_factory, kind=kind, path=folder / name, filename=name, crs="wgs84", actor=ADMIN, now=now
         )
-
-
-def sign_in(page: Page, url: str, user: str = "operator") -> None:
-    """Opens `url` and signs in through the form, as a person does; the page then shows what the
-    link asked for."""
-    page.context.clear_cookies()  # a session cookie would resume the last sign-in instead of showing the form
-    page.goto(url)
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text("当前用户：").wait_for(state="attached", timeout=60_000)  # the wall screen hides the sidebar
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from devtools.app_server import running_app
 from devtools.chromium import CHROMIUM, CHROMIUM_ARGS
 from devtools.map_probe import hover_grid, wait_for_grids
+from devtools.sign_in import sign_in
 from services.cli.bootstrap import open_store
-from services.cli.demo.people import DEMO_PASSWORD
 from services.domain import LOCAL_TZ
 from services.patrol.assessment_rules import current_month
 from services.settings import Settings
@@ -100,15 +100,6 @@ class Watch:
             assert not [mark for mark in TEMPLATE_MARKS if mark in frame.content()]
         titles = self.page.locator("iframe").evaluate_all("(fs) => fs.map((f) => f.title)")
         assert set(titles) <= {"streamlit_folium.st_folium"}
-
-
-def sign_in(page: Page, url: str, user: str = "operator") -> None:
-    page.context.clear_cookies()  # a session cookie would resume the last sign-in instead of showing the form
-    page.goto(url)
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="登录", exact=True).click()
-    page.get_by_text("当前用户：").wait_for(state="attached", timeout=60_000)
 
 
 def settled_map(page: Page) -> FrameLocator:
