@@ -381,8 +381,8 @@ def test_sixteen_simultaneous_fixes_imports_keep_every_visit_and_the_rollups_exa
 
 
 def test_an_import_written_in_parts_keeps_every_visit_and_the_rollups_exact(store, tmp_path, monkeypatch) -> None:
-    """On PostgreSQL each part of workers is written while the next is computed: parts of one
-    worker each here.  The visits, day summaries and rollups are those of the whole import."""
+    """Each part of workers is written while the next is computed: parts of one worker each
+    here.  The visits, day summaries and rollups are those of the whole import."""
     from services.exchange.imports import history
 
     seed_areas(store)
@@ -401,8 +401,7 @@ def test_an_import_written_in_parts_keeps_every_visit_and_the_rollups_exact(stor
     monkeypatch.setattr(history, "_write_part", record)
     walks = [fix for w in workers for fix in _walk(w, "2026-11-20", 37.0050)]
     counts = run(store, "fixes", write_csv(tmp_path / "all.csv", walks)).written
-    one_each = store.engine.dialect.name == "postgresql"
-    assert written == ([[w] for w in workers] if one_each else [workers])
+    assert written == [[w] for w in workers]
     assert counts["visits"] == 6 and counts["patrol_days"] == 3
     with store.session_factory() as session:
         visitors = session.execute(select(PatrolVisit.worker_id, PatrolVisit.household_id)).all()

@@ -1,17 +1,21 @@
-"""`insert_frame` (COPY text on PostgreSQL, executemany on SQLite) writes what the ORM writes:
-hostile text with tabs, newlines, backslashes and a literal \\N, empty text against NULL, missing
-numbers and instants, dates, booleans and geometry all read back equal to the same values
-written through the ORM, on both engines."""
+"""`insert_frame` (COPY text on PostgreSQL; on SQLite a JSON document a statement, or executemany
+where a value has no plain JSON form) writes what the ORM writes: hostile text with tabs,
+newlines, quotes, backslashes and a literal \\N, empty text against NULL, missing numbers and
+instants, dates, booleans and geometry all read back equal to the same values written through
+the ORM, on both engines, on either SQLite path."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import numpy as np
 import pandas as pd
+import pytest
 import shapely
 from sqlalchemy import inspect, select
 
-from services.store.bulk import COPY_CHUNK, insert_frame
+from services.store.bulk import _JSON_SPECIAL, COPY_CHUNK, JSON_CHUNK, _json_document, insert_frame
 from services.store.models import (
     Area,
     AssessmentPublication,
@@ -23,35 +27,41 @@ from services.store.models import (
     table_of,
 )
 from tests.factories import COUNTY
-from tests.hostile import FORMULAS, PAYLOADS
+from tests.hostile import FORMULAS, PAYLOADS, TEMPLATE_PAYLOADS
 
 TEXTS = ["a\tb", "line\nnext\r\nlast", "back\\slash \\N \\t", "\\N", "", *PAYLOADS[:3], FORMULAS[0], "中文 ，。"]
+# Hostile still, but with nothing a JSON string escapes: SQLite reads these from one document
+PLAIN_TEXTS = [
+    t
+    for t in ["", *PAYLOADS, *FORMULAS, *TEMPLATE_PAYLOADS, "中文 ，。", "'; DROP TABLE areas; --"]
+    if not re.search(_JSON_SPECIAL, t)
+][:10]
 AT = dt.datetime(2026, 11, 20, 0, 30, 15, 123456, tzinfo=dt.UTC)
 SQUARE = shapely.multipolygons([shapely.box(115.0, 37.0, 115.01, 37.01)])
 
 
-def rows_of_each_kind() -> dict[type[Base], list[dict[str, object]]]:
-    count = len(TEXTS)
+def rows_of_each_kind(texts: list[str]) -> dict[type[Base], list[dict[str, object]]]:
+    count = len(texts)
     return {
         Area: [
             {
                 "code": f"1305329{n:08d}",
                 "level": "grid",
-                "name": TEXTS[n],
-                "parent_code": None if n % 2 else TEXTS[n][:15],
+                "name": texts[n],
+                "parent_code": None if n % 2 else texts[n][:15],
             }
             | {"geom": SQUARE, "synthetic": bool(n % 2)}
             for n in range(count)
         ],
         Worker: [
-            {"worker_id": f"W{n}", "name": TEXTS[n][:32], "phone": None if n % 3 else "138 0000", "role": "grid_worker"}
-            | {"role_title": TEXTS[n][:16] if n % 2 else None, "on_duty": bool(n % 2)}
+            {"worker_id": f"W{n}", "name": texts[n][:32], "phone": None if n % 3 else "138 0000", "role": "grid_worker"}
+            | {"role_title": texts[n][:16] if n % 2 else None, "on_duty": bool(n % 2)}
             | {"last_lon": None if n % 2 else 115.0 + n / 7, "last_lat": 37.1, "last_fix_at": None if n % 2 else AT}
             for n in range(count)
         ],
         PatrolLog: [
             {"worker_id": "W1", "logged_at": AT + dt.timedelta(minutes=n), "grid_code": "130532101201001"}
-            | {"text": TEXTS[n] * 3, "households_visited": n}
+            | {"text": texts[n] * 3, "households_visited": n}
             for n in range(count)
         ],
         PatrolDay: [
@@ -72,8 +82,12 @@ def stored(session, model: type[Base], county: str) -> list[dict[str, object]]:
     ] or [{"keys": keys}]
 
 
-def test_rows_written_in_bulk_read_back_as_the_same_rows_written_through_the_orm(store) -> None:
-    kinds = rows_of_each_kind()
+@pytest.mark.parametrize("texts", [TEXTS, PLAIN_TEXTS], ids=["texts to escape", "plain texts"])
+def test_rows_written_in_bulk_read_back_as_the_same_rows_written_through_the_orm(store, texts) -> None:
+    kinds = rows_of_each_kind(texts)
+    plain = {m: _json_document(pd.DataFrame(rows), table_of(m), list(rows[0])) is not None for m, rows in kinds.items()}
+    # SQLite's two paths: geometry and escaped text by executemany, the rest in one statement
+    assert plain == {Area: False, Worker: texts is PLAIN_TEXTS, PatrolLog: texts is PLAIN_TEXTS, PatrolDay: True}
     with store.session_factory.begin() as session:
         for model, rows in kinds.items():
             session.add_all(model(county_code=COUNTY, **row) for row in rows)
@@ -92,11 +106,14 @@ def test_rows_written_in_bulk_read_back_as_the_same_rows_written_through_the_orm
                 assert {k: v for k, v in orm_row.items() if k not in geometry} == {
                     k: v for k, v in bulk_row.items() if k not in geometry
                 }
-        texts = session.scalars(select(PatrolLog.text).where(PatrolLog.county_code == "130533")).all()
-    assert sorted(texts) == sorted(t * 3 for t in TEXTS)
+        logged = session.scalars(select(PatrolLog.text).where(PatrolLog.county_code == "130533")).all()
+    assert sorted(logged) == sorted(t * 3 for t in texts)
 
 
-def test_a_frame_longer_than_a_copy_chunk_is_written_whole(store) -> None:
+def test_a_frame_longer_than_a_chunk_is_written_whole(store) -> None:
+    """The first chunk's texts are plain and the second's need escaping: on SQLite one part goes
+    in one statement and the other by executemany."""
+    assert COPY_CHUNK == JSON_CHUNK
     count = COPY_CHUNK + 7
     frame = pd.DataFrame(
         {
@@ -104,19 +121,52 @@ def test_a_frame_longer_than_a_copy_chunk_is_written_whole(store) -> None:
             "worker_id": "W1",
             "logged_at": pd.date_range(AT, periods=count, freq="s"),
             "grid_code": "130532101201001",
-            "text": [TEXTS[n % len(TEXTS)] for n in range(count)],
+            "text": [(PLAIN_TEXTS if n < COPY_CHUNK else TEXTS)[n % 7] for n in range(count)],
             "households_visited": range(count),
         }
     )
     with store.engine.begin() as connection:
         assert insert_frame(connection, table_of(PatrolLog), frame) == count
     with store.session_factory() as session:
-        last = session.scalars(select(PatrolLog).order_by(PatrolLog.logged_at.desc()).limit(1)).one()
-    assert (last.logged_at, last.text, last.households_visited) == (
-        AT + dt.timedelta(seconds=count - 1),
-        TEXTS[(count - 1) % len(TEXTS)],
-        count - 1,
+        rows = session.execute(
+            select(PatrolLog.logged_at, PatrolLog.text, PatrolLog.households_visited).order_by(PatrolLog.logged_at)
+        ).all()
+    assert [r.text for r in rows] == frame["text"].tolist()
+    assert [r.households_visited for r in rows] == list(range(count))
+    assert (rows[0].logged_at, rows[-1].logged_at) == (AT, AT + dt.timedelta(seconds=count - 1))
+
+
+def test_floats_of_every_magnitude_read_back_bit_for_bit(store) -> None:
+    """SQLite reads a JSON document's numbers with its own parser: every finite double, subnormal
+    to huge, must come back as the one written (the shortest text that reads back exactly)."""
+    rng = np.random.default_rng(18)
+    bits = np.frombuffer(rng.bytes(8 * 60_000), dtype=np.float64)
+    floats = np.concatenate([bits[np.isfinite(bits)], rng.random(20_000) * 200, [5e-324, -0.5, 1e308, 0.1 + 0.2]])
+    days = pd.DataFrame(
+        {
+            "county_code": COUNTY,
+            "worker_id": [f"W{n}" for n in range(len(floats))],
+            "day": dt.date(2026, 11, 20),
+            "fixes": 1,
+            "first_ts": AT,
+            "last_ts": AT,
+            "distance_m": floats,
+            "patrol_s": 0,
+            "stops": 0,
+            "outside_share": floats[::-1],
+            "visited": 0,
+            "flags": "",
+        }
     )
+    with store.engine.begin() as connection:
+        assert insert_frame(connection, table_of(PatrolDay), days) == len(floats)
+    with store.session_factory() as session:
+        stored_days = pd.DataFrame(
+            session.execute(select(PatrolDay.worker_id, PatrolDay.distance_m, PatrolDay.outside_share)).all()
+        )
+    back = days[["worker_id"]].merge(stored_days, on="worker_id", how="left")
+    assert np.array_equal(back["distance_m"].to_numpy(), floats)
+    assert np.array_equal(back["outside_share"].to_numpy(), floats[::-1])
 
 
 def test_text_held_in_several_arrow_chunks_is_written_whole(store) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -54,8 +53,6 @@ from services.store.positions import advance_last_positions
 from services.store.versions import HOUSEHOLDS, VersionedCache
 from services.store.visit_latest import households_to_rebuild, merge_latest_visits, rebuild_latest_visits
 from services.store.visit_months import merge_visit_month_pairs, recount_visit_months, refresh_visit_months
-
-T = TypeVar("T")
 
 STAGES = ("reported_at", "validated_at", "rejected_at", "dispatched_at", "handled_at", "closed_at")
 # (later stage, the stage it must not precede)
@@ -223,13 +220,13 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
         day_fixes = pd.concat([stored, day_fixes], ignore_index=True)
         day_fixes = day_fixes.drop_duplicates(["worker_id", "ts"], keep="last", ignore_index=True)
     inputs = _patrol_inputs(connection, county, worker_days)
-    # On PostgreSQL one thread writes, in the order submitted: the server stores the fixes and each
-    # part's visits while the next part is computed here.  The connection is never used by both at
-    # once: nothing here touches it until the thread is done.
-    overlapped = connection.dialect.name == "postgresql"
-    with ThreadPoolExecutor(max_workers=1) if overlapped else _AtOnce() as database:
+    # One thread writes, in the order submitted: the database stores the fixes and each part's
+    # visits while the next part is computed here (on SQLite too: its bulk inserts run a statement
+    # a part, without Python's lock, see services.store.bulk).  The connection is never used by
+    # both at once: nothing here touches it until the thread is done.
+    with ThreadPoolExecutor(max_workers=1) as database:
         stored_write = database.submit(_store_fixes, connection, changes, inputs.keys)
-        computed = _computed_parts(day_fixes, inputs, PART_FIXES if overlapped else len(day_fixes))
+        computed = _computed_parts(day_fixes, inputs, PART_FIXES)
         pending = [database.submit(_write_part, connection, county, part) for part in computed]
         stored_write.result()
         parts = [future.result() for future in pending]
@@ -240,17 +237,6 @@ def write_fixes(connection: Connection, fixes: pd.DataFrame) -> dict[str, int]:
         "visits": visits,
         "patrol_days": days,
     }
-
-
-class _AtOnce(Executor):
-    """Runs each task when it is submitted, in the caller's thread: the fixes import's writes on
-    SQLite, whose executemany takes the GIL back for every row and would wait on the
-    computation's threads each time (2.3 → 8.7 s in a thread)."""
-
-    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
-        future: Future[T] = Future()
-        future.set_result(fn(*args, **kwargs))
-        return future
 
 
 def _stored_fixes(connection: Connection, county: str, worker_days: pd.DataFrame) -> pd.DataFrame:
